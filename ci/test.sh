@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up a virtualenv in .venv (if needed), install trio-tracker with its test extras, lint, and run the
+# whole test suite (unit + e2e). This is the README's test command; .ci/run calls it verbatim.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff format --check .
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
