@@ -1,9 +1,177 @@
-"""`trio-tracker ledger` (placeholder until its issue lands)."""
+"""`trio-tracker ledger verify|balance`: offline tools over the ledger's SQLite file."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sqlite3
+import sys
+
+from tracker.cli._common import CliExit, CliParser, ExitCode
+from tracker.cli._config_loading import load_config_for_cli
+from tracker.identity import IdentityKeyError, TrackerIdentity, load_identity
+
+_VERIFY_EXIT_CODES = """exit codes:
+  0  the ledger is sound
+  1  other error: --config missing or unreadable, bad identity key, no ledger file, I/O error
+  2  config parse error
+  3  config validation error
+  4  the ledger is damaged (the first bad seq and what is wrong are printed)"""
+
+_BALANCE_EXIT_CODES = """exit codes:
+  0  the signed balance was printed
+  1  other error: bad ID, --config missing or unreadable, bad identity key, no ledger file, I/O error
+  2  config parse error
+  3  config validation error"""
+
+_PROGRESS_EVERY = 10_000
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    return None
+    ledger_parser: CliParser = subcommands.add_parser(
+        "ledger",
+        help="check the credit ledger or read a balance (offline)",
+        description="Offline tools over the ledger database named by ledger.storage_path in the config.",
+    )
+    actions = ledger_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", parser_class=CliParser)
+    ledger_parser.set_defaults(handler=lambda args: _print_help(ledger_parser))
+
+    verify_parser = actions.add_parser(
+        "verify",
+        help="walk the whole chain and check it; exit 4 if damaged",
+        description=(
+            "Open the ledger read-only and check every entry in seq order: seqs contiguous from 1, each\n"
+            "prev_hash equal to the previous entry's hash, the stored hash equal to SHA-256 of the stored\n"
+            "canonical body, the indexed columns equal to the signed body, the body valid, the tracker\n"
+            "signature valid for the key in server.identity_key_path; then replay the chain (with the\n"
+            "transfer-in recipient table) and compare it with the stored balances. Prints progress on\n"
+            "stderr for long chains and a one-line summary on stdout: `OK: …` or `DAMAGED: … seq=N: …`.\n"
+            "Consumer and seeder signatures are not re-checked: their public keys are not stored."
+        ),
+        epilog=_VERIFY_EXIT_CODES,
+    )
+    verify_parser.add_argument("--config", metavar="PATH", help="the YAML config file (required)")
+    verify_parser.set_defaults(handler=_verify)
+
+    balance_parser = actions.add_parser(
+        "balance",
+        help="print the signed balance snapshot of an identity as JSON",
+        description=(
+            "Print a tracker-signed balance snapshot (valid 600 s) of identity ID as one JSON object:\n"
+            "identity_id, credits, chain_tip_seq, chain_tip_hash, issued_at, expires_at, tracker_sig and\n"
+            "snapshot (hex of the SignedBalanceSnapshot wire bytes). An identity the ledger has never\n"
+            "seen has credits 0. The database is opened read-only."
+        ),
+        epilog=_BALANCE_EXIT_CODES,
+    )
+    balance_parser.add_argument("--config", metavar="PATH", help="the YAML config file (required)")
+    balance_parser.add_argument("identity", metavar="ID", help="identity id: 64 hex characters (32 bytes)")
+    balance_parser.set_defaults(handler=_balance)
+
+
+def _print_help(parser: CliParser) -> int:
+    parser.print_help()
+    return ExitCode.OK
+
+
+def _load_identity(path: str) -> TrackerIdentity:
+    try:
+        return load_identity(path)
+    except IdentityKeyError as error:
+        raise CliExit(ExitCode.ERROR, f"error: {error}") from None
+
+
+def _open_store(path: str):  # -> LedgerStore
+    from tracker.ledger import LedgerStorageError, LedgerStore
+
+    try:
+        return LedgerStore.open(path, read_only=True)
+    except LedgerStorageError as error:
+        raise CliExit(ExitCode.ERROR, f"error: {error}") from None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from tracker.ledger import verify_ledger
+
+    config = load_config_for_cli(args.config)
+    identity = _load_identity(config.server.identity_key_path)
+    path = config.ledger.storage_path
+    store = _open_store(path)
+
+    def progress(checked: int, total: int) -> None:
+        print(f"ledger verify: {checked}/{total} entries checked", file=sys.stderr, flush=True)
+
+    try:
+        report = verify_ledger(store, identity.public_key, progress=progress, progress_every=_PROGRESS_EVERY)
+    except sqlite3.OperationalError as error:
+        raise CliExit(ExitCode.ERROR, f"error: reading ledger {path}: {error}") from None
+    except sqlite3.DatabaseError as error:
+        print(f"DAMAGED: ledger {path}: the SQLite file is corrupt: {error}")
+        return ExitCode.DAMAGED
+    finally:
+        store.close()
+    if report.damage is not None:
+        print(
+            f"DAMAGED: ledger {path}: first bad seq={report.damage.seq}: {report.damage.reason} "
+            f"({report.entries_checked} entries before it are sound)"
+        )
+        return ExitCode.DAMAGED
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if report.tip_seq == 0:
+        print(f"OK: ledger {path}: empty chain (0 entries), {report.balances_checked} balances")
+        return ExitCode.OK
+    assert report.tip_hash is not None
+    balances = (
+        f"{report.balances_checked} balances match the chain replay"
+        if not report.notes
+        else "balance projection not checked"
+    )
+    print(
+        f"OK: ledger {path}: {report.entries_checked} entries, tip seq {report.tip_seq} "
+        f"hash {report.tip_hash.hex()}, chain sound; {balances}"
+    )
+    return ExitCode.OK
+
+
+def _parse_identity_id(text: str) -> bytes:
+    try:
+        identity_id = bytes.fromhex(text)
+    except ValueError:
+        raise CliExit(ExitCode.ERROR, f"error: bad identity id {text!r}: not hex") from None
+    if len(identity_id) != 32:
+        raise CliExit(
+            ExitCode.ERROR,
+            f"error: bad identity id {text!r}: expected 32 bytes (64 hex characters), got {len(identity_id)}",
+        )
+    return identity_id
+
+
+def _balance(args: argparse.Namespace) -> int:
+    from tracker.ledger import Ledger, LedgerError
+
+    identity_id = _parse_identity_id(args.identity)
+    config = load_config_for_cli(args.config)
+    identity = _load_identity(config.server.identity_key_path)
+    path = config.ledger.storage_path
+    store = _open_store(path)
+    try:
+        ledger = Ledger(store, identity)
+        snapshot = ledger.signed_balance(identity_id)
+    except (LedgerError, sqlite3.Error) as error:
+        raise CliExit(ExitCode.ERROR, f"error: reading ledger {path}: {error}") from None
+    finally:
+        store.close()
+    body = snapshot.body
+    document = {
+        "identity_id": body.identity_id.hex(),
+        "credits": body.credits,
+        "chain_tip_seq": body.chain_tip_seq,
+        "chain_tip_hash": body.chain_tip_hash.hex(),
+        "issued_at": body.issued_at,
+        "expires_at": body.expires_at,
+        "tracker_sig": snapshot.tracker_sig.hex(),
+        "snapshot": snapshot.SerializeToString(deterministic=True).hex(),
+    }
+    print(json.dumps(document))
+    return ExitCode.OK

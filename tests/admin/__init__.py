@@ -1,0 +1,1 @@
+"""Tests of the admin HTTP app (tracker.admin)."""

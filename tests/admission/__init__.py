@@ -1,0 +1,1 @@
+"""Tests of the admission core (registry-fed supply, score, Decide, queue, attestations, metrics)."""

@@ -1,0 +1,206 @@
+"""The Trio façade: group commit of concurrent appends, per-caller results, subscribers on the Trio thread,
+cancellation, close, metrics and the Merkle rollup ticker."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+from prometheus_client import CollectorRegistry
+
+from tests.ledger.conftest import FakeClock
+from tests.ledger.helpers import NOW, identity_id, party, usage_record
+from tracker.ledger import (
+    CommittedEntry,
+    EntryValidationError,
+    InsufficientBalance,
+    LedgerClosed,
+    LedgerMetrics,
+    StaleTip,
+    open_ledger,
+    run_merkle_rollup,
+)
+
+CONSUMER = party("consumer")
+SEEDER = party("seeder")
+
+
+def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    value = registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def test_100_concurrent_grants_are_group_committed_gap_free(ledger_path: Path, identity, clock) -> None:
+    registry = CollectorRegistry()
+    results: list[CommittedEntry] = []
+    async with open_ledger(ledger_path, identity, clock=clock, metrics=LedgerMetrics(registry)) as ledger:
+
+        async def grant(index: int) -> None:
+            results.append(await ledger.issue_starter_grant(identity_id("pool"), index + 1))
+
+        async with trio.open_nursery() as nursery:
+            for index in range(100):
+                nursery.start_soon(grant, index)
+        assert sorted(committed.seq for committed in results) == list(range(1, 101))
+        balance = await ledger.balance(identity_id("pool"))
+        assert balance.credits == sum(range(1, 101))
+        assert await ledger.assert_chain_integrity() == 100
+        assert (await ledger.tip()).seq == 100
+    batches = _sample(registry, "ledger_group_commit_batch_size_count")
+    assert _sample(registry, "ledger_group_commit_batch_size_sum") == 100
+    assert 1 <= batches < 100  # concurrent appends shared transactions
+    assert _sample(registry, "ledger_appends_total", kind="starter_grant", result="committed") == 100
+    assert _sample(registry, "ledger_tip_seq") == 100
+    assert _sample(registry, "ledger_append_latency_seconds_count") == 100
+
+
+async def test_failing_entries_do_not_poison_their_batch(ledger_path: Path, identity, clock) -> None:
+    registry = CollectorRegistry()
+    async with open_ledger(ledger_path, identity, clock=clock, metrics=LedgerMetrics(registry)) as ledger:
+        await ledger.issue_starter_grant(CONSUMER.identity_id, 10)
+        with pytest.raises(InsufficientBalance):
+            await ledger.append_usage(usage_record(ledger.core, CONSUMER, SEEDER, 11))
+        stale = usage_record(ledger.core, CONSUMER, SEEDER, 1, seq=7)
+        outcomes: dict[str, object] = {}
+
+        async def run(name: str, operation) -> None:
+            try:
+                outcomes[name] = await operation()
+            except Exception as error:
+                outcomes[name] = error
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run, "good-1", lambda: ledger.issue_starter_grant(identity_id("x"), 5))
+            nursery.start_soon(run, "zero", lambda: ledger.issue_starter_grant(identity_id("x"), 0))
+            nursery.start_soon(run, "stale", lambda: ledger.append_usage(stale))
+            nursery.start_soon(run, "short", lambda: ledger.issue_starter_grant(b"short", 6))
+            nursery.start_soon(run, "good-2", lambda: ledger.issue_starter_grant(identity_id("y"), 6))
+        assert isinstance(outcomes["zero"], EntryValidationError)
+        assert isinstance(outcomes["stale"], StaleTip)
+        assert isinstance(outcomes["short"], EntryValidationError)
+        good = sorted(outcomes[name].seq for name in ("good-1", "good-2"))
+        assert good == [2, 3]
+        assert await ledger.assert_chain_integrity() == 3
+    assert _sample(registry, "ledger_appends_total", kind="usage", result="rejected") == 2
+
+
+async def test_subscribers_run_on_the_trio_thread_in_commit_order_before_callers_resume(
+    ledger_path: Path, identity, clock
+) -> None:
+    trio_thread = threading.get_ident()
+    seen: list[int] = []
+    threads: set[int] = set()
+
+    def on_entry(committed: CommittedEntry) -> None:
+        trio.lowlevel.current_task()  # raises outside Trio
+        threads.add(threading.get_ident())
+        seen.append(committed.seq)
+
+    async with open_ledger(ledger_path, identity, clock=clock) as ledger:
+        ledger.subscribe(on_entry)
+        ledger.subscribe(lambda committed: 1 / 0)
+
+        async def grant(amount: int) -> None:
+            committed = await ledger.issue_starter_grant(identity_id("s"), amount)
+            assert committed.seq in seen  # published before the caller resumed
+
+        async def rejected_grant() -> None:
+            with pytest.raises(EntryValidationError):  # rejected: never published
+                await ledger.issue_starter_grant(identity_id("s"), 0)
+
+        async with trio.open_nursery() as nursery:
+            for amount in range(1, 31):
+                nursery.start_soon(grant, amount)
+            nursery.start_soon(rejected_grant)
+        assert seen == list(range(1, 31))
+        assert threads == {trio_thread}
+        entries = await ledger.entries_since(25)
+        assert [entry.seq for entry in entries] == [26, 27, 28, 29, 30]
+        assert await ledger.entry_by_seq(30) == entries[-1]
+        assert await ledger.entry_by_hash(entries[0].hash) == entries[0]
+        snapshot = await ledger.signed_balance(identity_id("s"))
+        assert (snapshot.body.credits, snapshot.body.chain_tip_seq) == (sum(range(1, 31)), 30)
+
+
+async def test_errors_reach_the_caller_of_an_async_append(ledger_path: Path, identity, clock) -> None:
+    async with open_ledger(ledger_path, identity, clock=clock) as ledger:
+        with pytest.raises(EntryValidationError, match="identity_id length 2"):
+            await ledger.issue_starter_grant(b"ab", 5)
+        assert await ledger.tip() is None
+
+
+async def test_a_cancelled_append_still_queued_is_withdrawn(ledger_path: Path, identity, clock) -> None:
+    async with open_ledger(ledger_path, identity, clock=clock) as ledger:
+        write_lock = ledger.core._write_lock
+        write_lock.acquire()  # stall the worker so the next append stays queued
+        released = False
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ledger.issue_starter_grant, identity_id("a"), 1)
+                await trio.testing.wait_all_tasks_blocked()  # "a" is in the worker, waiting for the lock
+                cancel_scope = trio.CancelScope()
+
+                async def cancellable() -> None:
+                    with cancel_scope:
+                        await ledger.issue_starter_grant(identity_id("c"), 1)
+
+                nursery.start_soon(cancellable)
+                await trio.testing.wait_all_tasks_blocked()
+                cancel_scope.cancel()
+                await trio.testing.wait_all_tasks_blocked()
+                write_lock.release()
+                released = True
+        finally:
+            if not released:
+                write_lock.release()
+        assert (await ledger.tip()).seq == 1
+        assert await ledger.balance(identity_id("c")) is None
+        assert (await ledger.balance(identity_id("a"))).credits == 1
+
+
+async def test_appends_after_close_fail_with_ledger_closed(ledger_path: Path, identity, clock) -> None:
+    async with open_ledger(ledger_path, identity, clock=clock) as ledger:
+        await ledger.issue_starter_grant(identity_id("a"), 1)
+    with pytest.raises(LedgerClosed):
+        await ledger.issue_starter_grant(identity_id("a"), 1)
+
+
+async def test_open_ledger_accepts_a_config(tmp_path: Path, identity, clock) -> None:
+    from tracker.config import config_for_data_dir
+
+    config = config_for_data_dir(tmp_path)
+    async with open_ledger(config, identity, clock=clock) as ledger:
+        await ledger.issue_starter_grant(identity_id("a"), 1)
+    assert Path(config.ledger.storage_path).is_file()
+    async with open_ledger(config.ledger, identity, clock=clock) as ledger:
+        assert (await ledger.tip()).seq == 1
+
+
+async def test_merkle_rollup_ticker_rolls_up_the_previous_hour(ledger_path: Path, identity, autojump_clock) -> None:
+    wall = FakeClock(NOW - NOW % 3600 + 10)  # 10 s into an hour
+    hour = int(wall.now) // 3600
+    registry = CollectorRegistry()
+    async with open_ledger(ledger_path, identity, clock=wall, metrics=LedgerMetrics(registry)) as ledger:
+        committed = await ledger.issue_starter_grant(identity_id("a"), 1)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(
+                functools.partial(run_merkle_rollup, ledger, 60, clock=lambda: wall.now + trio.current_time())
+            )
+            await trio.sleep(59 * 60)
+            assert await ledger.merkle_root(hour) is None  # no immediate first tick
+            await trio.sleep(2 * 60)
+            # The ticker fired at 60 min and holds the read worker; this read queues behind its rollup.
+            root, _ = await ledger.merkle_root(hour)
+            assert root == committed.hash
+            nursery.cancel_scope.cancel()
+    assert _sample(registry, "ledger_merkle_roots_total") == 1
+
+
+async def test_merkle_rollup_ticker_with_a_non_positive_interval_returns(ledger_path: Path, identity) -> None:
+    async with open_ledger(ledger_path, identity) as ledger:
+        with trio.fail_after(1):
+            await run_merkle_rollup(ledger, 0)

@@ -1,0 +1,16 @@
+"""Operator admin HTTP API (Quart-Trio): health, stats, identity, maintenance, admission routes, OpenAPI."""
+
+from tracker.admin._app import ADMIN_TOKEN_ENV, PUBLIC_ENDPOINTS, create_admin_app
+from tracker.admin._auth import DEFAULT_OPERATOR, OPERATOR_HEADER
+from tracker.admin._protocols import AdmissionView, LedgerView, RegistryView
+
+__all__ = [
+    "ADMIN_TOKEN_ENV",
+    "DEFAULT_OPERATOR",
+    "OPERATOR_HEADER",
+    "PUBLIC_ENDPOINTS",
+    "AdmissionView",
+    "LedgerView",
+    "RegistryView",
+    "create_admin_app",
+]

@@ -1,0 +1,130 @@
+"""The admin app factory: Quart-Trio app, bearer guard, JSON error handling, route registration."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from quart import request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+import tracker
+from tracker.admin._admission_routes import register_admission_routes
+from tracker.admin._auth import BearerGuard, unauthorized_response
+from tracker.admin._core_routes import register_core_routes
+from tracker.admin._openapi import build_openapi_document
+from tracker.admin._protocols import AdmissionView, LedgerView, RegistryView
+from tracker.admin._responses import error_response, json_response
+
+ADMIN_TOKEN_ENV = "TOKEN_BAY_ADMIN_TOKEN"
+MAX_REQUEST_BODY_BYTES = 64 * 1024
+
+# Endpoints reachable without a token; every other route is guarded.
+PUBLIC_ENDPOINTS = frozenset({"health", "openapi"})
+
+
+@dataclass(frozen=True, slots=True)
+class AdminContext:
+    """Everything the route handlers read: the subsystem handles and the injected clock/logger."""
+
+    ledger: LedgerView
+    registry: RegistryView
+    admission: AdmissionView
+    request_shutdown: Callable[[], None]
+    clock: Callable[[], float]
+    logger: logging.Logger
+    merkle_root_minutes: int | None
+    connection_count: Callable[[], int]
+    version: str
+
+
+def _no_connections() -> int:
+    return 0
+
+
+def create_admin_app(
+    *,
+    ledger: LedgerView,
+    registry: RegistryView,
+    admission: AdmissionView,
+    request_shutdown: Callable[[], None],
+    admin_token: str | None,
+    clock: Callable[[], float],
+    logger: logging.Logger,
+    merkle_root_minutes: int | None = None,
+    connection_count: Callable[[], int] = _no_connections,
+    version: str = tracker.__version__,
+) -> QuartTrio:
+    """Build the admin HTTP app (config-cli-admin-run.md §5, admission.md §10, plus GET /openapi.json).
+
+    `admin_token` is the value of TOKEN_BAY_ADMIN_TOKEN; None or "" rejects every guarded route with 401
+    (a warning is logged here, once). `request_shutdown` must not block: it is called from the
+    POST /maintenance handler and should start a graceful shutdown that lets the 202 response drain.
+    `clock` returns unix seconds. `merkle_root_minutes` is reported by GET /stats (config
+    ledger.merkle_root_interval_minutes); `connection_count` gives the plugin connection count (0 until
+    the RPC listener exists).
+    """
+    context = AdminContext(
+        ledger=ledger,
+        registry=registry,
+        admission=admission,
+        request_shutdown=request_shutdown,
+        clock=clock,
+        logger=logger,
+        merkle_root_minutes=merkle_root_minutes,
+        connection_count=connection_count,
+        version=version,
+    )
+    guard = BearerGuard(admin_token)
+    if not guard.configured:
+        logger.warning(
+            "admin: token unset, all admin requests will be rejected", extra={"env": ADMIN_TOKEN_ENV}
+        )
+
+    app = QuartTrio(__name__)
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY_BYTES
+    app.config["BODY_TIMEOUT"] = 10
+    app.config["RESPONSE_TIMEOUT"] = 30
+
+    @app.before_request
+    async def require_bearer_token() -> object:
+        # Routing precedes auth (as in Go): unknown paths and wrong methods fail as 404/405 untouched.
+        if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if guard.allows(request.headers.get("Authorization")):
+            return None
+        return unauthorized_response()
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> object:
+        status = error.code or 500
+        headers = {}
+        if status == 405:
+            allowed = [value for name, value in error.get_headers() if name.lower() == "allow"]
+            if allowed:
+                headers["Allow"] = allowed[0]
+        message = (error.name or "error").lower()
+        return error_response(status, message, headers=headers)
+
+    @app.errorhandler(Exception)
+    async def unexpected_error(error: Exception) -> object:
+        logger.error(
+            "admin: request failed",
+            exc_info=error,
+            extra={"method": request.method, "path": request.path},
+        )
+        return error_response(500, "internal error")
+
+    register_core_routes(app, context)
+    register_admission_routes(app, context)
+
+    openapi_document = build_openapi_document(version)
+
+    @app.get("/openapi.json", endpoint="openapi")
+    async def openapi() -> object:
+        return json_response(openapi_document)
+
+    return app

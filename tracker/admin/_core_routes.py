@@ -1,0 +1,89 @@
+"""Core admin routes: GET /health, GET /stats, GET /identity/<id>, POST /maintenance (config-cli-admin-run.md §5.3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from quart import request
+from quart_trio import QuartTrio
+
+from tracker.admin._auth import OPERATOR_HEADER, OperatorIdError, operator_id_from_header
+from tracker.admin._responses import (
+    GoHexError,
+    decode_hex_go,
+    error_response,
+    json_response,
+    rfc3339_seconds,
+)
+from tracker.admin._views import balance_json, seeder_record_json, tip_fields
+
+if TYPE_CHECKING:
+    from tracker.admin._app import AdminContext
+
+IDENTITY_ID_BYTES = 32
+
+
+def register_core_routes(app: QuartTrio, context: AdminContext) -> None:
+    """Attach the core routes to `app`; handlers read only from `context`."""
+
+    @app.get("/health", endpoint="health")
+    async def health() -> object:
+        return json_response({"status": "ok", "time": rfc3339_seconds(context.clock()), "version": context.version})
+
+    @app.get("/stats", endpoint="stats")
+    async def stats() -> object:
+        try:
+            tip = await context.ledger.tip()
+        except Exception as error:
+            context.logger.error("admin: ledger tip failed", exc_info=error)
+            return error_response(500, f"ledger tip: {error}")
+        tip_seq, tip_hash = tip_fields(tip)
+        return json_response(
+            {
+                "broker_reqs_per_sec": None,
+                "connections": context.connection_count(),
+                "ledger": {"tip_hash": tip_hash, "tip_seq": tip_seq},
+                "merkle_root_minutes": context.merkle_root_minutes,
+            }
+        )
+
+    @app.get("/identity/<identity_hex>", endpoint="identity")
+    async def identity(identity_hex: str) -> object:
+        try:
+            identity_id = decode_hex_go(identity_hex)
+        except GoHexError as error:
+            return error_response(400, f"bad id: {error}")
+        if len(identity_id) != IDENTITY_ID_BYTES:
+            return error_response(400, f"bad id: expected {IDENTITY_ID_BYTES} bytes, got {len(identity_id)}")
+
+        body: dict[str, object] = {"identity_id": identity_id.hex()}
+        seeder = context.registry.get(identity_id)
+        if seeder is not None:
+            body["seeder"] = seeder_record_json(seeder)
+        balance_error: str | None = None
+        try:
+            snapshot = await context.ledger.signed_balance(identity_id)
+        except Exception as error:
+            context.logger.warning("admin: signed balance failed", exc_info=error)
+            balance_error = str(error) or type(error).__name__
+        else:
+            balance = balance_json(snapshot)
+            if balance is not None:
+                body["balance"] = balance
+        if "balance" not in body and seeder is None:
+            return error_response(404, "identity not found")
+        if balance_error is not None:
+            body["balance_error"] = balance_error
+        return json_response(body)
+
+    @app.post("/maintenance", endpoint="maintenance")
+    async def maintenance() -> object:
+        try:
+            operator = operator_id_from_header(request.headers.get(OPERATOR_HEADER))
+        except OperatorIdError as error:
+            return error_response(400, str(error))
+        context.logger.info(
+            "operator triggered shutdown", extra={"event": "admin_maintenance", "operator": operator}
+        )
+        context.request_shutdown()
+        return json_response({"draining": True}, status=202)

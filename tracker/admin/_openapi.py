@@ -1,0 +1,345 @@
+"""The OpenAPI 3.0 document served at GET /openapi.json: every admin route, its parameters and responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.admin._auth import MAX_OPERATOR_ID_CHARS, OPERATOR_HEADER, REALM
+
+HEX_ID_PATTERN = "^[0-9a-fA-F]{64}$"
+_SCHEMAS = "#/components/schemas/"
+_RESPONSES = "#/components/responses/"
+_PARAMETERS = "#/components/parameters/"
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"{kind}{name}"}
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _ok(description: str, schema_name: str) -> dict[str, Any]:
+    return {"description": description, "content": _json_content(_ref(_SCHEMAS, schema_name))}
+
+
+def _number(nullable: bool = False) -> dict[str, Any]:
+    return {"type": "number", "nullable": True} if nullable else {"type": "number"}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required or list(properties)}
+
+
+def _hex_path_parameter(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "pattern": HEX_ID_PATTERN},
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    integer = {"type": "integer"}
+    string = {"type": "string"}
+    return {
+        "Error": _object({"error": string}),
+        "Health": _object({"status": {"type": "string", "enum": ["ok"]}, "time": string, "version": string}),
+        "Stats": _object(
+            {
+                "broker_reqs_per_sec": _number(nullable=True),
+                "connections": integer,
+                "ledger": _object(
+                    {
+                        "tip_hash": {"type": "string", "nullable": True},
+                        "tip_seq": {"type": "integer", "nullable": True},
+                    }
+                ),
+                "merkle_root_minutes": {"type": "integer", "nullable": True},
+            }
+        ),
+        "Balance": _object({"chain_tip_seq": integer, "credits": integer, "expires_at": integer, "issued_at": integer}),
+        "SeederRecord": _object(
+            {
+                "available": {"type": "boolean"},
+                "headroom_estimate": _number(nullable=True),
+                "last_heartbeat": string,
+                "load": integer,
+                "models": {"type": "array", "items": string, "nullable": True},
+                "reputation_score": _number(nullable=True),
+            }
+        ),
+        "Identity": _object(
+            {
+                "identity_id": string,
+                "seeder": _ref(_SCHEMAS, "SeederRecord"),
+                "balance": _ref(_SCHEMAS, "Balance"),
+                "balance_error": string,
+            },
+            required=["identity_id"],
+        ),
+        "Draining": _object({"draining": {"type": "boolean"}}),
+        "AdmissionStatus": _object(
+            {
+                "pressure": _number(nullable=True),
+                "queue_depth": integer,
+                "supply_total_headroom": _number(nullable=True),
+                "thresholds": _object({"admit": _number(), "reject": _number()}),
+            }
+        ),
+        "QueueEntry": _object(
+            {
+                "consumer_id": string,
+                "effective_priority": _number(nullable=True),
+                "enqueued_at": integer,
+                "score": _number(nullable=True),
+            }
+        ),
+        "ConsumerScore": _object(
+            {
+                "score": _number(nullable=True),
+                "signals": _object(
+                    {
+                        "SettlementReliability": _number(),
+                        "DisputeRate": _number(),
+                        "TenureDays": integer,
+                        "NetFlow": integer,
+                        "BalanceCushionLog2": integer,
+                    }
+                ),
+            }
+        ),
+        "SeederHeartbeatState": _object(
+            {
+                "Buckets": {
+                    "type": "array",
+                    "minItems": 10,
+                    "maxItems": 10,
+                    "items": _object({"Expected": integer, "Actual": integer}),
+                },
+                "LastBucketRollAt": string,
+                "LastHeadroomEstimate": integer,
+                "LastHeadroomSource": integer,
+                "LastHeadroomTs": string,
+                "CanProbeUsage": {"type": "boolean"},
+            }
+        ),
+        "DrainRequest": {
+            "type": "object",
+            "properties": {"n": {"type": "integer", "minimum": 0, "maximum": (1 << 63) - 1, "nullable": True}},
+        },
+        "Drained": _object({"drained": {"type": "array", "items": string}}),
+        "Ejected": _object({"ejected": integer}),
+        "Ok": _object({"ok": {"type": "boolean"}}),
+        "Queued": _object({"queued": {"type": "boolean"}}),
+        "HexList": {"type": "array", "items": string},
+    }
+
+
+def _responses() -> dict[str, Any]:
+    error = _json_content(_ref(_SCHEMAS, "Error"))
+    return {
+        "BadRequest": {"description": "Malformed id, header or body", "content": error},
+        "Unauthorized": {
+            "description": "Missing or wrong bearer token (or no token configured on the server)",
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+            "content": error,
+        },
+        "NotFound": {"description": "Unknown identity or route", "content": error},
+        "ServerError": {"description": "Subsystem failure (ledger, tlog or snapshot)", "content": error},
+    }
+
+
+def _operation(
+    summary: str,
+    ok_status: str,
+    ok_response: dict[str, Any],
+    *,
+    public: bool = False,
+    parameters: list[dict[str, Any]] | None = None,
+    errors: tuple[str, ...] = (),
+    request_body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {ok_status: ok_response}
+    names = {"400": "BadRequest", "404": "NotFound", "500": "ServerError"}
+    for status in errors:
+        responses[status] = _ref(_RESPONSES, names[status])
+    if not public:
+        responses["401"] = _ref(_RESPONSES, "Unauthorized")
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if public:
+        operation["security"] = []
+    if parameters:
+        operation["parameters"] = parameters
+    if request_body is not None:
+        operation["requestBody"] = request_body
+    return operation
+
+
+def _mutating(summary: str, ok_response: dict[str, Any], *, path_parameter: dict[str, Any] | None = None,
+              errors: tuple[str, ...] = ("500",), request_body: dict[str, Any] | None = None,
+              ok_status: str = "200") -> dict[str, Any]:
+    parameters = [_ref(_PARAMETERS, "OperatorId")]
+    if path_parameter is not None:
+        parameters.insert(0, path_parameter)
+    return _operation(
+        summary, ok_status, ok_response, parameters=parameters, errors=("400", *errors), request_body=request_body
+    )
+
+
+def _paths() -> dict[str, Any]:
+    identity = _hex_path_parameter("identity_id", "Identity id: 32 bytes as 64 hex characters (either case)")
+    consumer = _hex_path_parameter("consumer_id", "Consumer identity id (64 hex characters)")
+    seeder = _hex_path_parameter("seeder_id", "Seeder identity id (64 hex characters)")
+    peer = _hex_path_parameter("peer_id", "Peer tracker id (64 hex characters)")
+    request_id = {
+        "name": "request_id",
+        "in": "path",
+        "required": True,
+        "description": "Queue entry request id (lowercase hex of 16 bytes); any other text ejects nothing",
+        "schema": {"type": "string"},
+    }
+    return {
+        "/health": {"get": _operation("Liveness", "200", _ok("Alive", "Health"), public=True)},
+        "/openapi.json": {
+            "get": _operation(
+                "This document",
+                "200",
+                {"description": "OpenAPI 3 document", "content": _json_content({"type": "object"})},
+                public=True,
+            )
+        },
+        "/stats": {"get": _operation("Tracker statistics", "200", _ok("Statistics", "Stats"), errors=("500",))},
+        "/identity/{identity_id}": {
+            "get": _operation(
+                "Balance and seeder record of an identity",
+                "200",
+                _ok("Known identity", "Identity"),
+                parameters=[identity],
+                errors=("400", "404"),
+            )
+        },
+        "/maintenance": {
+            "post": _operation(
+                "Graceful shutdown of the tracker",
+                "202",
+                _ok("Shutdown started", "Draining"),
+                parameters=[_ref(_PARAMETERS, "OperatorId")],
+                errors=("400",),
+            )
+        },
+        "/admission/status": {
+            "get": _operation("Supply pressure, queue depth, thresholds", "200", _ok("Status", "AdmissionStatus"))
+        },
+        "/admission/queue": {
+            "get": _operation(
+                "Queued requests (heap order)",
+                "200",
+                {
+                    "description": "Queue entries",
+                    "content": _json_content({"type": "array", "items": _ref(_SCHEMAS, "QueueEntry")}),
+                },
+            )
+        },
+        "/admission/consumer/{consumer_id}": {
+            "get": _operation(
+                "Local credit score and signals of a consumer",
+                "200",
+                _ok("Score", "ConsumerScore"),
+                parameters=[consumer],
+                errors=("400", "404"),
+            )
+        },
+        "/admission/seeder/{seeder_id}": {
+            "get": _operation(
+                "Heartbeat state of a seeder",
+                "200",
+                _ok("Heartbeat state", "SeederHeartbeatState"),
+                parameters=[seeder],
+                errors=("400", "404"),
+            )
+        },
+        "/admission/queue/drain": {
+            "post": _mutating(
+                "Pop up to n entries from the head of the queue",
+                _ok("Drained consumer ids", "Drained"),
+                request_body={"required": True, "content": _json_content(_ref(_SCHEMAS, "DrainRequest"))},
+            )
+        },
+        "/admission/queue/eject/{request_id}": {
+            "post": _mutating(
+                "Remove the queue entries with this request id",
+                _ok("Number of entries removed", "Ejected"),
+                path_parameter=request_id,
+                errors=("404", "500"),
+            )
+        },
+        "/admission/snapshot": {
+            "post": _mutating("Write an admission snapshot now", _ok("Snapshot written", "Ok"))
+        },
+        "/admission/recompute/{consumer_id}": {
+            "post": _mutating(
+                "Rebuild a consumer's credit state from the ledger",
+                _ok("Recomputed", "Queued"),
+                path_parameter=consumer,
+                errors=("404", "500"),
+            )
+        },
+        "/admission/peers/blocklist": {
+            "get": _operation(
+                "Blocked attestation issuers (sorted hex)", "200", _ok("Blocked peer ids", "HexList")
+            )
+        },
+        "/admission/peers/blocklist/{peer_id}": {
+            "post": _mutating(
+                "Block attestations issued by a peer tracker",
+                _ok("Blocked", "Ok"),
+                path_parameter=peer,
+                errors=("404", "500"),
+            ),
+            "delete": _mutating(
+                "Unblock a peer tracker",
+                _ok("Unblocked (also when it was not blocked)", "Ok"),
+                path_parameter=peer,
+                errors=("404", "500"),
+            ),
+        },
+    }
+
+
+def build_openapi_document(version: str) -> dict[str, Any]:
+    """The OpenAPI 3.0.3 document of the admin API."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "trio-tracker admin API",
+            "version": version,
+            "description": (
+                "Operator API of a token-bay regional tracker. Every route except /health and /openapi.json "
+                "needs `Authorization: Bearer <TOKEN_BAY_ADMIN_TOKEN>`. Mutating admission routes record the "
+                f"operator from the optional `{OPERATOR_HEADER}` header in the admission tlog."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": f'realm "{REALM}"'}
+            },
+            "parameters": {
+                "OperatorId": {
+                    "name": OPERATOR_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "Operator id written into the OPERATOR_OVERRIDE audit record (default anonymous)",
+                    "schema": {"type": "string", "maxLength": MAX_OPERATOR_ID_CHARS},
+                }
+            },
+            "responses": _responses(),
+            "schemas": _schemas(),
+        },
+    }

@@ -1,0 +1,221 @@
+"""Admission snapshot byte format (admission.md §8.1), byte-identical to the Go tracker. All integers are
+little-endian (unlike the tlog).
+
+    u32 magic "SMDA" | u32 version 1 | u64 seq | u64 ts | u32 consumer_count | consumer entries (1848 B each)
+    | u32 seeder_count | seeder entries (134 B each) | u32 CRC-32C of everything before it
+
+Consumer entries interleave the three day-bucket arrays per day index (settlement[i], dispute[i], flow[i]); every
+time field is unix seconds with the Go zero time stored as -62135596800. Decoding never raises anything but
+SnapshotFormatError on bad bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from tracker.admission._state import (
+    DAY_BUCKET_COUNT,
+    MINUTE_BUCKET_COUNT,
+    ZERO_TIME,
+    BucketArray,
+    ConsumerCreditState,
+    DayBucket,
+    MinuteBucket,
+    SeederHeartbeatState,
+)
+from tracker.admission._tlog_format import crc32c
+
+__all__ = [
+    "CONSUMER_ENTRY_SIZE",
+    "SEEDER_ENTRY_SIZE",
+    "SNAPSHOT_FORMAT_VERSION",
+    "SNAPSHOT_MAGIC",
+    "SnapshotData",
+    "SnapshotError",
+    "SnapshotFormatError",
+    "decode_snapshot",
+    "encode_snapshot",
+]
+
+SNAPSHOT_MAGIC = 0x41444D53  # bytes on disk: 53 4D 44 41 ("SMDA")
+SNAPSHOT_FORMAT_VERSION = 1
+CONSUMER_ENTRY_SIZE = 1848
+SEEDER_ENTRY_SIZE = 134
+_MIN_SIZE = 28
+_U64 = 0xFFFFFFFFFFFFFFFF
+
+_HEADER = struct.Struct("<IIQQ")  # magic, version, seq, ts
+_U32 = struct.Struct("<I")
+_CONSUMER_HEAD = struct.Struct("<32sqq")  # id, first_seen_at, last_balance_seen
+_BUCKET = struct.Struct("<IIIq")
+_TRIPLET = struct.Struct("<IIIqIIIqIIIq")
+_SEEDER = struct.Struct("<32s20IqIBqB")
+_BUCKETS_OFFSET = _CONSUMER_HEAD.size  # 48
+_BUCKET_SIZE = _BUCKET.size  # 20
+_TRIPLET_SIZE = 3 * _BUCKET_SIZE
+_UNSET_BUCKET = _BUCKET.pack(0, 0, 0, ZERO_TIME)
+_UNSET_TRIPLET = _UNSET_BUCKET * 3
+_UNSET_BUCKETS = _UNSET_TRIPLET * DAY_BUCKET_COUNT
+_EMPTY_CONSUMER_TAIL = _UNSET_BUCKETS
+_ARRAYS = (BucketArray.SETTLEMENT, BucketArray.DISPUTE, BucketArray.FLOW)
+
+assert _BUCKETS_OFFSET + len(_UNSET_BUCKETS) == CONSUMER_ENTRY_SIZE
+assert _SEEDER.size == SEEDER_ENTRY_SIZE
+
+
+class SnapshotError(Exception):
+    """Base of snapshot errors (format and I/O)."""
+
+
+class SnapshotFormatError(SnapshotError):
+    """The bytes are not a valid snapshot (short, bad magic/version/CRC, counts inconsistent with the size)."""
+
+
+@dataclass(slots=True)
+class SnapshotData:
+    """A decoded snapshot: the persisted position `seq`, its creation time `ts`, and the state maps."""
+
+    seq: int
+    ts: int
+    consumers: dict[bytes, ConsumerCreditState] = field(default_factory=dict)
+    seeders: dict[bytes, SeederHeartbeatState] = field(default_factory=dict)
+    trailing_bytes: int = 0  # bytes between the last entry and the trailer (Go ignores them; inspect reports)
+
+
+def encode_snapshot(
+    seq: int,
+    ts: int,
+    consumers: dict[bytes, ConsumerCreditState],
+    seeders: dict[bytes, SeederHeartbeatState],
+) -> bytes:
+    """The complete snapshot file bytes (trailer CRC included)."""
+    consumer_count = len(consumers)
+    seeder_count = len(seeders)
+    consumers_start = _HEADER.size + 4
+    seeders_start = consumers_start + consumer_count * CONSUMER_ENTRY_SIZE + 4
+    total = seeders_start + seeder_count * SEEDER_ENTRY_SIZE
+    out = bytearray(total)
+    _HEADER.pack_into(out, 0, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT_VERSION, seq & _U64, ts & _U64)
+    _U32.pack_into(out, _HEADER.size, consumer_count)
+    # Fill all bucket regions with the unset pattern in one go, then patch the written buckets.
+    pack_head = _CONSUMER_HEAD.pack_into
+    pack_bucket = _BUCKET.pack_into
+    offset = consumers_start
+    for consumer_id, state in consumers.items():
+        _check_id(consumer_id, "consumer")
+        pack_head(out, offset, consumer_id, state.first_seen_at, state.last_balance_seen)
+        buckets_at = offset + _BUCKETS_OFFSET
+        out[buckets_at : buckets_at + len(_UNSET_BUCKETS)] = _UNSET_BUCKETS
+        for which, index, bucket in state.written_buckets():
+            pack_bucket(
+                out,
+                buckets_at + index * _TRIPLET_SIZE + int(which) * _BUCKET_SIZE,
+                bucket.total,
+                bucket.a,
+                bucket.b,
+                bucket.day_stamp,
+            )
+        offset += CONSUMER_ENTRY_SIZE
+    _U32.pack_into(out, offset, seeder_count)
+    offset += 4
+    for seeder_id, seeder in seeders.items():
+        _check_id(seeder_id, "seeder")
+        minute_values: list[int] = []
+        for index in range(MINUTE_BUCKET_COUNT):
+            minute = seeder.bucket(index)
+            minute_values.append(minute.expected)
+            minute_values.append(minute.actual)
+        _SEEDER.pack_into(
+            out,
+            offset,
+            seeder_id,
+            *minute_values,
+            seeder.last_bucket_roll_at,
+            seeder.last_headroom_estimate & 0xFFFFFFFF,
+            seeder.last_headroom_source & 0xFF,
+            seeder.last_headroom_ts,
+            1 if seeder.can_probe_usage else 0,
+        )
+        offset += SEEDER_ENTRY_SIZE
+    out += _U32.pack(crc32c(bytes(out)))
+    return bytes(out)
+
+
+def _check_id(identity: bytes, what: str) -> None:
+    if len(identity) != 32:
+        raise SnapshotError(f"admission/snapshot: {what} id must be 32 bytes, got {len(identity)}")
+
+
+def decode_snapshot(data: bytes) -> SnapshotData:
+    """Parse snapshot bytes; raises SnapshotFormatError (never IndexError/struct.error) on anything invalid."""
+    data = bytes(data)
+    size = len(data)
+    if size < _MIN_SIZE:
+        raise SnapshotFormatError(f"admission/snapshot: too short ({size} bytes)")
+    magic, version, seq, ts = _HEADER.unpack_from(data, 0)
+    if magic != SNAPSHOT_MAGIC:
+        raise SnapshotFormatError(f"admission/snapshot: bad magic 0x{magic:08x}")
+    if version != SNAPSHOT_FORMAT_VERSION:
+        raise SnapshotFormatError(f"admission/snapshot: unsupported format_version {version}")
+    body_end = size - 4
+    (stored_crc,) = _U32.unpack_from(data, body_end)
+    if crc32c(data[:body_end]) != stored_crc:
+        raise SnapshotFormatError("admission/snapshot: trailer CRC mismatch")
+    if ts >= 1 << 63:
+        ts -= 1 << 64
+    offset = _HEADER.size
+    if body_end - offset < 4:
+        raise SnapshotFormatError("admission/snapshot: consumer count truncated")
+    (consumer_count,) = _U32.unpack_from(data, offset)
+    offset += 4
+    if consumer_count * CONSUMER_ENTRY_SIZE > body_end - offset:
+        raise SnapshotFormatError(
+            f"admission/snapshot: consumer state truncated ({consumer_count} consumers declared, "
+            f"{(body_end - offset) // CONSUMER_ENTRY_SIZE} fit)"
+        )
+    consumers: dict[bytes, ConsumerCreditState] = {}
+    unpack_head = _CONSUMER_HEAD.unpack_from
+    unpack_triplet = _TRIPLET.unpack_from
+    unset_buckets = _UNSET_BUCKETS
+    unset_triplet = _UNSET_TRIPLET
+    for _ in range(consumer_count):
+        consumer_id, first_seen_at, last_balance_seen = unpack_head(data, offset)
+        state = ConsumerCreditState(first_seen_at, last_balance_seen)
+        buckets_at = offset + _BUCKETS_OFFSET
+        if data[buckets_at : buckets_at + CONSUMER_ENTRY_SIZE - _BUCKETS_OFFSET] != unset_buckets:
+            for index in range(DAY_BUCKET_COUNT):
+                at = buckets_at + index * _TRIPLET_SIZE
+                if data[at : at + _TRIPLET_SIZE] == unset_triplet:
+                    continue
+                values = unpack_triplet(data, at)
+                for position, which in enumerate(_ARRAYS):
+                    total, a, b, stamp = values[4 * position : 4 * position + 4]
+                    if stamp != ZERO_TIME or total or a or b:
+                        state.set_bucket(which, index, DayBucket(total, a, b, stamp))
+        consumers[consumer_id] = state
+        offset += CONSUMER_ENTRY_SIZE
+    if body_end - offset < 4:
+        raise SnapshotFormatError("admission/snapshot: seeder count truncated")
+    (seeder_count,) = _U32.unpack_from(data, offset)
+    offset += 4
+    if seeder_count * SEEDER_ENTRY_SIZE > body_end - offset:
+        raise SnapshotFormatError(
+            f"admission/snapshot: seeder state truncated ({seeder_count} seeders declared, "
+            f"{(body_end - offset) // SEEDER_ENTRY_SIZE} fit)"
+        )
+    seeders: dict[bytes, SeederHeartbeatState] = {}
+    for _ in range(seeder_count):
+        values = _SEEDER.unpack_from(data, offset)
+        seeder = SeederHeartbeatState(
+            last_bucket_roll_at=values[21],
+            last_headroom_estimate=values[22],
+            last_headroom_source=values[23],
+            last_headroom_ts=values[24],
+            can_probe_usage=values[25] != 0,
+        )
+        for index in range(MINUTE_BUCKET_COUNT):
+            seeder.set_bucket(index, MinuteBucket(values[1 + 2 * index], values[2 + 2 * index]))
+        seeders[values[0]] = seeder
+        offset += SEEDER_ENTRY_SIZE
+    return SnapshotData(seq, ts, consumers, seeders, trailing_bytes=body_end - offset)

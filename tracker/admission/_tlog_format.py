@@ -1,0 +1,294 @@
+"""Admission tlog byte format (admission.md §7.1–§7.3): the CRC-32C frame and every per-kind payload.
+
+Pure bytes in / bytes out, byte-identical to the Go tracker. All integers are big-endian.
+
+    u32 length | u64 seq | u64 ts | u8 kind | payload | u32 crc32c
+
+`length` covers seq..crc (= 21 + len(payload)); the CRC-32C (Castagnoli) covers seq..payload.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+import google_crc32c
+
+__all__ = [
+    "FRAME_HEADER_SIZE",
+    "FRAME_OVERHEAD",
+    "MIN_FRAME_LENGTH",
+    "DisputePayload",
+    "OperatorOverridePayload",
+    "SettlementPayload",
+    "SnapshotMarkPayload",
+    "StarterGrantPayload",
+    "TLogCorruptError",
+    "TLogError",
+    "TLogKind",
+    "TLogPayloadError",
+    "TLogRecord",
+    "TLogTruncatedError",
+    "TransferDirection",
+    "TransferPayload",
+    "crc32c",
+    "decode_frame",
+    "encode_frame",
+    "kind_name",
+]
+
+crc32c = google_crc32c.value
+"""CRC-32C (Castagnoli) of a bytes-like object, as an unsigned int."""
+
+FRAME_HEADER_SIZE = 21  # length(4) + seq(8) + ts(8) + kind(1)
+FRAME_OVERHEAD = 25  # header + crc(4)
+MIN_FRAME_LENGTH = 21  # the length field of a frame with an empty payload
+_U64 = 0xFFFFFFFFFFFFFFFF
+
+_LENGTH = struct.Struct(">I")
+_SEQ_TS_KIND = struct.Struct(">QQB")
+_SIGNED_SEQ_TS_KIND = struct.Struct(">QqB")
+_CRC = struct.Struct(">I")
+_U32 = struct.Struct(">I")
+_U64_STRUCT = struct.Struct(">Q")
+
+
+class TLogError(Exception):
+    """Base of every tlog format error."""
+
+
+class TLogTruncatedError(TLogError):
+    """The bytes end inside a frame (the normal tail after a crash)."""
+
+    def __init__(self, message: str = "admission/tlog: record truncated") -> None:
+        super().__init__(message)
+
+
+class TLogCorruptError(TLogError):
+    """A complete frame whose CRC-32C does not match its bytes."""
+
+    def __init__(self, message: str = "admission/tlog: CRC32C mismatch") -> None:
+        super().__init__(message)
+
+
+class TLogPayloadError(TLogError):
+    """A payload shorter than its kind's minimum or with a bad length prefix."""
+
+
+class TLogKind(IntEnum):
+    SETTLEMENT = 0
+    DISPUTE_FILED = 1
+    DISPUTE_RESOLVED = 2
+    HEARTBEAT_BUCKET_ROLL = 3
+    SNAPSHOT_MARK = 4
+    OPERATOR_OVERRIDE = 5
+    TRANSFER = 6
+    STARTER_GRANT = 7
+
+
+_KIND_NAMES = {
+    0: "settlement",
+    1: "dispute_filed",
+    2: "dispute_resolved",
+    3: "heartbeat_bucket_roll",
+    4: "snapshot_mark",
+    5: "operator_override",
+    6: "transfer",
+    7: "starter_grant",
+}
+
+
+def kind_name(kind: int) -> str:
+    """The Go string name of a kind; `unknown(N)` for anything outside 0..7."""
+    return _KIND_NAMES.get(kind, f"unknown({kind})")
+
+
+@dataclass(frozen=True, slots=True)
+class TLogRecord:
+    """One decoded frame. `ts` is unix seconds (the u64 on disk read as a signed i64, as Go's `time.Unix`)."""
+
+    seq: int
+    ts: int
+    kind: int
+    payload: bytes
+
+
+def encode_frame(seq: int, ts: int, kind: int, payload: bytes) -> bytes:
+    """The full frame bytes for one record."""
+    body = _SEQ_TS_KIND.pack(seq, ts & _U64, kind) + payload
+    return _LENGTH.pack(len(body) + 4) + body + _CRC.pack(crc32c(body))
+
+
+def decode_frame(data: bytes | memoryview, offset: int = 0) -> tuple[TLogRecord, int]:
+    """Decode the frame starting at `offset`; returns (record, offset of the next frame).
+
+    Raises TLogTruncatedError when fewer than 25 bytes remain, when the declared frame runs past the end, or when
+    the declared length is < 21; TLogCorruptError when the frame is complete but its CRC does not match.
+    """
+    available = len(data) - offset
+    if available < FRAME_OVERHEAD:
+        raise TLogTruncatedError()
+    (length,) = _LENGTH.unpack_from(data, offset)
+    end = offset + 4 + length
+    if length < MIN_FRAME_LENGTH or end > len(data):
+        raise TLogTruncatedError()
+    (stored_crc,) = _CRC.unpack_from(data, end - 4)
+    if crc32c(bytes(data[offset + 4 : end - 4])) != stored_crc:
+        raise TLogCorruptError()
+    seq, ts, kind = _SIGNED_SEQ_TS_KIND.unpack_from(data, offset + 4)
+    return TLogRecord(seq, ts, kind, bytes(data[offset + FRAME_HEADER_SIZE : end - 4])), end
+
+
+# --- payloads (§7.3) ------------------------------------------------------------------------------------------
+
+
+def _require(payload: bytes, minimum: int, what: str) -> None:
+    if len(payload) < minimum:
+        raise TLogPayloadError(
+            f"admission/tlog: {what} payload is {len(payload)} bytes, want at least {minimum}"
+        )
+
+
+_SETTLEMENT = struct.Struct(">32s32sQI")
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementPayload:
+    """Kind 0 (76 bytes): consumer_id[32] ‖ seeder_id[32] ‖ cost u64 ‖ flags u32."""
+
+    consumer_id: bytes
+    seeder_id: bytes
+    cost: int
+    flags: int
+
+    SIZE = 76
+
+    def encode(self) -> bytes:
+        return _SETTLEMENT.pack(self.consumer_id, self.seeder_id, self.cost & _U64, self.flags & 0xFFFFFFFF)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> SettlementPayload:
+        _require(payload, 76, "settlement")
+        return cls(*_SETTLEMENT.unpack_from(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class DisputePayload:
+    """Kinds 1 and 2 (33 bytes): consumer_id[32] ‖ upheld u8 (any nonzero byte reads as true)."""
+
+    consumer_id: bytes
+    upheld: bool
+
+    def encode(self) -> bytes:
+        return self.consumer_id + (b"\x01" if self.upheld else b"\x00")
+
+    @classmethod
+    def decode(cls, payload: bytes) -> DisputePayload:
+        _require(payload, 33, "dispute")
+        return cls(bytes(payload[:32]), payload[32] != 0)
+
+
+class TransferDirection(IntEnum):
+    IN = 1
+    OUT = 2
+
+
+_TRANSFER = struct.Struct(">32sQB")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPayload:
+    """Kind 6 (41 bytes): consumer_id[32] ‖ cost u64 ‖ direction u8 (1 = in, 2 = out)."""
+
+    consumer_id: bytes
+    cost: int
+    direction: int
+
+    def encode(self) -> bytes:
+        return _TRANSFER.pack(self.consumer_id, self.cost & _U64, self.direction & 0xFF)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> TransferPayload:
+        _require(payload, 41, "transfer")
+        return cls(*_TRANSFER.unpack_from(payload))
+
+
+_STARTER = struct.Struct(">32sQ")
+
+
+@dataclass(frozen=True, slots=True)
+class StarterGrantPayload:
+    """Kind 7 (40 bytes): consumer_id[32] ‖ cost u64."""
+
+    consumer_id: bytes
+    cost: int
+
+    def encode(self) -> bytes:
+        return _STARTER.pack(self.consumer_id, self.cost & _U64)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> StarterGrantPayload:
+        _require(payload, 40, "starter_grant")
+        return cls(*_STARTER.unpack_from(payload))
+
+
+def _read_prefixed(payload: bytes, offset: int, what: str) -> tuple[bytes, int]:
+    if len(payload) - offset < 4:
+        raise TLogPayloadError(f"admission/tlog: {what} length prefix truncated")
+    (size,) = _U32.unpack_from(payload, offset)
+    start = offset + 4
+    if len(payload) - start < size:
+        raise TLogPayloadError(
+            f"admission/tlog: {what} length {size} exceeds the remaining {len(payload) - start}"
+        )
+    return bytes(payload[start : start + size]), start + size
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotMarkPayload:
+    """Kind 4: snapshot_seq u64 ‖ [u32 len ‖ path]. The path is always written; read only if present."""
+
+    snapshot_seq: int
+    path: str
+
+    def encode(self) -> bytes:
+        path = self.path.encode()
+        return _U64_STRUCT.pack(self.snapshot_seq & _U64) + _U32.pack(len(path)) + path
+
+    @classmethod
+    def decode(cls, payload: bytes) -> SnapshotMarkPayload:
+        _require(payload, 8, "snapshot_mark")
+        (seq,) = _U64_STRUCT.unpack_from(payload)
+        path = b""
+        if len(payload) > 8:
+            path, _ = _read_prefixed(payload, 8, "snapshot_mark path")
+        return cls(seq, path.decode(errors="replace"))
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorOverridePayload:
+    """Kind 5: [u32 len ‖ operator_id] ‖ [u32 len ‖ action] ‖ [u32 len ‖ params JSON] ‖ ts i64 (optional)."""
+
+    operator_id: str
+    action: str
+    params: bytes
+    ts: int
+
+    def encode(self) -> bytes:
+        parts = []
+        for field in (self.operator_id.encode(), self.action.encode(), self.params):
+            parts.append(_U32.pack(len(field)))
+            parts.append(field)
+        parts.append(_U64_STRUCT.pack(self.ts & _U64))
+        return b"".join(parts)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> OperatorOverridePayload:
+        operator_id, offset = _read_prefixed(payload, 0, "operator_override operator_id")
+        action, offset = _read_prefixed(payload, offset, "operator_override action")
+        params, offset = _read_prefixed(payload, offset, "operator_override params")
+        ts = 0
+        if len(payload) - offset >= 8:
+            (ts,) = struct.unpack_from(">q", payload, offset)
+        return cls(operator_id.decode(errors="replace"), action.decode(errors="replace"), params, ts)

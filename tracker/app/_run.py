@@ -1,0 +1,163 @@
+"""`run_tracker`: bind the listeners, open the subsystems, supervise them, shut down cleanly.
+
+Order (config-cli-admin-run.md §4.2, adapted): signal handling first (so an early Ctrl-C is a clean request,
+never a traceback) → bind admin and metrics sockets (a port in use fails here, before anything irreversible) →
+metrics registry → subsystems (ledger, registry, admission with startup replay) → one nursery
+(`supervise`) → on shutdown the subsystems' exit does the final tlog flush + fsync (shielded), final snapshot
+and SQLite close.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import trio
+from hypercorn.typing import Framework
+from prometheus_client import CollectorRegistry
+
+from tracker.app._listeners import bind_listeners
+from tracker.app._shutdown import ShutdownController, watch_signals
+from tracker.app._supervisor import BackgroundTask, HttpServer, ServedAddresses, supervise
+from tracker.identity import TrackerIdentity
+from tracker.metrics import build_metrics_registry, create_metrics_app
+
+
+@dataclass(frozen=True)
+class TrackerReady:
+    """Reported once both listeners are bound and serving (`task_status.started` and the ready log line)."""
+
+    admin_addr: str
+    metrics_addr: str
+    tracker_id: str
+    startup_seconds: float
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What the subsystem opener receives from the composition root."""
+
+    config: Any
+    identity: TrackerIdentity
+    metrics_registry: CollectorRegistry
+    controller: ShutdownController
+    admin_token: str | None
+    clock: Callable[[], float]
+    logger: logging.Logger
+
+
+class TrackerServices(Protocol):
+    """The opened subsystems as the supervisor sees them: the admin app and the background tasks."""
+
+    admin_app: Framework
+    background: list[BackgroundTask]
+
+
+ServicesOpener = Callable[[ServiceContext], AbstractAsyncContextManager[TrackerServices]]
+
+
+def _default_opener() -> ServicesOpener:
+    from tracker.app._services import open_tracker_services
+
+    return open_tracker_services
+
+
+async def run_tracker(
+    config: Any,
+    identity: TrackerIdentity,
+    *,
+    admin_token: str | None,
+    logger: logging.Logger | None = None,
+    clock: Callable[[], float] = time.time,
+    handle_signals: bool = True,
+    open_services: ServicesOpener | None = None,
+    controller: ShutdownController | None = None,
+    task_status: trio.TaskStatus[TrackerReady] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the tracker until a shutdown request (SIGINT/SIGTERM, POST /maintenance, `controller.request`)
+    has drained; returns normally after a clean shutdown.
+
+    Raises `ListenerBindError` (port in use, …) before opening anything, the subsystems' own errors during
+    start-up, and an ExceptionGroup with the failing task's error if a supervised task crashes (after the
+    tlog has been flushed). `handle_signals=False` leaves SIGINT/SIGTERM alone (in-process tests)."""
+    started_at = time.perf_counter()
+    logger = logger or logging.getLogger("tracker")
+    controller = controller or ShutdownController(logger)
+    opener = open_services or _default_opener()
+    failure: BaseException | None = None
+    async with trio.open_nursery() as signal_nursery:
+        if handle_signals:
+            await signal_nursery.start(watch_signals, controller)
+        try:
+            await _run(config, identity, admin_token, logger, clock, opener, controller, started_at, task_status)
+        except BaseException as error:  # re-raised below, outside the nursery, so it is not wrapped
+            failure = error
+        finally:
+            signal_nursery.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    logger.info("tracker: stopped", extra={"reason": controller.reason, "forced": controller.forced})
+
+
+async def _run(
+    config: Any,
+    identity: TrackerIdentity,
+    admin_token: str | None,
+    logger: logging.Logger,
+    clock: Callable[[], float],
+    opener: ServicesOpener,
+    controller: ShutdownController,
+    started_at: float,
+    task_status: trio.TaskStatus[TrackerReady],
+) -> None:
+    listeners = bind_listeners({"admin": config.admin.listen_addr, "metrics": config.metrics.listen_addr})
+    try:
+        metrics_registry = build_metrics_registry()
+        context = ServiceContext(
+            config=config,
+            identity=identity,
+            metrics_registry=metrics_registry,
+            controller=controller,
+            admin_token=admin_token,
+            clock=clock,
+            logger=logger,
+        )
+        async with opener(context) as services:
+            if controller.requested:
+                logger.info("tracker: shutdown requested during start-up; not serving")
+                return
+
+            def on_ready(addresses: ServedAddresses) -> None:
+                ready = TrackerReady(
+                    admin_addr=addresses.admin_addr,
+                    metrics_addr=addresses.metrics_addr,
+                    tracker_id=identity.tracker_id.hex(),
+                    startup_seconds=time.perf_counter() - started_at,
+                )
+                logger.info(
+                    "tracker: ready",
+                    extra={
+                        "admin_addr": ready.admin_addr,
+                        "metrics_addr": ready.metrics_addr,
+                        "tracker_id": ready.tracker_id,
+                        "startup_ms": round(ready.startup_seconds * 1000, 1),
+                    },
+                )
+                task_status.started(ready)
+
+            await supervise(
+                admin=HttpServer(listeners["admin"], services.admin_app),
+                metrics=HttpServer(listeners["metrics"], create_metrics_app(metrics_registry)),
+                background=services.background,
+                controller=controller,
+                grace_s=float(config.server.shutdown_grace_s),
+                logger=logger,
+                on_ready=on_ready,
+            )
+    finally:
+        for listener in listeners.values():
+            listener.close()

@@ -1,0 +1,142 @@
+"""The one nursery of a running tracker: background tasks, the admin and metrics HTTP servers, and the
+graceful-drain / forced-exit choreography. Knows nothing about what the tasks do."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import trio
+from hypercorn.typing import Framework
+
+from tracker.app._listeners import BoundListener, serve_listener
+from tracker.app._shutdown import ShutdownController
+
+# Hypercorn bounds connection handlers by graceful_timeout; this margin covers its lifespan shutdown. After it,
+# the HTTP servers are cancelled outright, so a stuck handler can never hold the process.
+_DRAIN_SAFETY_MARGIN_S = 2.0
+
+
+class BackgroundTaskStopped(RuntimeError):
+    """A supervised background task returned although nothing asked it to stop."""
+
+
+@dataclass(frozen=True)
+class BackgroundTask:
+    """A long-running coroutine (a ticker, a sweep) that runs until cancelled."""
+
+    name: str
+    run: Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HttpServer:
+    """An ASGI app to serve on an already bound listener."""
+
+    listener: BoundListener
+    app: Framework
+
+
+@dataclass(frozen=True)
+class ServedAddresses:
+    admin_addr: str
+    metrics_addr: str
+
+
+async def _run_background_task(task: BackgroundTask, logger: logging.Logger) -> None:
+    logger.debug("tracker: background task started", extra={"task": task.name})
+    await task.run()
+    raise BackgroundTaskStopped(f"background task {task.name!r} stopped unexpectedly")
+
+
+async def _stop_http_when_due(
+    controller: ShutdownController, http_scope: trio.CancelScope, grace_s: float, logger: logging.Logger
+) -> None:
+    await controller.wait_requested()
+    with trio.move_on_after(grace_s + _DRAIN_SAFETY_MARGIN_S) as deadline:
+        await controller.wait_forced()
+    if deadline.cancelled_caught:
+        logger.warning("tracker: HTTP drain exceeded the grace period, closing connections", extra={"grace_s": grace_s})
+    http_scope.cancel()
+
+
+async def _serve_http(
+    admin: HttpServer,
+    metrics: HttpServer,
+    *,
+    controller: ShutdownController,
+    http_scope: trio.CancelScope,
+    drained: trio.Event,
+    grace_s: float,
+    http_logger: logging.Logger,
+    task_status: trio.TaskStatus[ServedAddresses] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    shutdown_trigger = trio.Event()
+
+    async def trigger_on_request() -> None:
+        await controller.wait_requested()
+        shutdown_trigger.set()
+
+    try:
+        with http_scope:
+            async with trio.open_nursery() as http_nursery:
+                http_nursery.start_soon(trigger_on_request)
+                addresses = []
+                for server in (admin, metrics):
+                    address = await http_nursery.start(
+                        lambda task_status, server=server: serve_listener(
+                            server.listener,
+                            server.app,
+                            graceful_timeout_s=grace_s,
+                            shutdown_trigger=shutdown_trigger,
+                            error_logger=http_logger,
+                            task_status=task_status,
+                        )
+                    )
+                    addresses.append(address)
+                task_status.started(ServedAddresses(admin_addr=addresses[0], metrics_addr=addresses[1]))
+    finally:
+        drained.set()
+
+
+async def supervise(
+    *,
+    admin: HttpServer,
+    metrics: HttpServer,
+    background: list[BackgroundTask],
+    controller: ShutdownController,
+    grace_s: float,
+    logger: logging.Logger,
+    on_ready: Callable[[ServedAddresses], None],
+) -> None:
+    """Run every background task and both HTTP servers in one nursery until a shutdown request has drained
+    HTTP (within `grace_s`, or at once when forced), then cancel the background tasks and return.
+
+    Any task raising cancels the whole nursery and the error propagates (inside an ExceptionGroup). Returns
+    only after a shutdown request; the caller then does the final flush."""
+    http_scope = trio.CancelScope()
+    drained = trio.Event()
+    http_logger = logger.getChild("http")
+    async with trio.open_nursery() as nursery:
+        for task in background:
+            nursery.start_soon(_run_background_task, task, logger, name=f"tracker:{task.name}")
+        nursery.start_soon(_stop_http_when_due, controller, http_scope, grace_s, logger)
+        addresses = await nursery.start(
+            lambda task_status: _serve_http(
+                admin,
+                metrics,
+                controller=controller,
+                http_scope=http_scope,
+                drained=drained,
+                grace_s=grace_s,
+                http_logger=http_logger,
+                task_status=task_status,
+            )
+        )
+        on_ready(addresses)
+        await drained.wait()
+        if not controller.requested:
+            raise RuntimeError("the HTTP servers stopped although no shutdown was requested")
+        logger.info("tracker: HTTP drained, stopping background tasks")
+        nursery.cancel_scope.cancel()

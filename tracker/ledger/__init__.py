@@ -1,0 +1,107 @@
+"""The credit ledger: a signed, hash-chained log of credit movements in SQLite with a balance projection.
+
+Sync core `Ledger` (no Trio); Trio façade `open_ledger(...)` → `AsyncLedger` (group commit, subscribers on the
+Trio thread); `run_merkle_rollup` ticker; `LedgerMetrics`; wire helpers, builders and validation.
+"""
+
+from tracker._proto.balance_pb2 import BalanceSnapshotBody, SignedBalanceSnapshot
+from tracker._proto.ledger_pb2 import Entry, EntryBody
+from tracker.ledger._audit import AuditReport, balance_deltas, verify_ledger
+from tracker.ledger._builders import (
+    build_starter_grant_entry,
+    build_transfer_in_entry,
+    build_transfer_out_entry,
+    build_usage_entry,
+)
+from tracker.ledger._errors import (
+    AlreadyExists,
+    ChainIntegrityError,
+    DuplicateMerkleRoot,
+    EntryValidationError,
+    InsufficientBalance,
+    LedgerClosed,
+    LedgerError,
+    LedgerStorageError,
+    SignatureError,
+    StaleTip,
+    TimestampOutOfWindow,
+    TransferRefExists,
+)
+from tracker.ledger._ledger import TIMESTAMP_WINDOW_SECONDS, Ledger
+from tracker.ledger._merkle import merkle_root, merkle_root_preimage
+from tracker.ledger._metrics import LedgerMetrics
+from tracker.ledger._records import (
+    AppendRequest,
+    CommittedEntry,
+    StarterGrantRequest,
+    Tip,
+    TransferInRecord,
+    TransferOutRecord,
+    UsageRecord,
+)
+from tracker.ledger._service import AsyncLedger, open_ledger, run_merkle_rollup
+from tracker.ledger._store import BalanceRow, LedgerStore
+from tracker.ledger._validate import validate_entry_body, verify_all
+from tracker.ledger._wire import (
+    BALANCE_SNAPSHOT_TTL_SECONDS,
+    ZERO_HASH,
+    EntryKind,
+    canonical_bytes,
+    encode_entry,
+    entry_hash,
+    verify_balance_snapshot,
+    verify_signature,
+)
+
+__all__ = [
+    "BALANCE_SNAPSHOT_TTL_SECONDS",
+    "TIMESTAMP_WINDOW_SECONDS",
+    "ZERO_HASH",
+    "AlreadyExists",
+    "AppendRequest",
+    "AsyncLedger",
+    "AuditReport",
+    "BalanceRow",
+    "BalanceSnapshotBody",
+    "ChainIntegrityError",
+    "CommittedEntry",
+    "DuplicateMerkleRoot",
+    "Entry",
+    "EntryBody",
+    "EntryKind",
+    "EntryValidationError",
+    "InsufficientBalance",
+    "Ledger",
+    "LedgerClosed",
+    "LedgerError",
+    "LedgerMetrics",
+    "LedgerStorageError",
+    "LedgerStore",
+    "SignatureError",
+    "SignedBalanceSnapshot",
+    "StaleTip",
+    "StarterGrantRequest",
+    "TimestampOutOfWindow",
+    "Tip",
+    "TransferInRecord",
+    "TransferOutRecord",
+    "TransferRefExists",
+    "UsageRecord",
+    "balance_deltas",
+    "build_starter_grant_entry",
+    "build_transfer_in_entry",
+    "build_transfer_out_entry",
+    "build_usage_entry",
+    "canonical_bytes",
+    "encode_entry",
+    "entry_hash",
+    "merkle_root",
+    "merkle_root_preimage",
+    "open_ledger",
+    "run_merkle_rollup",
+    "validate_entry_body",
+    "verify_all",
+    "verify_balance_snapshot",
+    "verify_ledger",
+    "verify_signature",
+]

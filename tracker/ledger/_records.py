@@ -1,0 +1,99 @@
+"""Records callers hand to the ledger (one per caller-built kind) and what the ledger hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracker._proto.ledger_pb2 import Entry, EntryBody
+from tracker.ledger._wire import EntryKind
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """A settled request, built by the caller against the tip (prev_hash, seq) and signed by the parties."""
+
+    prev_hash: bytes
+    seq: int
+    consumer_id: bytes
+    seeder_id: bytes
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_credits: int
+    timestamp: int
+    request_id: bytes
+    consumer_sig_missing: bool = False
+    consumer_sig: bytes = b""
+    consumer_pub: bytes = b""
+    seeder_sig: bytes = b""
+    seeder_pub: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOutRecord:
+    """Credits leaving this region, signed by the debited identity (consumer_id)."""
+
+    prev_hash: bytes
+    seq: int
+    consumer_id: bytes
+    amount: int
+    timestamp: int
+    transfer_ref: bytes
+    consumer_sig: bytes = b""
+    consumer_pub: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferInRecord:
+    """Credits arriving from another region for identity_id (the recipient is kept off-chain, in a side table)."""
+
+    prev_hash: bytes
+    seq: int
+    identity_id: bytes
+    amount: int
+    timestamp: int
+    transfer_ref: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StarterGrantRequest:
+    """A tracker-built starter grant; the ledger picks prev_hash, seq and the timestamp."""
+
+    identity_id: bytes
+    amount: int
+
+
+AppendRequest = UsageRecord | TransferOutRecord | TransferInRecord | StarterGrantRequest
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedEntry:
+    """An entry as committed on the chain: its seq, its hash (SHA-256 of canonical(body)) and the signed Entry.
+
+    `transfer_in_recipient` is the credited identity of a TRANSFER_IN entry (not part of the chain itself);
+    None for every other kind, and for transfer-ins written by a tracker without the recipient side table."""
+
+    seq: int
+    hash: bytes
+    entry: Entry
+    transfer_in_recipient: bytes | None = None
+
+    @property
+    def body(self) -> EntryBody:
+        return self.entry.body
+
+    @property
+    def kind(self) -> EntryKind:
+        return EntryKind(self.entry.body.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Tip:
+    """The last committed entry: seq 0 and 32 zero bytes for an empty chain."""
+
+    seq: int
+    hash: bytes
+
+    @property
+    def empty(self) -> bool:
+        return self.seq == 0

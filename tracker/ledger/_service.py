@@ -1,0 +1,299 @@
+"""The Trio façade of the ledger: `open_ledger(...)` → `AsyncLedger`.
+
+All SQLite work runs off the Trio thread: appends on one committer task that hands batches to a worker thread
+(group commit: every append queued while the previous batch was being written goes into the next transaction),
+reads on a second worker thread (WAL lets them run beside the writer). Subscribers run on the Trio thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import trio
+
+from tracker._proto.balance_pb2 import SignedBalanceSnapshot
+from tracker.ledger._errors import LedgerClosed
+from tracker.ledger._ledger import Ledger, Subscriber
+from tracker.ledger._merkle import SECONDS_PER_HOUR
+from tracker.ledger._metrics import LedgerMetrics
+from tracker.ledger._records import (
+    AppendRequest,
+    CommittedEntry,
+    StarterGrantRequest,
+    Tip,
+    TransferInRecord,
+    TransferOutRecord,
+    UsageRecord,
+)
+from tracker.ledger._store import BalanceRow
+
+logger = logging.getLogger("tracker.ledger")
+
+DEFAULT_MAX_BATCH_SIZE = 512
+_T = TypeVar("_T")
+
+_KIND_OF_REQUEST = {
+    StarterGrantRequest: "starter_grant",
+    UsageRecord: "usage",
+    TransferOutRecord: "transfer_out",
+    TransferInRecord: "transfer_in",
+}
+
+
+class _PendingAppend:
+    __slots__ = ("done", "kind", "request", "result", "started", "taken")
+
+    def __init__(self, request: AppendRequest) -> None:
+        self.request = request
+        self.kind = _KIND_OF_REQUEST.get(type(request), "usage")
+        self.started = time.perf_counter()
+        self.done = trio.Event()
+        self.result: CommittedEntry | BaseException | None = None
+        self.taken = False
+
+
+class AsyncLedger:
+    """Async access to a `Ledger` from Trio tasks. Obtain one from `open_ledger`; do not construct directly.
+
+    Cancellation of an append: if the request was not yet handed to the committer it is withdrawn (nothing is
+    written); once handed over it is committed or rejected regardless, and subscribers still see it."""
+
+    def __init__(
+        self, core: Ledger, *, metrics: LedgerMetrics | None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+    ) -> None:
+        self._core = core
+        self._metrics = metrics
+        self._max_batch_size = max_batch_size
+        self._pending: deque[_PendingAppend] = deque()
+        self._wakeup = trio.Event()
+        self._write_limiter = trio.CapacityLimiter(1)
+        self._read_limiter = trio.CapacityLimiter(1)
+        self._subscribers: list[Subscriber] = []
+        self._closing = False
+        if metrics is not None:
+            tip = core.tip()
+            metrics.tip_seq.set(tip.seq if tip else 0)
+
+    @property
+    def core(self) -> Ledger:
+        """The synchronous ledger underneath (for offline-style callers; do not call it from the Trio thread)."""
+        return self._core
+
+    @property
+    def tracker_public_key(self) -> bytes:
+        return self._core.tracker_public_key
+
+    @property
+    def path(self) -> str:
+        return self._core.path
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(committed)` on the Trio thread for every entry committed from now on, once, in commit
+        order, after its transaction committed (before the appending caller resumes). Exceptions raised by the
+        callback are logged and do not affect the ledger. Returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # ---- appends ------------------------------------------------------------------------------------------
+
+    async def issue_starter_grant(self, identity_id: bytes, amount: int) -> CommittedEntry:
+        return await self._append(StarterGrantRequest(identity_id, amount))
+
+    async def append_usage(self, record: UsageRecord) -> CommittedEntry:
+        return await self._append(record)
+
+    async def append_transfer_out(self, record: TransferOutRecord) -> CommittedEntry:
+        return await self._append(record)
+
+    async def append_transfer_in(self, record: TransferInRecord) -> CommittedEntry:
+        return await self._append(record)
+
+    async def _append(self, request: AppendRequest) -> CommittedEntry:
+        if self._closing:
+            raise LedgerClosed("ledger: closed")
+        pending = _PendingAppend(request)
+        self._pending.append(pending)
+        self._wakeup.set()
+        try:
+            await pending.done.wait()
+        except trio.Cancelled:
+            if not pending.taken:
+                self._pending.remove(pending)
+            raise
+        result = pending.result
+        if isinstance(result, BaseException):
+            raise result
+        assert result is not None
+        return result
+
+    async def _run_committer(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            if not self._pending:
+                self._wakeup = trio.Event()
+                await self._wakeup.wait()
+                continue
+            batch: list[_PendingAppend] = []
+            while self._pending and len(batch) < self._max_batch_size:
+                pending = self._pending.popleft()
+                pending.taken = True
+                batch.append(pending)
+            requests = [pending.request for pending in batch]
+            # Shielded: once handed to the worker thread the batch is committed or not; its callers and the
+            # subscribers must learn which, even when the ledger is being closed.
+            with trio.CancelScope(shield=True):
+                try:
+                    results: Sequence[CommittedEntry | BaseException] = await trio.to_thread.run_sync(
+                        self._core.append_batch, requests, limiter=self._write_limiter
+                    )
+                except Exception as error:
+                    results = [error] * len(batch)
+            self._deliver(batch, results)
+            await trio.lowlevel.checkpoint()
+
+    def _deliver(
+        self, batch: list[_PendingAppend], results: Sequence[CommittedEntry | BaseException]
+    ) -> None:
+        committed = 0
+        for pending, result in zip(batch, results, strict=True):
+            if isinstance(result, CommittedEntry):
+                committed += 1
+                for callback in tuple(self._subscribers):
+                    try:
+                        callback(result)
+                    except Exception:
+                        logger.exception("ledger: subscriber %r failed on seq %d", callback, result.seq)
+        now = time.perf_counter()
+        metrics = self._metrics
+        for pending, result in zip(batch, results, strict=True):
+            pending.result = result
+            pending.done.set()
+            if metrics is not None:
+                metrics.observe_append(
+                    pending.kind, isinstance(result, CommittedEntry), now - pending.started
+                )
+        if metrics is not None:
+            metrics.batch_size.observe(len(batch))
+            if committed:
+                tip = self._core.tip()
+                metrics.tip_seq.set(tip.seq if tip else 0)
+
+    def _fail_pending(self) -> None:
+        while self._pending:
+            pending = self._pending.popleft()
+            pending.taken = True
+            pending.result = LedgerClosed("ledger: closed before the append was committed")
+            pending.done.set()
+
+    # ---- reads --------------------------------------------------------------------------------------------
+
+    async def _read(self, function: Callable[..., _T], *args: Any) -> _T:
+        return await trio.to_thread.run_sync(function, *args, limiter=self._read_limiter)
+
+    async def tip(self) -> Tip | None:
+        """The last committed entry (None for an empty chain); served from memory."""
+        return self._core.tip()
+
+    async def signed_balance(self, identity_id: bytes) -> SignedBalanceSnapshot:
+        return await self._read(self._core.signed_balance, identity_id)
+
+    async def balance(self, identity_id: bytes) -> BalanceRow | None:
+        return await self._read(self._core.balance, identity_id)
+
+    async def entry_by_seq(self, seq: int) -> CommittedEntry | None:
+        return await self._read(self._core.entry_by_seq, seq)
+
+    async def entry_by_hash(self, entry_hash: bytes) -> CommittedEntry | None:
+        return await self._read(self._core.entry_by_hash, entry_hash)
+
+    async def entries_since(self, since_seq: int, limit: int = 0) -> list[CommittedEntry]:
+        return await self._read(self._core.entries_since, since_seq, limit)
+
+    async def assert_chain_integrity(self, since_seq: int = 0, until_seq: int = 0) -> int:
+        return await self._read(self._core.assert_chain_integrity, since_seq, until_seq)
+
+    async def merkle_root(self, hour: int) -> tuple[bytes, bytes] | None:
+        return await self._read(self._core.merkle_root, hour)
+
+    async def rollup_hour(self, hour: int) -> bytes | None:
+        root = await self._read(self._core.rollup_hour, hour)
+        if root is not None and self._metrics is not None:
+            self._metrics.merkle_roots.inc()
+        return root
+
+
+def _storage_path(path_or_config: object) -> str | os.PathLike[str]:
+    ledger_section = getattr(path_or_config, "ledger", None)
+    if ledger_section is not None and hasattr(ledger_section, "storage_path"):
+        return ledger_section.storage_path
+    if hasattr(path_or_config, "storage_path"):
+        return path_or_config.storage_path  # type: ignore[no-any-return]
+    return path_or_config  # type: ignore[return-value]
+
+
+@asynccontextmanager
+async def open_ledger(
+    path_or_config: str | os.PathLike[str] | object,
+    identity: object,
+    *,
+    clock: Callable[[], float] = time.time,
+    metrics: LedgerMetrics | None = None,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+) -> AsyncIterator[AsyncLedger]:
+    """Open the ledger at a path, a `Config` (uses `ledger.storage_path`) or a `LedgerConfig`, signing with
+    `identity` (a TrackerIdentity). On exit, appends still queued fail with LedgerClosed, the batch in flight
+    finishes, and the database is closed. Raises LedgerStorageError when the file cannot be opened."""
+    path = _storage_path(path_or_config)
+    core = await trio.to_thread.run_sync(lambda: Ledger.open(path, identity, clock=clock))
+    ledger = AsyncLedger(core, metrics=metrics, max_batch_size=max_batch_size)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(ledger._run_committer)
+            try:
+                yield ledger
+            finally:
+                ledger._closing = True
+                nursery.cancel_scope.cancel()
+    finally:
+        ledger._closing = True
+        ledger._fail_pending()
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(core.close)
+
+
+async def run_merkle_rollup(
+    ledger: AsyncLedger,
+    interval_minutes: float,
+    *,
+    clock: Callable[[], float] = time.time,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Ticker for the app's nursery: every `interval_minutes` (no immediate first tick) roll up the hour that
+    just ended, floor(now/3600) − 1 (skipped while now < 7200). Idempotent; errors are logged, not raised.
+    Returns at once when interval_minutes <= 0."""
+    task_status.started()
+    if interval_minutes <= 0:
+        return
+    interval_seconds = interval_minutes * 60
+    while True:
+        await trio.sleep(interval_seconds)
+        now = clock()
+        if now < 2 * SECONDS_PER_HOUR:
+            continue
+        hour = math.floor(now / SECONDS_PER_HOUR) - 1
+        try:
+            await ledger.rollup_hour(hour)
+        except Exception:
+            logger.exception("ledger: merkle rollup of hour %d failed", hour)

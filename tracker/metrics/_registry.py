@@ -1,0 +1,42 @@
+"""Building the tracker's CollectorRegistry (process, GC and platform collectors) and scrape-time gauges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+def build_metrics_registry() -> CollectorRegistry:
+    """A fresh registry (never the process-global one, so tests can build many) with the runtime collectors:
+    `process_*` (CPU, memory, open fds, start time), `python_gc_*` and `python_info`."""
+    registry = CollectorRegistry(auto_describe=True)
+    ProcessCollector(registry=registry)
+    GCCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
+
+
+class ScrapeTimeGauge(Collector):
+    """A gauge whose value is read from `read_value()` when Prometheus scrapes, for state another subsystem
+    owns (e.g. the number of seeders in the registry). Registers itself on `registry`."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        name: str,
+        documentation: str,
+        read_value: Callable[[], float],
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._read_value = read_value
+        registry.register(self)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self._name, self._documentation)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self._name, self._documentation, value=float(self._read_value()))
