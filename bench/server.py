@@ -107,7 +107,9 @@ def run_load(address: str, path: str, seconds: float, connections: int, token: s
     print(json.dumps(counts), flush=True)
 
 
-def measure(address: str, path: str, seconds: float, connections: int, token: str | None) -> tuple[float, int]:
+def measure(
+    address: str, path: str, seconds: float, connections: int, token: str | None
+) -> tuple[float, int]:
     output = subprocess.run(
         [sys.executable, __file__, "--load", address, path, str(seconds), str(connections), token or ""],
         capture_output=True,
@@ -163,7 +165,9 @@ def stop(process: subprocess.Popen[str]) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
     parser.add_argument("--starts", type=int, default=5, help="start → ready measurements")
@@ -187,7 +191,9 @@ def main() -> None:
         assert bare.stdout is not None
         bare_address = bare.stdout.readline().strip()
         try:
-            bare_rps, bare_errors = measure(bare_address, "/health", arguments.seconds, arguments.connections, None)
+            bare_rps, bare_errors = measure(
+                bare_address, "/health", arguments.seconds, arguments.connections, None
+            )
         finally:
             bare.kill()
             bare.wait(30)
@@ -200,7 +206,9 @@ def main() -> None:
         try:
             admin_address = str(ready["admin_addr"])
             for path in ("/health", "/admission/status"):
-                rps, errors = measure(admin_address, path, arguments.seconds, arguments.connections, ADMIN_TOKEN)
+                rps, errors = measure(
+                    admin_address, path, arguments.seconds, arguments.connections, ADMIN_TOKEN
+                )
                 ratio = rps / bare_rps if bare_rps else float("nan")
                 verdict = "OK" if ratio >= 0.8 and errors == 0 else "BELOW TARGET"
                 print(

@@ -34,7 +34,9 @@ def _fill(data_dir: Path, grants: int = 5) -> None:
             ledger.issue_starter_grant(bytes([index + 1]) * 32, 100 * (index + 1))
         tip = ledger.tip()
         ledger.append_transfer_in(
-            TransferInRecord(tip.hash, tip.seq + 1, b"\x42" * 32, 7, int(__import__("time").time()), b"\x01" * 32)
+            TransferInRecord(
+                tip.hash, tip.seq + 1, b"\x42" * 32, 7, int(__import__("time").time()), b"\x01" * 32
+            )
         )
 
 

@@ -1,5 +1,5 @@
-"""The seed's composed-state lifecycle tasks 5 and 7: YAML config → ledger at ledger.storage_path → starter grant →
-signed balance; and chain integrity across a restart of the ledger."""
+"""The seed's composed-state lifecycle tasks 5 and 7: YAML config → ledger at ledger.storage_path →
+starter grant → signed balance; and chain integrity across a restart of the ledger."""
 
 from __future__ import annotations
 

@@ -101,7 +101,9 @@ def test_port_in_use_exits_1_with_one_line_and_opens_nothing(tmp_path: Path) -> 
         occupied.close()
     assert result.returncode == 1
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert error_lines == [f"error: metrics listener: cannot bind {busy}: " + error_lines[0].split(": ", 3)[3]]
+    assert error_lines == [
+        f"error: metrics listener: cannot bind {busy}: " + error_lines[0].split(": ", 3)[3]
+    ]
     assert "address already in use" in error_lines[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "ledger.sqlite").exists()

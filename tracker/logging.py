@@ -43,7 +43,8 @@ HTTP_LOGGER_NAME = "tracker.http"
 
 # Attributes every LogRecord carries; anything else on a record came from `extra=` and is an event field.
 _STANDARD_RECORD_ATTRIBUTES = frozenset(
-    vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)).keys() | {"message", "asctime", "taskName"}
+    vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "taskName"}
 )
 
 
@@ -114,7 +115,7 @@ class StructuredFormatter(logging.Formatter):
 
 def _text_value(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    if text == "" or any(character.isspace() or character in "\"=" for character in text):
+    if text == "" or any(character.isspace() or character in '"=' for character in text):
         return json.dumps(text, ensure_ascii=False)
     return text
 

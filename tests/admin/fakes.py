@@ -1,4 +1,4 @@
-"""A stand-in ledger for admin route tests that need ledger failures or exact values the real one cannot give."""
+"""A stand-in ledger for admin route tests needing ledger failures or values the real one cannot give."""
 
 from __future__ import annotations
 

@@ -26,7 +26,9 @@ def resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def schema_errors(document: dict[str, Any], schema: dict[str, Any], value: Any, where: str = "$") -> list[str]:
+def schema_errors(
+    document: dict[str, Any], schema: dict[str, Any], value: Any, where: str = "$"
+) -> list[str]:
     """Every way `value` violates `schema` (an empty list when it conforms)."""
     schema = resolve(document, schema)
     if value is None:
@@ -34,7 +36,9 @@ def schema_errors(document: dict[str, Any], schema: dict[str, Any], value: Any, 
     expected = schema.get("type")
     if expected is not None:
         python_types = _TYPES[expected]
-        if not isinstance(value, python_types) or (expected in {"integer", "number"} and isinstance(value, bool)):
+        if not isinstance(value, python_types) or (
+            expected in {"integer", "number"} and isinstance(value, bool)
+        ):
             return [f"{where}: {value!r} is not {expected}"]
     errors: list[str] = []
     if "enum" in schema and value not in schema["enum"]:

@@ -37,7 +37,9 @@ class Party:
 
 
 def party(label: str) -> Party:
-    private_key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"admin-test-" + label.encode()).digest())
+    private_key = Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(b"admin-test-" + label.encode()).digest()
+    )
     public_key = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return Party(private_key, public_key, hashlib.sha256(public_key).digest())
 
@@ -56,7 +58,9 @@ class AdminStack:
     admission: PersistentAdmission
     shutdown: ShutdownRecorder
 
-    async def append_usage(self, consumer: Party, seeder: Party, cost: int, *, request_byte: int = 0x33) -> None:
+    async def append_usage(
+        self, consumer: Party, seeder: Party, cost: int, *, request_byte: int = 0x33
+    ) -> None:
         tip = await self.ledger.tip()
         prev_hash = tip.hash if tip else bytes(32)
         seq = tip.seq + 1 if tip else 1
@@ -79,7 +83,9 @@ class AdminStack:
         )
 
     def set_pressure(self, pressure: float, headroom: float = 10.0) -> None:
-        self.core.publish_supply(SupplySnapshot(computed_at=FIXED_NOW, total_headroom=headroom, pressure=pressure))
+        self.core.publish_supply(
+            SupplySnapshot(computed_at=FIXED_NOW, total_headroom=headroom, pressure=pressure)
+        )
 
     def consumer_state(self, identity_id: bytes) -> ConsumerCreditState | None:
         state = self.core.consumers.get(identity_id)
@@ -107,7 +113,7 @@ async def admin_stack(
     clock: Callable[[], float] = lambda: FIXED_NOW,
     wrap_ledger: Callable[[AsyncLedger], object] | None = None,
 ) -> AsyncIterator[AdminStack]:
-    """Open ledger + registry + admission (replayed, subscribed to the ledger) and build the admin app on them."""
+    """Open ledger, registry and admission (replayed, subscribed to the ledger); build the admin app."""
     config = config_for_data_dir(data_dir)
     identity = tracker_identity()
     async with open_ledger(config.ledger.storage_path, identity, clock=clock) as ledger:
@@ -132,4 +138,3 @@ async def admin_stack(
         finally:
             with trio.CancelScope(shield=True):
                 await admission.aclose()
-

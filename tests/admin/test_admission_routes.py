@@ -91,7 +91,9 @@ async def test_empty_queue_is_an_empty_array(tmp_path: Path) -> None:
 async def test_consumer_score_from_ledger_history(tmp_path: Path) -> None:
     async with admin_stack(tmp_path) as stack:
         await stack.ledger.issue_starter_grant(ALICE.identity_id, 1000)
-        response = await stack.app.test_client().get(f"/admission/consumer/{ALICE.identity_id.hex()}", headers=AUTH)
+        response = await stack.app.test_client().get(
+            f"/admission/consumer/{ALICE.identity_id.hex()}", headers=AUTH
+        )
         assert response.status_code == 200
         body = await response.get_json()
         assert body["signals"] == {
@@ -123,7 +125,9 @@ async def test_seeder_heartbeat_state(tmp_path: Path) -> None:
         seeder_id = identity(0x5E)
         stack.registry.register(SeederRecord(identity_id=seeder_id, last_heartbeat=FIXED_NOW))
         stack.registry.heartbeat(seeder_id, FIXED_NOW)
-        response = await stack.app.test_client().get(f"/admission/seeder/{hex_id(0x5E).upper()}", headers=AUTH)
+        response = await stack.app.test_client().get(
+            f"/admission/seeder/{hex_id(0x5E).upper()}", headers=AUTH
+        )
         assert response.status_code == 200
         body = await response.get_json()
         assert len(body["Buckets"]) == 10
@@ -175,8 +179,22 @@ async def test_drain_accepted_bodies(tmp_path: Path, body: bytes, expected_count
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"   ", b"not json", b"null", b"[]", b'"n"', b'{"n": -1}', b'{"n": 1.5}', b'{"n": "2"}',
-     b'{"n": true}', b'{"n": 9223372036854775808}', b"\xff\xfe"],
+    [
+        b"",
+        b"   ",
+        b"not json",
+        b"null",
+        b"[]",
+        b'"n"',
+        b'{"n": -1}',
+        b'{"n": 1.5}',
+        b'{"n": "2"}',
+        b'{"n": true}',
+        b'{"n": 9223372036854775808}',
+        b"\xff\xfe",
+        b"[" * 5000,
+        b'{"n":' + b"9" * 5000 + b"}",
+    ],
 )
 async def test_drain_bad_body_is_400_and_changes_nothing(tmp_path: Path, body: bytes) -> None:
     async with admin_stack(tmp_path) as stack:
@@ -263,7 +281,9 @@ async def test_recompute_recreates_a_lost_consumer_and_404s_unknown_ones(tmp_pat
         expected = stack.consumer_state(ALICE.identity_id)
         del stack.core.consumers[ALICE.identity_id]
         client = stack.app.test_client()
-        assert (await client.post(f"/admission/recompute/{ALICE.identity_id.hex()}", headers=AUTH)).status_code == 200
+        assert (
+            await client.post(f"/admission/recompute/{ALICE.identity_id.hex()}", headers=AUTH)
+        ).status_code == 200
         assert stack.consumer_state(ALICE.identity_id) == expected
 
         unknown = await client.post(f"/admission/recompute/{hex_id(0x77)}", headers=AUTH)
@@ -307,7 +327,9 @@ async def test_recompute_counts_entries_committed_during_the_rebuild_exactly_onc
         holder.append(stack)
         await stack.ledger.issue_starter_grant(ALICE.identity_id, 1000)
         await stack.append_usage(ALICE, SEEDER, 100, request_byte=1)
-        response = await stack.app.test_client().post(f"/admission/recompute/{ALICE.identity_id.hex()}", headers=AUTH)
+        response = await stack.app.test_client().post(
+            f"/admission/recompute/{ALICE.identity_id.hex()}", headers=AUTH
+        )
         assert response.status_code == 200
         assert wrapper[0].calls >= 2  # the rebuild noticed the new entry and read again
         state = stack.consumer_state(ALICE.identity_id)
@@ -329,7 +351,9 @@ async def test_blocklist_add_list_remove(tmp_path: Path) -> None:
         for _ in range(2):  # removing an absent peer succeeds too
             response = await client.delete(f"/admission/peers/blocklist/{hex_id(0xAA)}", headers=AUTH)
             assert response.status_code == 200
-        assert await (await client.get("/admission/peers/blocklist", headers=AUTH)).get_json() == [hex_id(0xBB)]
+        assert await (await client.get("/admission/peers/blocklist", headers=AUTH)).get_json() == [
+            hex_id(0xBB)
+        ]
         for method in ("POST", "DELETE"):
             bad = await client.open("/admission/peers/blocklist/1234", method=method, headers=AUTH)
             assert bad.status_code == 400
@@ -362,6 +386,15 @@ async def test_tlog_write_failure_is_500(tmp_path: Path) -> None:
         response = await stack.app.test_client().post(f"/admission/peers/blocklist/{hex_id(1)}", headers=AUTH)
         assert response.status_code == 500
         assert await response.get_json() == {"error": "tlog write failed"}
+
+
+async def test_operator_id_is_utf8_text_and_defaults_to_anonymous(tmp_path: Path) -> None:
+    async with admin_stack(tmp_path) as stack:
+        client = stack.app.test_client()
+        for header in ({"X-Operator-Id": "  opérateur-7 "}, {"X-Operator-Id": "   "}, {}):
+            await client.post(f"/admission/peers/blocklist/{hex_id(1)}", headers={**AUTH, **header})
+        operators = [record.operator_id for _, record in await stack.override_records()]
+        assert operators == ["opérateur-7", "anonymous", "anonymous"]
 
 
 async def test_operator_header_too_long_is_400_before_any_mutation(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from quart_trio import QuartTrio
 
 from tests.admin.conftest import AUTH, TOKEN, LogCapture, ShutdownRecorder, fixed_clock, hex_id, identity
 from tests.admin.fakes import FakeLedger, FakeTip
-from tracker.admin import create_admin_app
+from tracker.admin import admin_token_from_env, create_admin_app
 from tracker.registry import Capabilities, Registry, SeederRecord
 
 
@@ -216,7 +216,11 @@ async def test_guard_rejects_bad_credentials(
 
 @pytest.mark.parametrize("token", [None, ""])
 async def test_unset_token_rejects_everything_and_warns(
-    ledger: FakeLedger, registry: Registry, shutdown: ShutdownRecorder, log_capture: LogCapture, token: str | None
+    ledger: FakeLedger,
+    registry: Registry,
+    shutdown: ShutdownRecorder,
+    log_capture: LogCapture,
+    token: str | None,
 ) -> None:
     app = make_app(ledger, registry, shutdown, token=token)
     assert "admin: token unset, all admin requests will be rejected" in log_capture.messages()
@@ -226,7 +230,9 @@ async def test_unset_token_rejects_everything_and_warns(
     assert (await client.get("/health")).status_code == 200
 
 
-async def test_non_ascii_token_round_trips(ledger: FakeLedger, registry: Registry, shutdown: ShutdownRecorder) -> None:
+async def test_non_ascii_token_round_trips(
+    ledger: FakeLedger, registry: Registry, shutdown: ShutdownRecorder
+) -> None:
     app = make_app(ledger, registry, shutdown, token="jeton-é")
     client = app.test_client()
     # The test client sends header values UTF-8 encoded, as curl does for a UTF-8 terminal.
@@ -267,3 +273,9 @@ async def test_unexpected_exception_is_json_500_and_logged(
     assert response.content_type == "application/json"
     assert await response.get_json() == {"error": "internal error"}
     assert "admin: request failed" in log_capture.messages()
+
+
+def test_admin_token_from_env() -> None:
+    assert admin_token_from_env({"TOKEN_BAY_ADMIN_TOKEN": "s3cret"}) == "s3cret"
+    assert admin_token_from_env({"TOKEN_BAY_ADMIN_TOKEN": ""}) is None
+    assert admin_token_from_env({}) is None

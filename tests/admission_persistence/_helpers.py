@@ -139,6 +139,7 @@ async def open_persistent(
     core: object | None = None,
     ledger: object | None = None,
     metrics: object | None = None,
+    fast_replay: bool = True,
     **config_overrides: object,
 ):
     """A PersistentAdmission over `core` (a SimpleCore by default), replayed and ready."""
@@ -150,6 +151,7 @@ async def open_persistent(
         admission_config(tmp_path, **config_overrides),
         metrics=metrics,
         persistence_metrics=PersistenceMetrics(),
+        fast_replay=fast_replay,
     )
     await persistent.startup_replay(ledger)  # type: ignore[arg-type]
     return persistent

@@ -71,11 +71,10 @@ def _tail_without_disputes(tlog: Path) -> int:
     return tlog.stat().st_size - last_durable
 
 
-async def _restart(tmp_path: Path, ledger: FakeLedger) -> PersistentAdmission:
-    return await open_persistent(tmp_path, ledger=ledger)
+async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> None:
+    async def _restart(tmp_path: Path, ledger: FakeLedger) -> PersistentAdmission:
+        return await open_persistent(tmp_path, ledger=ledger, fast_replay=fast_replay)
 
-
-async def _run(tmp_path: Path, operations: list[tuple]) -> None:
     ledger = FakeLedger()
     local_events: list[tuple[int, LedgerEvent]] = []
     persistent = await _restart(tmp_path, ledger)
@@ -98,7 +97,7 @@ async def _run(tmp_path: Path, operations: list[tuple]) -> None:
             event = dispute(consumer, upheld=upheld, timestamp=timestamp)
             position = persistent.ledger_seq
             if await persistent.on_dispute_event(event):
-                local_events.append((position + 1, event))
+                local_events.append((position, event))
         elif name == "flush":
             await persistent.flush()
         elif name == "snapshot":
@@ -139,11 +138,12 @@ async def _run(tmp_path: Path, operations: list[tuple]) -> None:
 
 
 @settings(
-    max_examples=70,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(operations=st.lists(_operation, min_size=1, max_size=30))
-def test_recovery_is_exactly_once(tmp_path_factory: object, operations: list[tuple]) -> None:
+@given(operations=st.lists(_operation, min_size=1, max_size=30), fast_replay=st.booleans())
+def test_recovery_is_exactly_once(tmp_path_factory: object, operations: list[tuple], fast_replay: bool) -> None:
+    """Both replay engines: bulk (`ReplayAccumulator`, the production path) and one `apply_event` per record."""
     tmp_path = tmp_path_factory.mktemp("exactly_once")  # type: ignore[attr-defined]
-    trio.run(_run, tmp_path, operations)
+    trio.run(_run, tmp_path, operations, fast_replay)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -92,7 +93,9 @@ def opener_for(services: FakeServices):
     return open_services
 
 
-async def start_tracker(nursery: trio.Nursery, services: FakeServices, controller: ShutdownController, **kwargs):
+async def start_tracker(
+    nursery: trio.Nursery, services: FakeServices, controller: ShutdownController, **kwargs
+):
     config = kwargs.pop("config", make_config())
     return await nursery.start(
         lambda task_status: run_tracker(
@@ -133,7 +136,9 @@ async def test_ready_reports_bound_ports_and_serves_both_apps() -> None:
             lambda: httpx.post(f"http://{ready.metrics_addr}/metrics", timeout=10)
         )
         assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["allow"]
-        head = await trio.to_thread.run_sync(lambda: httpx.head(f"http://{ready.metrics_addr}/metrics", timeout=10))
+        head = await trio.to_thread.run_sync(
+            lambda: httpx.head(f"http://{ready.metrics_addr}/metrics", timeout=10)
+        )
         assert head.status_code == 200 and head.content == b""
         controller.request("test")
     assert services.exit_error == [None]
@@ -240,3 +245,41 @@ async def test_shutdown_requested_during_startup_never_serves() -> None:
     )
     assert services.exit_error == [None]
     assert services.ticks == 0
+
+
+async def test_drain_under_keep_alive_load_ends_without_waiting_for_the_grace_period() -> None:
+    # Regression: Hypercorn alone keeps a keep-alive connection whose next request arrived during shutdown
+    # open until graceful_timeout (here 30 s); the supervisor ends the drain once nothing is in flight.
+    services = make_services()
+    controller = ShutdownController(LOGGER)
+    stop_clients = threading.Event()
+    answered = [0]
+
+    def keep_alive_client(url: str) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not stop_clients.is_set():
+                try:
+                    client.get(url)
+                    answered[0] += 1
+                except httpx.HTTPError:
+                    continue
+
+    async with trio.open_nursery() as nursery:
+        ready = await start_tracker(nursery, services, controller, config=make_config(grace_s=30))
+        clients = [
+            threading.Thread(target=keep_alive_client, args=(f"http://{ready.admin_addr}/health",), daemon=True)
+            for _ in range(6)
+        ]
+        for client in clients:
+            client.start()
+        await trio.sleep(0.5)
+        started = trio.current_time()
+        controller.request("SIGTERM")
+    elapsed = trio.current_time() - started
+    stop_clients.set()
+    for client in clients:
+        client.join(10)
+    assert answered[0] > 10
+    assert elapsed < 3, f"drain took {elapsed:.1f} s"
+    assert not controller.forced
+    assert services.exit_error == [None]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -235,11 +234,15 @@ def yaml_ish(draw: st.DrawFn) -> str:
     return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n---\n"]))
 
 
-_PROPERTY_DIR = Path(tempfile.mkdtemp(prefix="trio-tracker-config-property-"))
+@pytest.fixture(scope="module")
+def property_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One directory for all examples (hypothesis re-runs the test body; function-scoped tmp_path
+    would be shared across examples anyway)."""
+    return tmp_path_factory.mktemp("config-property")
 
 
-def _assert_clean_exit(content: bytes) -> None:
-    path = _PROPERTY_DIR / "input.yaml"
+def _assert_clean_exit(directory: Path, content: bytes) -> None:
+    path = directory / "input.yaml"
     path.write_bytes(content)
     code, out, err = run_main("config", "validate", "--config", str(path))
     assert code in (0, 1, 2, 3)
@@ -254,18 +257,18 @@ def _assert_clean_exit(content: bytes) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(yaml_ish())
-def test_property_yaml_ish_text_never_crashes_validate(text: str) -> None:
-    _assert_clean_exit(text.encode("utf-8", errors="surrogatepass"))
+def test_property_yaml_ish_text_never_crashes_validate(property_dir: Path, text: str) -> None:
+    _assert_clean_exit(property_dir, text.encode("utf-8", errors="surrogatepass"))
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=120) | st.text(max_size=120).map(lambda t: t.encode("utf-8", "surrogatepass")))
-def test_property_arbitrary_bytes_never_crash_validate(content: bytes) -> None:
-    _assert_clean_exit(content)
+def test_property_arbitrary_bytes_never_crash_validate(property_dir: Path, content: bytes) -> None:
+    _assert_clean_exit(property_dir, content)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(_SCALARS), st.sampled_from([s for s in SECTION_NAMES if s != "pricing"]))
-def test_property_scalar_into_every_section(value: str, section: str) -> None:
-    text = REQUIRED_YAML.format(data_dir=_PROPERTY_DIR) + f"{section}:\n  listen_addr: {value}\n"
-    _assert_clean_exit(text.encode())
+def test_property_scalar_into_every_section(property_dir: Path, value: str, section: str) -> None:
+    text = REQUIRED_YAML.format(data_dir=property_dir) + f"{section}:\n  listen_addr: {value}\n"
+    _assert_clean_exit(property_dir, text.encode())

@@ -110,7 +110,11 @@ def transfer_out_record(
     prev = tip.hash if tip else bytes(32)
     seq = tip.seq + 1 if tip else 1
     body = build_transfer_out_entry(
-        prev_hash=prev, seq=seq, consumer_id=consumer.identity_id, amount=amount, timestamp=timestamp,
+        prev_hash=prev,
+        seq=seq,
+        consumer_id=consumer.identity_id,
+        amount=amount,
+        timestamp=timestamp,
         transfer_ref=ref,
     )
     return TransferOutRecord(

@@ -180,7 +180,9 @@ async def test_open_ledger_accepts_a_config(tmp_path: Path, identity, clock) -> 
         assert (await ledger.tip()).seq == 1
 
 
-async def test_merkle_rollup_ticker_rolls_up_the_previous_hour(ledger_path: Path, identity, autojump_clock) -> None:
+async def test_merkle_rollup_ticker_rolls_up_the_previous_hour(
+    ledger_path: Path, identity, autojump_clock
+) -> None:
     wall = FakeClock(NOW - NOW % 3600 + 10)  # 10 s into an hour
     hour = int(wall.now) // 3600
     registry = CollectorRegistry()
@@ -204,3 +206,16 @@ async def test_merkle_rollup_ticker_with_a_non_positive_interval_returns(ledger_
     async with open_ledger(ledger_path, identity) as ledger:
         with trio.fail_after(1):
             await run_merkle_rollup(ledger, 0)
+
+
+async def test_open_ledger_refuses_an_empty_batch_size_and_reports_a_bad_path(
+    tmp_path: Path, identity
+) -> None:
+    from tracker.ledger import LedgerStorageError
+
+    with pytest.raises(ValueError, match="max_batch_size"):
+        async with open_ledger(tmp_path / "l.sqlite", identity, max_batch_size=0):
+            pass
+    with pytest.raises(LedgerStorageError, match="cannot open ledger database"):
+        async with open_ledger(tmp_path / "missing-dir" / "l.sqlite", identity):
+            pass

@@ -1,4 +1,5 @@
-"""A process appending in a loop is SIGKILLed; every acknowledged entry must be on the reopened, sound chain."""
+"""A process appending in a loop is SIGKILLed; every acknowledged entry must be on the reopened, sound
+chain."""
 
 from __future__ import annotations
 

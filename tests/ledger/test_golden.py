@@ -95,7 +95,10 @@ def test_golden_entry_parses_and_passes_the_signature_matrix() -> None:
 
 def test_entry_hash_matches_usage_entry_golden() -> None:
     assert entry_hash(_fixture_body()).hex() == _golden("usage_entry.golden.hex")
-    assert _golden("usage_entry.golden.hex") == "c783b694a9787d447188975ddfdef1cbff4638a56a32eb6e26be8f30dd24e79e"
+    assert (
+        _golden("usage_entry.golden.hex")
+        == "c783b694a9787d447188975ddfdef1cbff4638a56a32eb6e26be8f30dd24e79e"
+    )
 
 
 def test_starter_grant_seq_1_vector(tmp_path) -> None:
@@ -104,8 +107,20 @@ def test_starter_grant_seq_1_vector(tmp_path) -> None:
     with Ledger.open(tmp_path / "l.sqlite", identity, clock=lambda: 1714000000) as ledger:
         committed = ledger.issue_starter_grant(b"\x11" * 32, 100000)
     body_hex = (
-        "0a20" + "00" * 32 + "1001" + "1804" + "2220" + "11" * 32 + "2a20" + "00" * 32 + "48a08d06" + "5080a1a6b106"
-        + "5a10" + "00" * 16 + "6a20" + "00" * 32
+        "0a20"
+        + "00" * 32
+        + "1001"
+        + "1804"
+        + "2220"
+        + "11" * 32
+        + "2a20"
+        + "00" * 32
+        + "48a08d06"
+        + "5080a1a6b106"
+        + "5a10"
+        + "00" * 16
+        + "6a20"
+        + "00" * 32
     )
     assert canonical_bytes(committed.entry.body).hex() == body_hex
     assert committed.hash.hex() == "ab927288d5dbadc66e8e1d0410895890b78a79368a9e406d8b5f6d86267c8cf6"
@@ -145,8 +160,17 @@ def test_nested_balance_snapshot_encoding_from_the_envelope_golden() -> None:
         )
     )
     expected = (
-        "0a55" + "0a20" + "33" * 32 + "108f4e" + "1a20" + "44" * 32 + "2064" + "2880a1a6b106" + "30d8a5a6b106"
-        + "1240" + "55" * 64
+        "0a55"
+        + "0a20"
+        + "33" * 32
+        + "108f4e"
+        + "1a20"
+        + "44" * 32
+        + "2064"
+        + "2880a1a6b106"
+        + "30d8a5a6b106"
+        + "1240"
+        + "55" * 64
     )
     assert snapshot.SerializeToString(deterministic=True).hex() == expected
 

@@ -3,6 +3,7 @@ subscribers, restart and replay, and tamper detection by the audit."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 from pathlib import Path
@@ -119,7 +120,9 @@ def test_mixed_chain_tip_balances_and_audit(ledger: Ledger) -> None:
     for consumer in consumers:
         ledger.issue_starter_grant(consumer.identity_id, 1000)
     for index, consumer in enumerate(consumers):
-        ledger.append_usage(usage_record(ledger, consumer, SEEDER, 100 + index, request_id=bytes([index]) * 16))
+        ledger.append_usage(
+            usage_record(ledger, consumer, SEEDER, 100 + index, request_id=bytes([index]) * 16)
+        )
     for index, consumer in enumerate(consumers[:3]):
         ledger.append_transfer_out(transfer_out_record(ledger, consumer, 50, bytes([index + 1]) * 32))
     assert ledger.tip().seq == 13
@@ -129,7 +132,7 @@ def test_mixed_chain_tip_balances_and_audit(ledger: Ledger) -> None:
     entries = ledger.entries_since(0)
     assert [entry.seq for entry in entries] == list(range(1, 14))
     assert [entry.seq for entry in ledger.entries_since(5, 3)] == [6, 7, 8]
-    for previous, entry in zip(entries, entries[1:], strict=False):
+    for previous, entry in itertools.pairwise(entries):
         assert entry.entry.body.prev_hash == previous.hash
 
 
@@ -174,9 +177,17 @@ def _usage_variant(ledger: Ledger, **changes) -> UsageRecord:
     [
         ({"seeder_sig": b""}, EntryValidationError, "AppendUsage requires seeder sig + pubkey"),
         ({"seeder_pub": b"\x01" * 31}, EntryValidationError, "AppendUsage requires seeder sig + pubkey"),
-        ({"consumer_sig": b""}, EntryValidationError, "requires consumer sig + pubkey (or set ConsumerSigMissing)"),
+        (
+            {"consumer_sig": b""},
+            EntryValidationError,
+            "requires consumer sig + pubkey (or set ConsumerSigMissing)",
+        ),
         ({"cost_credits": 2**63}, EntryValidationError, "exceeds int64 range"),
-        ({"consumer_id": b"\x01" * 16}, EntryValidationError, "build usage: entry: BuildUsageEntry: proto: consumer_id"),
+        (
+            {"consumer_id": b"\x01" * 16},
+            EntryValidationError,
+            "build usage: entry: BuildUsageEntry: proto: consumer_id",
+        ),
         ({"model": b"\xc3\x28"}, EntryValidationError, "model is not valid UTF-8"),
         ({"model": "x" * 33}, EntryValidationError, "model"),
         ({"request_id": b"\x01" * 15}, EntryValidationError, "request_id"),
@@ -272,7 +283,11 @@ def test_signed_balance_snapshot(ledger: Ledger, clock: FakeClock) -> None:
     clock.now = NOW + 50
     snapshot = ledger.signed_balance(identity_id("a"))
     tip = ledger.tip()
-    assert (snapshot.body.credits, snapshot.body.chain_tip_seq, snapshot.body.chain_tip_hash) == (700, 1, tip.hash)
+    assert (snapshot.body.credits, snapshot.body.chain_tip_seq, snapshot.body.chain_tip_hash) == (
+        700,
+        1,
+        tip.hash,
+    )
     assert (snapshot.body.issued_at, snapshot.body.expires_at) == (NOW + 50, NOW + 650)
     assert verify_balance_snapshot(snapshot, ledger.tracker_public_key)
     unknown = ledger.signed_balance(identity_id("nobody"))
@@ -289,8 +304,10 @@ def test_subscribers_see_committed_entries_in_order_and_never_rejected_ones(ledg
     with pytest.raises(InsufficientBalance):
         ledger.append_usage(usage_record(ledger, CONSUMER, SEEDER, 11))
     results = ledger.append_batch(
-        [usage_record(ledger, CONSUMER, SEEDER, 1)]
-        + [usage_record(ledger, CONSUMER, SEEDER, 99, seq=3)]  # rejected inside the batch
+        [
+            usage_record(ledger, CONSUMER, SEEDER, 1),
+            usage_record(ledger, CONSUMER, SEEDER, 99, seq=3),  # rejected inside the batch
+        ]
     )
     assert isinstance(results[0], CommittedEntry) and isinstance(results[1], StaleTip)
     assert [committed.seq for committed in seen] == [1, 2]
@@ -312,7 +329,11 @@ def test_batch_isolates_failures_and_keeps_seqs_gap_free(ledger: Ledger) -> None
         ]
     )
     assert [type(result).__name__ for result in results] == [
-        "CommittedEntry", "EntryValidationError", "EntryValidationError", "CommittedEntry", "EntryValidationError",
+        "CommittedEntry",
+        "EntryValidationError",
+        "EntryValidationError",
+        "CommittedEntry",
+        "EntryValidationError",
     ]
     assert [results[0].seq, results[3].seq] == [1, 2]
     assert ledger.assert_chain_integrity() == 2
@@ -358,12 +379,10 @@ def test_reopen_replays_entries_beyond_the_projection(ledger_path: Path, identit
         ledger.issue_starter_grant(CONSUMER.identity_id, 500)
         ledger.append_usage(usage_record(ledger, CONSUMER, SEEDER, 200))
         ledger.append_transfer_in(transfer_in_record(ledger, identity_id("r"), 30, b"\x03" * 32))
-    # Simulate a projection that lags the chain (e.g. restored from an older copy): roll balances back to seq 1.
+    # Simulate a projection that lags the chain (e.g. restored from an older copy): balances as of seq 1.
     connection = sqlite3.connect(ledger_path)
     connection.execute("DELETE FROM balances")
-    connection.execute(
-        "INSERT INTO balances VALUES (?, 500, 1, ?)", (CONSUMER.identity_id, NOW)
-    )
+    connection.execute("INSERT INTO balances VALUES (?, 500, 1, ?)", (CONSUMER.identity_id, NOW))
     connection.commit()
     connection.close()
     with Ledger.open(ledger_path, identity, clock=clock) as reopened:
@@ -382,7 +401,8 @@ def test_tracker_key_must_be_64_consistent_bytes(ledger_path: Path, identity) ->
     Ledger.open(ledger_path, identity.key_bytes).close()
 
 
-# ---- tamper detection ----------------------------------------------------------------------------------------
+# ---- tamper detection -------------------------------------------------------------------------------------
+
 
 def _chain_of_five(ledger: Ledger) -> None:
     for index in range(5):
@@ -402,7 +422,9 @@ def _audit_error(path: Path, identity, clock) -> ChainIntegrityError:
     return caught.value
 
 
-def test_prev_hash_tampered_in_the_canonical_blob_is_a_chain_break(ledger: Ledger, ledger_path, identity, clock):
+def test_prev_hash_tampered_in_the_canonical_blob_is_a_chain_break(
+    ledger: Ledger, ledger_path, identity, clock
+):
     _chain_of_five(ledger)
     canonical = ledger.entry_by_seq(2).entry.body.SerializeToString(deterministic=True)
     tampered = canonical[:2] + b"\xff" * 32 + canonical[34:]
@@ -457,3 +479,67 @@ def test_audit_of_an_empty_chain_passes_and_missing_anchor_fails(ledger: Ledger)
     assert ledger.assert_chain_integrity() == 0
     with pytest.raises(ChainIntegrityError, match="anchor seq=1 missing"):
         ledger.assert_chain_integrity(1, 0)
+
+
+def test_a_failing_sql_write_is_redone_without_the_failing_entry(ledger: Ledger, ledger_path: Path) -> None:
+    from tracker.ledger import LedgerStorageError, StarterGrantRequest
+
+    poisoned = identity_id("poisoned")
+    _tamper(
+        ledger_path,
+        "CREATE TRIGGER inject_failure BEFORE INSERT ON balances WHEN NEW.identity_id = ?"
+        " BEGIN SELECT RAISE(ABORT, 'injected write failure'); END".replace("?", f"x'{poisoned.hex()}'"),
+    )
+    seen: list[int] = []
+    ledger.subscribe(lambda committed: seen.append(committed.seq))
+    results = ledger.append_batch(
+        [
+            StarterGrantRequest(identity_id("a"), 1),
+            StarterGrantRequest(poisoned, 1),
+            StarterGrantRequest(identity_id("b"), 2),
+        ]
+    )
+    assert isinstance(results[1], LedgerStorageError) and "injected write failure" in str(results[1])
+    assert [results[0].seq, results[2].seq] == [1, 2]
+    assert seen == [1, 2]
+    assert _rows(ledger_path, "entries") == 2
+    assert ledger.balance(poisoned) is None
+    assert ledger.assert_chain_integrity() == 2
+
+
+def test_a_failing_commit_fails_every_entry_of_the_batch_and_writes_nothing(
+    ledger: Ledger, ledger_path: Path
+):
+    from tracker.ledger import LedgerStorageError, StarterGrantRequest
+
+    ledger.issue_starter_grant(identity_id("before"), 1)
+    poisoned = identity_id("poisoned")
+    # A deferred foreign key is only checked at COMMIT: touching `poisoned` makes the commit itself fail.
+    _tamper(ledger_path, "CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    _tamper(
+        ledger_path,
+        "CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)",
+    )
+    _tamper(
+        ledger_path,
+        f"CREATE TRIGGER poison_commit AFTER INSERT ON balances WHEN NEW.identity_id = x'{poisoned.hex()}'"
+        " BEGIN INSERT INTO child VALUES (42); END",
+    )
+    seen: list[int] = []
+    ledger.subscribe(lambda committed: seen.append(committed.seq))
+    results = ledger.append_batch(
+        [
+            StarterGrantRequest(identity_id("a"), 1),
+            StarterGrantRequest(poisoned, 1),
+            StarterGrantRequest(b"x", 1),
+        ]
+    )
+    assert all(isinstance(result, LedgerStorageError) for result in results[:2])
+    assert "commit" in str(results[0]) and results[0] is not results[1]
+    assert isinstance(results[2], EntryValidationError)
+    assert seen == []
+    assert ledger.tip().seq == 1
+    assert _rows(ledger_path, "entries") == 1
+    assert ledger.balance(identity_id("a")) is None
+    assert ledger.issue_starter_grant(identity_id("after"), 1).seq == 2
+    assert ledger.assert_chain_integrity() == 2

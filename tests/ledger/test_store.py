@@ -135,18 +135,44 @@ def test_pragmas_on_every_connection(ledger_path: Path) -> None:
         store.close()  # idempotent
 
 
-def test_entries_rows_store_every_column_and_null_for_empty_signatures(ledger: Ledger, ledger_path: Path) -> None:
+def test_synchronous_full_can_be_asked_for_and_bad_modes_are_refused(ledger_path: Path) -> None:
+    store = LedgerStore.open(ledger_path, synchronous="FULL")
+    try:
+        assert store._writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    finally:
+        store.close()
+    with pytest.raises(LedgerStorageError, match="synchronous must be one of NORMAL, FULL"):
+        LedgerStore.open(ledger_path, synchronous="OFF; DROP TABLE entries")
+
+
+def test_entries_rows_store_every_column_and_null_for_empty_signatures(
+    ledger: Ledger, ledger_path: Path
+) -> None:
     committed = ledger.issue_starter_grant(identity_id("a"), 1000)
     connection = sqlite3.connect(ledger_path)
     row = connection.execute(
-        "SELECT seq, prev_hash, hash, kind, consumer_id, seeder_id, model, cost_credits, timestamp, request_id,"
-        " flags, ref, consumer_sig, seeder_sig, tracker_sig, canonical FROM entries"
+        "SELECT seq, prev_hash, hash, kind, consumer_id, seeder_id, model, cost_credits, timestamp,"
+        " request_id, flags, ref, consumer_sig, seeder_sig, tracker_sig, canonical FROM entries"
     ).fetchone()
     balance = connection.execute("SELECT identity_id, credits, last_seq, updated_at FROM balances").fetchone()
     connection.close()
     assert row == (
-        1, bytes(32), committed.hash, 4, identity_id("a"), bytes(32), "", 1000, 1_714_000_000, bytes(16), 0,
-        bytes(32), None, None, committed.entry.tracker_sig, committed.entry.body.SerializeToString(deterministic=True),
+        1,
+        bytes(32),
+        committed.hash,
+        4,
+        identity_id("a"),
+        bytes(32),
+        "",
+        1000,
+        1_714_000_000,
+        bytes(16),
+        0,
+        bytes(32),
+        None,
+        None,
+        committed.entry.tracker_sig,
+        committed.entry.body.SerializeToString(deterministic=True),
     )
     assert balance == (identity_id("a"), 1000, 1, 1_714_000_000)
 

@@ -25,27 +25,45 @@ Z16 = bytes(16)
 
 def _usage(**overrides) -> EntryBody:
     fields = dict(
-        prev_hash=Z32, seq=1, kind=1, consumer_id=b"\x11" * 32, seeder_id=b"\x22" * 32, model="m",
-        request_id=b"\x33" * 16, ref=Z32,
+        prev_hash=Z32,
+        seq=1,
+        kind=1,
+        consumer_id=b"\x11" * 32,
+        seeder_id=b"\x22" * 32,
+        model="m",
+        request_id=b"\x33" * 16,
+        ref=Z32,
     )
     fields.update(overrides)
     return EntryBody(**fields)
 
 
 def _transfer_out(**overrides) -> EntryBody:
-    fields = dict(prev_hash=Z32, seq=1, kind=2, consumer_id=b"\x11" * 32, seeder_id=Z32, request_id=Z16, ref=b"\x99" * 32)
+    fields = dict(
+        prev_hash=Z32,
+        seq=1,
+        kind=2,
+        consumer_id=b"\x11" * 32,
+        seeder_id=Z32,
+        request_id=Z16,
+        ref=b"\x99" * 32,
+    )
     fields.update(overrides)
     return EntryBody(**fields)
 
 
 def _transfer_in(**overrides) -> EntryBody:
-    fields = dict(prev_hash=Z32, seq=1, kind=3, consumer_id=Z32, seeder_id=Z32, request_id=Z16, ref=b"\x99" * 32)
+    fields = dict(
+        prev_hash=Z32, seq=1, kind=3, consumer_id=Z32, seeder_id=Z32, request_id=Z16, ref=b"\x99" * 32
+    )
     fields.update(overrides)
     return EntryBody(**fields)
 
 
 def _grant(**overrides) -> EntryBody:
-    fields = dict(prev_hash=Z32, seq=1, kind=4, consumer_id=b"\x11" * 32, seeder_id=Z32, request_id=Z16, ref=Z32)
+    fields = dict(
+        prev_hash=Z32, seq=1, kind=4, consumer_id=b"\x11" * 32, seeder_id=Z32, request_id=Z16, ref=Z32
+    )
     fields.update(overrides)
     return EntryBody(**fields)
 
@@ -121,24 +139,56 @@ def test_usage_flag_bit_zero_allowed_only_on_usage() -> None:
 
 def test_builders_fill_zero_slots_and_validate() -> None:
     grant = build_starter_grant_entry(prev_hash=Z32, seq=1, consumer_id=b"\x11" * 32, amount=5, timestamp=7)
-    assert (grant.kind, grant.seeder_id, grant.request_id, grant.ref, grant.cost_credits) == (4, Z32, Z16, Z32, 5)
+    assert (grant.kind, grant.seeder_id, grant.request_id, grant.ref, grant.cost_credits) == (
+        4,
+        Z32,
+        Z16,
+        Z32,
+        5,
+    )
     out = build_transfer_out_entry(
         prev_hash=Z32, seq=2, consumer_id=b"\x11" * 32, amount=9, timestamp=7, transfer_ref=b"\x77" * 32
     )
-    assert (out.kind, out.seeder_id, out.request_id, out.ref, out.cost_credits) == (2, Z32, Z16, b"\x77" * 32, 9)
-    transfer_in = build_transfer_in_entry(prev_hash=Z32, seq=3, amount=4, timestamp=7, transfer_ref=b"\x78" * 32)
+    assert (out.kind, out.seeder_id, out.request_id, out.ref, out.cost_credits) == (
+        2,
+        Z32,
+        Z16,
+        b"\x77" * 32,
+        9,
+    )
+    transfer_in = build_transfer_in_entry(
+        prev_hash=Z32, seq=3, amount=4, timestamp=7, transfer_ref=b"\x78" * 32
+    )
     assert (transfer_in.kind, transfer_in.consumer_id, transfer_in.seeder_id) == (3, Z32, Z32)
     usage = build_usage_entry(
-        prev_hash=Z32, seq=4, consumer_id=b"\x11" * 32, seeder_id=b"\x22" * 32, model="m", input_tokens=1,
-        output_tokens=2, cost_credits=3, timestamp=7, request_id=b"\x33" * 16, consumer_sig_missing=True,
+        prev_hash=Z32,
+        seq=4,
+        consumer_id=b"\x11" * 32,
+        seeder_id=b"\x22" * 32,
+        model="m",
+        input_tokens=1,
+        output_tokens=2,
+        cost_credits=3,
+        timestamp=7,
+        request_id=b"\x33" * 16,
+        consumer_sig_missing=True,
     )
     assert (usage.kind, usage.flags, usage.ref) == (1, 1, Z32)
 
 
 def _usage_kwargs(**overrides):
     fields = dict(
-        prev_hash=Z32, seq=1, consumer_id=b"\x11" * 32, seeder_id=b"\x22" * 32, model="m", input_tokens=0,
-        output_tokens=0, cost_credits=0, timestamp=0, request_id=b"\x33" * 16, consumer_sig_missing=False,
+        prev_hash=Z32,
+        seq=1,
+        consumer_id=b"\x11" * 32,
+        seeder_id=b"\x22" * 32,
+        model="m",
+        input_tokens=0,
+        output_tokens=0,
+        cost_credits=0,
+        timestamp=0,
+        request_id=b"\x33" * 16,
+        consumer_sig_missing=False,
     )
     fields.update(overrides)
     return fields
@@ -190,9 +240,16 @@ def _signed(body: EntryBody, *, consumer: bool, seeder: bool, tracker: bool = Tr
     return entry
 
 
-def _verify(entry: Entry, *, consumer_pub=CONSUMER.public_key, seeder_pub=SEEDER.public_key,
-            tracker_pub=TRACKER.public_key) -> None:
-    verify_all(entry, consumer_public_key=consumer_pub, seeder_public_key=seeder_pub, tracker_public_key=tracker_pub)
+def _verify(
+    entry: Entry,
+    *,
+    consumer_pub=CONSUMER.public_key,
+    seeder_pub=SEEDER.public_key,
+    tracker_pub=TRACKER.public_key,
+) -> None:
+    verify_all(
+        entry, consumer_public_key=consumer_pub, seeder_public_key=seeder_pub, tracker_public_key=tracker_pub
+    )
 
 
 @pytest.mark.parametrize(
@@ -214,12 +271,21 @@ def test_signature_matrix_accepts_the_required_signatures(entry: Entry, ok: bool
     [
         (_signed(_grant(), consumer=False, seeder=False, tracker=False), "tracker_sig is required"),
         (_signed(_usage(), consumer=True, seeder=False), "usage seeder_sig is required"),
-        (_signed(_usage(), consumer=False, seeder=True), "consumer_sig required (or set consumer_sig_missing flag)"),
-        (_signed(_usage(flags=1), consumer=True, seeder=True), "consumer_sig must be empty when consumer_sig_missing"),
+        (
+            _signed(_usage(), consumer=False, seeder=True),
+            "consumer_sig required (or set consumer_sig_missing flag)",
+        ),
+        (
+            _signed(_usage(flags=1), consumer=True, seeder=True),
+            "consumer_sig must be empty when consumer_sig_missing",
+        ),
         (_signed(_usage(), consumer=True, seeder=True, signer=ATTACKER), "seeder_sig invalid"),
         (_signed(_transfer_out(), consumer=False, seeder=False), "transfer_out consumer_sig required"),
         (_signed(_transfer_out(), consumer=True, seeder=True), "transfer_out seeder_sig must be empty"),
-        (_signed(_transfer_out(flags=1), consumer=True, seeder=False), "transfer_out cannot set consumer_sig_missing"),
+        (
+            _signed(_transfer_out(flags=1), consumer=True, seeder=False),
+            "transfer_out cannot set consumer_sig_missing",
+        ),
         (_signed(_transfer_in(), consumer=True, seeder=False), "consumer_sig must be empty for this kind"),
         (_signed(_transfer_in(), consumer=False, seeder=True), "seeder_sig must be empty for this kind"),
         (_signed(_grant(), consumer=True, seeder=False), "consumer_sig must be empty for this kind"),

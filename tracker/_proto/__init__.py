@@ -1,1 +1,2 @@
-"""Protobuf wire types generated from proto/*.proto by ci/gen_proto.sh (do not edit the *_pb2 files by hand)."""
+"""Protobuf wire types generated from proto/*.proto by ci/gen_proto.sh (never edit the *_pb2 files by
+hand; edit the .proto file and rerun the script)."""

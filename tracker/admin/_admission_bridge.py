@@ -97,9 +97,9 @@ class AdmissionBridge:
         has applied so far (dispute buckets, which the ledger does not carry, are kept). Returns False when
         neither the ledger nor admission knows the identity.
 
-        Reading the ledger yields to the event loop; meanwhile new entries keep being applied live. The rebuild
-        therefore uses exactly the entries up to the position admission has reflected at the moment of the
-        swap (read synchronously, with no checkpoint in between), so no entry is counted twice or lost.
+        Reading the ledger yields to the event loop; meanwhile new entries keep being applied live. The
+        rebuild therefore uses exactly the entries up to the position admission has reflected at the moment
+        of the swap (read synchronously, with no checkpoint in between): no entry is counted twice or lost.
         """
         touching: list[tuple[int, LedgerEvent]] = []
         read_through = 0

@@ -1,16 +1,22 @@
-"""The 11 admission admin routes (admission.md §10), each mutating one followed by an OPERATOR_OVERRIDE record."""
+"""The 11 admission admin routes (admission.md §10); every mutation writes an OPERATOR_OVERRIDE record."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-from quart import request
+from quart import g, request
 from quart_trio import QuartTrio
 
 from tracker.admin._admission_bridge import AdmissionBridge, SnapshotFailedError, TlogWriteError
 from tracker.admin._auth import OPERATOR_HEADER, OperatorIdError, operator_id_from_header
-from tracker.admin._responses import encode_json, error_response, json_response, parse_identity_hex
+from tracker.admin._responses import (
+    BODY_CONSUMED,
+    encode_json,
+    error_response,
+    json_response,
+    parse_identity_hex,
+)
 
 if TYPE_CHECKING:
     from tracker.admin._app import AdminContext
@@ -28,7 +34,7 @@ def _drain_count(raw: bytes) -> int:
     try:
         text = raw.decode("utf-8").lstrip(" \t\r\n")
         value, _ = json.JSONDecoder().raw_decode(text)
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise BadBodyError("bad body") from error
     if not isinstance(value, dict):
         raise BadBodyError("bad body")
@@ -57,7 +63,12 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         await bridge.record_override(operator_id, action, _params(params), int(now))
         context.logger.info(
             "admission operator override",
-            extra={"event": "admission_override", "operator": operator_id, "action": action, "params": params},
+            extra={
+                "event": "admission_override",
+                "operator": operator_id,
+                "action": action,
+                "params": params,
+            },
         )
 
     @app.errorhandler(OperatorIdError)
@@ -100,8 +111,10 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
     @app.post("/admission/queue/drain", endpoint="admission_queue_drain")
     async def drain() -> object:
         operator_id = operator()
+        body = await request.get_data()
+        setattr(g, BODY_CONSUMED, True)
         try:
-            count = _drain_count(await request.get_data())
+            count = _drain_count(body)
         except BadBodyError as error:
             return error_response(400, str(error))
         drained = bridge.drain(count)

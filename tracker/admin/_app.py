@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from quart import request
+from quart import Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -16,7 +17,7 @@ from tracker.admin._auth import BearerGuard, unauthorized_response
 from tracker.admin._core_routes import register_core_routes
 from tracker.admin._openapi import build_openapi_document
 from tracker.admin._protocols import AdmissionView, LedgerView, RegistryView
-from tracker.admin._responses import error_response, json_response
+from tracker.admin._responses import BODY_CONSUMED, error_response, json_response, request_has_body
 
 ADMIN_TOKEN_ENV = "TOKEN_BAY_ADMIN_TOKEN"
 MAX_REQUEST_BODY_BYTES = 64 * 1024
@@ -42,6 +43,12 @@ class AdminContext:
 
 def _no_connections() -> int:
     return 0
+
+
+def admin_token_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The admin bearer token from TOKEN_BAY_ADMIN_TOKEN (None when unset or empty)."""
+    value = (os.environ if environ is None else environ).get(ADMIN_TOKEN_ENV, "")
+    return value or None
 
 
 def create_admin_app(
@@ -83,7 +90,7 @@ def create_admin_app(
             "admin: token unset, all admin requests will be rejected", extra={"env": ADMIN_TOKEN_ENV}
         )
 
-    app = QuartTrio(__name__)
+    app = QuartTrio(__name__, static_folder=None)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY_BYTES
     app.config["BODY_TIMEOUT"] = 10
@@ -97,6 +104,15 @@ def create_admin_app(
         if guard.allows(request.headers.get("Authorization")):
             return None
         return unauthorized_response()
+
+    @app.after_request
+    async def close_if_body_unread(response: Response) -> Response:
+        # Hypercorn stops reading a request body the app never consumes and then waits for its end before
+        # the next request on the connection: a body left unread (auth failures, routes without a body)
+        # must end the connection, or the client's next request on it hangs.
+        if request_has_body() and not g.get(BODY_CONSUMED, False):
+            response.headers["Connection"] = "close"
+        return response
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> object:

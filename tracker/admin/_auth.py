@@ -52,7 +52,8 @@ def operator_id_from_header(value: str | None) -> str:
     """The operator id for audit records: the X-Operator-Id header, or ``anonymous`` when absent or blank."""
     if value is None or not value.strip():
         return DEFAULT_OPERATOR
-    operator = value.strip()
+    # Header values arrive latin-1 decoded; clients send UTF-8, so recover the text they meant.
+    operator = value.encode("latin-1", errors="replace").decode("utf-8", errors="replace").strip()
     if len(operator) > MAX_OPERATOR_ID_CHARS:
         raise OperatorIdError(f"{OPERATOR_HEADER}: longer than {MAX_OPERATOR_ID_CHARS} characters")
     return operator

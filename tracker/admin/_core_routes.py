@@ -1,4 +1,4 @@
-"""Core admin routes: GET /health, GET /stats, GET /identity/<id>, POST /maintenance (config-cli-admin-run.md §5.3)."""
+"""Core admin routes (config-cli-admin-run.md §5.3): /health, /stats, /identity/<id>, /maintenance."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def register_core_routes(app: QuartTrio, context: AdminContext) -> None:
 
     @app.get("/health", endpoint="health")
     async def health() -> object:
-        return json_response({"status": "ok", "time": rfc3339_seconds(context.clock()), "version": context.version})
+        return json_response(
+            {"status": "ok", "time": rfc3339_seconds(context.clock()), "version": context.version}
+        )
 
     @app.get("/stats", endpoint="stats")
     async def stats() -> object:

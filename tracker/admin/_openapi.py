@@ -61,7 +61,9 @@ def _schemas() -> dict[str, Any]:
                 "merkle_root_minutes": {"type": "integer", "nullable": True},
             }
         ),
-        "Balance": _object({"chain_tip_seq": integer, "credits": integer, "expires_at": integer, "issued_at": integer}),
+        "Balance": _object(
+            {"chain_tip_seq": integer, "credits": integer, "expires_at": integer, "issued_at": integer}
+        ),
         "SeederRecord": _object(
             {
                 "available": {"type": "boolean"},
@@ -129,7 +131,9 @@ def _schemas() -> dict[str, Any]:
         ),
         "DrainRequest": {
             "type": "object",
-            "properties": {"n": {"type": "integer", "minimum": 0, "maximum": (1 << 63) - 1, "nullable": True}},
+            "properties": {
+                "n": {"type": "integer", "minimum": 0, "maximum": (1 << 63) - 1, "nullable": True}
+            },
         },
         "Drained": _object({"drained": {"type": "array", "items": string}}),
         "Ejected": _object({"ejected": integer}),
@@ -179,14 +183,25 @@ def _operation(
     return operation
 
 
-def _mutating(summary: str, ok_response: dict[str, Any], *, path_parameter: dict[str, Any] | None = None,
-              errors: tuple[str, ...] = ("500",), request_body: dict[str, Any] | None = None,
-              ok_status: str = "200") -> dict[str, Any]:
+def _mutating(
+    summary: str,
+    ok_response: dict[str, Any],
+    *,
+    path_parameter: dict[str, Any] | None = None,
+    errors: tuple[str, ...] = ("500",),
+    request_body: dict[str, Any] | None = None,
+    ok_status: str = "200",
+) -> dict[str, Any]:
     parameters = [_ref(_PARAMETERS, "OperatorId")]
     if path_parameter is not None:
         parameters.insert(0, path_parameter)
     return _operation(
-        summary, ok_status, ok_response, parameters=parameters, errors=("400", *errors), request_body=request_body
+        summary,
+        ok_status,
+        ok_response,
+        parameters=parameters,
+        errors=("400", *errors),
+        request_body=request_body,
     )
 
 
@@ -212,7 +227,9 @@ def _paths() -> dict[str, Any]:
                 public=True,
             )
         },
-        "/stats": {"get": _operation("Tracker statistics", "200", _ok("Statistics", "Stats"), errors=("500",))},
+        "/stats": {
+            "get": _operation("Tracker statistics", "200", _ok("Statistics", "Stats"), errors=("500",))
+        },
         "/identity/{identity_id}": {
             "get": _operation(
                 "Balance and seeder record of an identity",
@@ -232,7 +249,9 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/admission/status": {
-            "get": _operation("Supply pressure, queue depth, thresholds", "200", _ok("Status", "AdmissionStatus"))
+            "get": _operation(
+                "Supply pressure, queue depth, thresholds", "200", _ok("Status", "AdmissionStatus")
+            )
         },
         "/admission/queue": {
             "get": _operation(
@@ -335,7 +354,7 @@ def build_openapi_document(version: str) -> dict[str, Any]:
                     "name": OPERATOR_HEADER,
                     "in": "header",
                     "required": False,
-                    "description": "Operator id written into the OPERATOR_OVERRIDE audit record (default anonymous)",
+                    "description": "Operator id for the OPERATOR_OVERRIDE audit record (default anonymous)",
                     "schema": {"type": "string", "maxLength": MAX_OPERATOR_ID_CHARS},
                 }
             },

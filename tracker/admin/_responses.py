@@ -8,9 +8,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from quart import Response
+from quart import Response, request
 
 JSON_CONTENT_TYPE = "application/json"
+BODY_CONSUMED = "admin_request_body_consumed"
+"""Key in `quart.g` set by a handler once it has read the whole request body."""
+
+
+def request_has_body() -> bool:
+    """True when the current request announces a body (a non-zero Content-Length, or chunked)."""
+    if request.content_length:
+        return True
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
 
 # Go's encoding/json escapes these so a JSON body is safe to embed in HTML.
 _HTML_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -43,7 +53,9 @@ def encode_json(value: Any) -> str:
 
 def json_response(value: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response with Go's encoding conventions."""
-    return Response(encode_json(value), status=status, headers=dict(headers or {}), content_type=JSON_CONTENT_TYPE)
+    return Response(
+        encode_json(value), status=status, headers=dict(headers or {}), content_type=JSON_CONTENT_TYPE
+    )
 
 
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -144,3 +144,32 @@ __all__ = [
     "validate_fetch_headroom_response",
     "verify_credit_attestation",
 ]
+
+# --- persistence: tlog, snapshots, start-up replay (H4) ---
+from tracker.admission._persist_metrics import PersistenceMetrics
+from tracker.admission._persistent import (
+    NotReplayedError,
+    PersistentAdmission,
+    SnapshotDeferredError,
+)
+from tracker.admission._replay import LEDGER_SEQ_SHIFT, ReplayReport, ledger_seq_of, tlog_seq_for_ledger
+from tracker.admission._snapshot_format import SnapshotData, SnapshotError, SnapshotFormatError
+from tracker.admission._tlog_format import TLogError, TLogKind
+from tracker.admission._tlog_writer import TLogWriteError
+
+__all__ += [
+    "LEDGER_SEQ_SHIFT",
+    "NotReplayedError",
+    "PersistenceMetrics",
+    "PersistentAdmission",
+    "ReplayReport",
+    "SnapshotData",
+    "SnapshotDeferredError",
+    "SnapshotError",
+    "SnapshotFormatError",
+    "TLogError",
+    "TLogKind",
+    "TLogWriteError",
+    "ledger_seq_of",
+    "tlog_seq_for_ledger",
+]

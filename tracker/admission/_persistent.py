@@ -39,10 +39,12 @@ import trio
 from tracker.admission._events import LedgerEvent, LedgerEventKind, event_from_committed_entry
 from tracker.admission._persist_metrics import PersistenceMetrics
 from tracker.admission._persist_records import event_to_record
+from tracker.admission._replay_fast import ReplayAccumulator
 from tracker.admission._replay import (
     LEDGER_SEQ_SHIFT,
     LOCAL_SEQ_MASK,
     ReplayReport,
+    apply_tlog_tail,
     replay_from_disk,
 )
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError, encode_snapshot
@@ -93,13 +95,22 @@ class SnapshotDeferredError(SnapshotError):
     """A snapshot was requested while memory is missing ledger entries (catch-up pending); retried later."""
 
 
+def _core_applies_pure_ledger_rules(core: object) -> bool:
+    """Bulk replay (`ReplayAccumulator`) may stand in for `core.apply_event` only when that is exactly the pure
+    `apply_ledger_event` on `core.consumers` — true for H3's AdmissionCore."""
+    from tracker.admission._core import AdmissionCore
+
+    return getattr(type(core), "apply_event", None) is AdmissionCore.apply_event
+
+
 class PersistentAdmission:
     """Persistence around an admission core. Lifecycle: construct → `await startup_replay(ledger)` → subscribe
     `on_ledger_entry` to the ledger → run `run_fsync_ticker` / `run_snapshot_ticker` in a nursery → `await
     aclose()` (final flush + fsync + snapshot).
 
     `config` is the `admission:` config section (tlog_path, snapshot_path_prefix, snapshot_interval_s,
-    snapshots_retained, fsync_batch_window_ms). `metrics` is the core's AdmissionMetrics (defaults to
+    snapshots_retained, fsync_batch_window_ms). `fast_replay` (default: on for AdmissionCore) replays the tlog in
+    bulk with the same rules instead of calling `core.apply_event` per record. `metrics` is the core's AdmissionMetrics (defaults to
     `core.metrics`); `persistence_metrics` the extra tlog/snapshot families.
     """
 
@@ -114,6 +125,7 @@ class PersistentAdmission:
         rotation_bytes: int = DEFAULT_ROTATION_BYTES,
         max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
         catch_up_page: int = CATCH_UP_PAGE,
+        fast_replay: bool | None = None,
     ) -> None:
         self.core = core
         self.config = config
@@ -125,6 +137,7 @@ class PersistentAdmission:
         self._rotation_bytes = rotation_bytes
         self._max_pending_bytes = max_pending_bytes
         self._catch_up_page = catch_up_page
+        self._fast_replay = _core_applies_pure_ledger_rules(core) if fast_replay is None else fast_replay
         self.tlog_path: str = str(getattr(config, "tlog_path", "") or "")
         self.snapshot_prefix: str = str(getattr(config, "snapshot_path_prefix", "") or "")
         self._writer: TLogWriter | None = None
@@ -135,6 +148,7 @@ class PersistentAdmission:
         self._ledger_seq = 0  # every committed ledger entry <= this is reflected in memory (unless behind)
         self._behind = False
         self._verify_after_catch_up = False
+        self._deferred_local: list[tuple[int, LedgerEvent]] = []
         self._snapshot_lock = trio.Lock()
         self._catch_up_lock = trio.Lock()
         self.degraded_mode = False
@@ -189,6 +203,7 @@ class PersistentAdmission:
                 snapshot_prefix=self.snapshot_prefix,
                 install_snapshot=self._install_snapshot,
                 apply_event=self.core.apply_event,
+                accumulator=ReplayAccumulator(self.core.consumers) if self._fast_replay else None,
                 now=self._clock,
             )
         )
@@ -204,7 +219,8 @@ class PersistentAdmission:
             if report.damage:
                 metrics.tlog_corruption_records.inc(len(report.damage))
         self._last_seq = report.last_seq
-        self._ledger_seq = max(report.ledger_contiguous, report.ledger_seen.max())
+        self._ledger_seq = report.ledger_contiguous
+        self._deferred_local = list(report.deferred_local)
         if self.tlog_path:
             self._writer = await trio.to_thread.run_sync(
                 partial(
@@ -218,7 +234,18 @@ class PersistentAdmission:
             )
         self._replayed = True
         if self._ledger_source is not None:
-            await self._cross_check(report)
+            try:
+                report.cross_check_applied, _ = await self._apply_from_ledger(report)
+            except Exception as error:  # the ledger is another subsystem: retry from the fsync ticker
+                _logger.error("admission: ledger cross-check failed after seq %d: %s", self._ledger_seq, error)
+                self._behind = True
+        elif report.deferred_after_seq is not None:
+            # No ledger to fill the hole with: apply what the tlog still has after it, in order.
+            highest = await trio.to_thread.run_sync(
+                apply_tlog_tail, self.tlog_path, report.deferred_after_seq, self.core.apply_event
+            )
+            self._deferred_local = []
+            self._ledger_seq = max(self._ledger_seq, highest)
         if self._last_seq >> LEDGER_SEQ_SHIFT < self._ledger_seq:
             self._last_seq = self._ledger_seq << LEDGER_SEQ_SHIFT
         if metrics is not None:
@@ -258,50 +285,34 @@ class PersistentAdmission:
         seeders.clear()
         seeders.update(snapshot.seeders)
 
-    async def _cross_check(self, report: ReplayReport) -> None:
-        seen = report.ledger_seen
-        since = report.ledger_contiguous
-        writer = self._writer
+    async def _apply_from_ledger(self, report: ReplayReport | None = None) -> tuple[int, bool]:
+        """Read committed entries after the ledger position and apply them in order (persist-then-apply for
+        the ones past the end of the tlog; hole fills stay in memory only), merging in the local records that
+        replay deferred at their positions. Returns (entries applied, reached the end of the ledger)."""
+        applied = 0
         while True:
-            try:
-                page = await self._fetch_entries(since, self._catch_up_page)
-            except Exception as error:  # the ledger is another subsystem: any failure leaves us behind
-                _logger.error("admission: ledger cross-check failed after seq %d: %s", since, error)
-                self._behind = True
-                self._ledger_seq = since
-                return
+            page = await self._fetch_entries(self._ledger_seq, self._catch_up_page)
             for committed in page:
                 ledger_seq = int(committed.seq)
-                since = ledger_seq
-                if ledger_seq in seen:
-                    continue
-                event = event_from_committed_entry(committed)
-                record = event_to_record(event) if event is not None else None
-                if record is None:
-                    continue
-                seq = ledger_seq << LEDGER_SEQ_SHIFT
-                if seq > self._last_seq and writer is not None:
-                    try:
-                        writer.append(seq, event.timestamp, record[0], record[1])  # type: ignore[union-attr]
-                    except TLogWriteError as error:
-                        self._append_failed(error)
-                        self._behind = True
-                        self._ledger_seq = ledger_seq - 1
-                        return
+                if ledger_seq <= self._ledger_seq:
+                    continue  # applied live while this page was being read
+                self._apply_deferred_local(ledger_seq << LEDGER_SEQ_SHIFT)
+                persisted_before = self._last_seq
+                if not self._apply_ledger_entry(committed, from_catch_up=True):
+                    return applied, False
+                applied += 1
+                if report is not None and self._last_seq > persisted_before:
                     report.cross_check_persisted += 1
-                if seq > self._last_seq:
-                    self._last_seq = seq
-                self.core.apply_event(event)  # type: ignore[arg-type]
-                report.cross_check_applied += 1
             if len(page) < self._catch_up_page:
                 break
-        if seen.max() > since:
-            _logger.warning(
-                "admission: the tlog knows ledger entries up to %d but the ledger ends at %d",
-                seen.max(),
-                since,
-            )
-        self._ledger_seq = max(since, seen.max(), report.ledger_contiguous)
+        self._apply_deferred_local(None)
+        return applied, True
+
+    def _apply_deferred_local(self, before_seq: int | None) -> None:
+        deferred = self._deferred_local
+        while deferred and (before_seq is None or deferred[0][0] < before_seq):
+            _, event = deferred.pop(0)
+            self.core.apply_event(event)
 
     async def _fetch_entries(self, since_seq: int, limit: int) -> list[Any]:
         source = self._ledger_source
@@ -340,7 +351,7 @@ class PersistentAdmission:
             return False
         return self._apply_ledger_entry(committed)
 
-    def _apply_ledger_entry(self, committed: Any) -> bool:
+    def _apply_ledger_entry(self, committed: Any, *, from_catch_up: bool = False) -> bool:
         ledger_seq = int(committed.seq)
         seq = ledger_seq << LEDGER_SEQ_SHIFT
         event = event_from_committed_entry(committed)
@@ -359,12 +370,11 @@ class PersistentAdmission:
                 if self._ledger_source is not None:
                     self._behind = True
                 return False
-        elif writer is not None:
-            # Cannot happen while the invariants hold; never reuse a seq — the entry stays ledger-only and the
-            # next start-up's cross-check finds it missing from the tlog.
-            _logger.error(
-                "admission: ledger entry %d maps below the last tlog seq %d", ledger_seq, self._last_seq
-            )
+        elif writer is not None and not from_catch_up:
+            # Never reuse a seq: the entry stays ledger-only; the next start-up finds the hole and re-reads it.
+            _logger.error("admission: ledger entry %d maps below the last tlog seq %d", ledger_seq, self._last_seq)
+        # (From the cross-check, an entry below the last seq fills a hole left by a lost or damaged stretch of
+        # the tlog; it stays in memory only, and the next start-up finds the same hole until a snapshot.)
         self.core.apply_event(event)  # type: ignore[arg-type]
         self._ledger_seq = ledger_seq
         if seq > self._last_seq:
@@ -464,20 +474,12 @@ class PersistentAdmission:
         if self._ledger_source is None:
             return 0
         async with self._catch_up_lock:
-            applied = 0
-            while True:
-                page = await self._fetch_entries(self._ledger_seq, self._catch_up_page)
-                for committed in page:
-                    if int(committed.seq) <= self._ledger_seq:
-                        continue  # applied live while this page was being read
-                    if not self._apply_ledger_entry(committed):
-                        return applied
-                    applied += 1
-                if len(page) < self._catch_up_page:
-                    break
-            # Entries committed while the last page was read were skipped as "behind": check once more later.
-            self._verify_after_catch_up = self._behind
-            self._behind = False
+            was_behind = self._behind
+            applied, complete = await self._apply_from_ledger()
+            if complete:
+                # Entries committed while the last page was read were skipped as "behind": check once more.
+                self._verify_after_catch_up = was_behind
+                self._behind = False
             return applied
 
     # --- snapshots ----------------------------------------------------------------------------------------

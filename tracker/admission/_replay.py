@@ -9,10 +9,10 @@ scheme it relies on is described in `_persistent.py`.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import logging
 import os
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tracker.admission._events import LedgerEvent
 from tracker.admission._persist_records import record_to_event
+from tracker.admission._replay_fast import ReplayAccumulator
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError
 from tracker.admission._snapshot_store import enumerate_snapshots, read_snapshot_file
 from tracker.admission._tlog_format import TLogError
@@ -35,9 +36,9 @@ from tracker.admission._tlog_reader import (
 __all__ = [
     "LEDGER_SEQ_SHIFT",
     "LOCAL_SEQ_MASK",
-    "LedgerSeqSet",
     "ReplayReport",
     "TLogDamage",
+    "apply_tlog_tail",
     "ledger_seq_of",
     "replay_from_disk",
     "tlog_seq_for_ledger",
@@ -48,6 +49,7 @@ _logger = logging.getLogger("tracker.admission.replay")
 LEDGER_SEQ_SHIFT = 20
 """tlog seq of the record derived from ledger entry L = L << 20; local records take the next free seq."""
 LOCAL_SEQ_MASK = (1 << LEDGER_SEQ_SHIFT) - 1
+_SETTLEMENT = struct.Struct(">32s32sQI")
 
 
 def tlog_seq_for_ledger(ledger_seq: int) -> int:
@@ -61,36 +63,6 @@ def ledger_seq_of(tlog_seq: int) -> int:
 
 def is_ledger_derived(tlog_seq: int) -> bool:
     return tlog_seq > 0 and tlog_seq & LOCAL_SEQ_MASK == 0
-
-
-class LedgerSeqSet:
-    """A set of ledger seqs kept as sorted, merged [start, end] intervals (they are almost always contiguous)."""
-
-    __slots__ = ("_ends", "_starts")
-
-    def __init__(self) -> None:
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-
-    def add(self, seq: int) -> None:
-        if self._ends and self._ends[-1] + 1 == seq:
-            self._ends[-1] = seq
-            return
-        if self._ends and self._ends[-1] >= seq and seq in self:
-            return
-        index = bisect.bisect_left(self._starts, seq)
-        self._starts.insert(index, seq)
-        self._ends.insert(index, seq)
-
-    def __contains__(self, seq: int) -> bool:
-        index = bisect.bisect_right(self._starts, seq) - 1
-        return index >= 0 and self._ends[index] >= seq
-
-    def __len__(self) -> int:
-        return sum(end - start + 1 for start, end in zip(self._starts, self._ends, strict=True))
-
-    def max(self) -> int:
-        return self._ends[-1] if self._ends else 0
 
 
 @dataclass(slots=True)
@@ -121,9 +93,12 @@ class ReplayReport:
     last_seq: int = 0  # highest seq seen in any snapshot or tlog record
     applied_seq: int = 0  # highest seq whose effect is in memory
     ledger_contiguous: int = 0  # every ledger entry <= this is reflected in memory
-    ledger_seen: LedgerSeqSet = field(
-        default_factory=LedgerSeqSet
-    )  # ledger entries > contiguous already applied
+    # First hole in the ledger-derived records (a lost or damaged stretch of tlog): records with seq > this were
+    # NOT applied by the disk pass. Ledger entries after the hole are re-read from the ledger in order; the local
+    # records after it are kept here to be merged in at their positions.
+    deferred_after_seq: int | None = None
+    deferred_local: list[tuple[int, LedgerEvent]] = field(default_factory=list)
+    deferred_records: int = 0
     cross_check_applied: int = 0
     cross_check_persisted: int = 0
     duration_s: float = 0.0
@@ -160,6 +135,7 @@ def replay_from_disk(
     snapshot_prefix: str,
     install_snapshot: Callable[[SnapshotData], None],
     apply_event: Callable[[LedgerEvent], None],
+    accumulator: ReplayAccumulator | None = None,
     repair: bool = True,
     now: Callable[[], float] = time.time,
 ) -> ReplayReport:
@@ -168,7 +144,8 @@ def replay_from_disk(
     Records with seq <= the snapshot seq (or <= an earlier applied record) are skipped, so nothing is applied
     twice. With `repair`, the active file's torn tail is cut off, and a file with a mid-file CRC failure (or a
     torn frame in a rotated file) is moved aside while its good prefix is rewritten under the original name.
-    OSError from listing directories propagates.
+    With an `accumulator`, records are applied through it (bulk, same rules) instead of `apply_event`, and it is
+    finished before returning. OSError from listing directories propagates.
     """
     started = time.perf_counter()
     report = ReplayReport()
@@ -180,33 +157,52 @@ def replay_from_disk(
     if tlog_path:
         files = enumerate_tlog_files(tlog_path)
         report.tlog_files = len(files)
-        gap_seen = False
+        floor = report.applied_seq
+
+        def defer() -> None:
+            if report.deferred_after_seq is None:
+                report.deferred_after_seq = report.applied_seq
+
+        settle = accumulator.settlement if accumulator is not None else None
+        apply_any = accumulator.apply if accumulator is not None else apply_event
+        unpack_settlement = _SETTLEMENT.unpack_from
 
         def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
-            nonlocal gap_seen
+            nonlocal floor
             report.tlog_records_read += 1
             if seq > report.last_seq:
                 report.last_seq = seq
-            if seq <= report.applied_seq:
-                return  # already in the snapshot (or out of order: never apply twice)
-            try:
-                event = record_to_event(kind, ts, payload)
-            except TLogError as error:
-                report.payload_errors += 1
-                _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
-                return
-            if event is None:
-                return
-            apply_event(event)
+            if seq <= floor:
+                return  # already in the snapshot (or out of order): never apply twice
+            floor = seq
+            ledger_derived = seq & LOCAL_SEQ_MASK == 0
+            if (
+                report.deferred_after_seq is None
+                and ledger_derived
+                and seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
+            ):
+                defer()
+            if kind == 0 and settle is not None and report.deferred_after_seq is None and len(payload) >= 76:
+                settle(*unpack_settlement(payload), ts)  # the hot path: settlements, in bulk
+            else:
+                try:
+                    event = record_to_event(kind, ts, payload)
+                except TLogError as error:
+                    report.payload_errors += 1
+                    _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
+                    return
+                if event is None:
+                    return
+                if report.deferred_after_seq is not None:
+                    report.deferred_records += 1
+                    if not ledger_derived:
+                        report.deferred_local.append((seq, event))
+                    return
+                apply_any(event)
             report.applied_seq = seq
             report.tlog_records_applied += 1
-            if seq & LOCAL_SEQ_MASK == 0:
-                ledger_seq = seq >> LEDGER_SEQ_SHIFT
-                if not gap_seen and ledger_seq == report.ledger_contiguous + 1:
-                    report.ledger_contiguous = ledger_seq
-                else:
-                    gap_seen = True
-                    report.ledger_seen.add(ledger_seq)
+            if ledger_derived:
+                report.ledger_contiguous = seq >> LEDGER_SEQ_SHIFT
 
         for index, path in enumerate(files):
             is_active = index == len(files) - 1 and path.name == Path(tlog_path).name
@@ -215,7 +211,7 @@ def replay_from_disk(
                     scan = scan_tlog_bytes(data, on_record, path)
                     damage_reason = _damage_reason(scan, is_active)
                     if damage_reason is not None:
-                        gap_seen = True
+                        defer()
                         good_prefix = bytes(data[: scan.good_end])
             except OSError as error:
                 raise OSError(f"admission: read tlog {path}: {error}") from error
@@ -241,8 +237,37 @@ def replay_from_disk(
                     scan.size - scan.good_end,
                     scan.good_end,
                 )
+    if accumulator is not None:
+        accumulator.finish()
     report.duration_s = time.perf_counter() - started
     return report
+
+
+def apply_tlog_tail(tlog_path: str, after_seq: int, apply_event: Callable[[LedgerEvent], None]) -> int:
+    """Second disk pass when the ledger cannot fill a hole: apply every record with seq > `after_seq` in file
+    order (each seq at most once). Returns the highest ledger seq among them. Blocking."""
+    floor = after_seq
+    highest_ledger = 0
+
+    def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
+        nonlocal floor, highest_ledger
+        if seq <= floor:
+            return
+        floor = seq
+        try:
+            event = record_to_event(kind, ts, payload)
+        except TLogError:
+            return
+        if event is None:
+            return
+        apply_event(event)
+        if seq & LOCAL_SEQ_MASK == 0:
+            highest_ledger = max(highest_ledger, seq >> LEDGER_SEQ_SHIFT)
+
+    for path in enumerate_tlog_files(tlog_path):
+        with read_file_bytes(path) as data:
+            scan_tlog_bytes(data, on_record, path)
+    return highest_ledger
 
 
 def _damage_reason(scan: TLogScan, is_active: bool) -> str | None:

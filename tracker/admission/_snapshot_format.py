@@ -24,6 +24,7 @@ from tracker.admission._state import (
     MinuteBucket,
     SeederHeartbeatState,
 )
+from tracker.admission._replay_fast import build_consumer_state
 from tracker.admission._tlog_format import crc32c
 
 __all__ = [
@@ -181,19 +182,19 @@ def decode_snapshot(data: bytes) -> SnapshotData:
     unset_triplet = _UNSET_TRIPLET
     for _ in range(consumer_count):
         consumer_id, first_seen_at, last_balance_seen = unpack_head(data, offset)
-        state = ConsumerCreditState(first_seen_at, last_balance_seen)
         buckets_at = offset + _BUCKETS_OFFSET
+        written: list[tuple[int, int, int, int, int]] = []
         if data[buckets_at : buckets_at + CONSUMER_ENTRY_SIZE - _BUCKETS_OFFSET] != unset_buckets:
             for index in range(DAY_BUCKET_COUNT):
                 at = buckets_at + index * _TRIPLET_SIZE
                 if data[at : at + _TRIPLET_SIZE] == unset_triplet:
                     continue
                 values = unpack_triplet(data, at)
-                for position, which in enumerate(_ARRAYS):
-                    total, a, b, stamp = values[4 * position : 4 * position + 4]
+                for which in range(3):
+                    total, a, b, stamp = values[4 * which : 4 * which + 4]
                     if stamp != ZERO_TIME or total or a or b:
-                        state.set_bucket(which, index, DayBucket(total, a, b, stamp))
-        consumers[consumer_id] = state
+                        written.append((which * DAY_BUCKET_COUNT + index, total, a, b, stamp))
+        consumers[consumer_id] = build_consumer_state(first_seen_at, last_balance_seen, written)
         offset += CONSUMER_ENTRY_SIZE
     if body_end - offset < 4:
         raise SnapshotFormatError("admission/snapshot: seeder count truncated")

@@ -20,7 +20,9 @@ def leaf_errors(error: BaseException) -> list[BaseException]:
 def describe_failure(error: BaseException) -> str:
     """One line: `Type: message` for each real error, joined by `; `."""
     leaves = leaf_errors(error) or [error]
-    return "; ".join(f"{type(leaf).__name__}: {leaf}" if str(leaf) else type(leaf).__name__ for leaf in leaves)
+    return "; ".join(
+        f"{type(leaf).__name__}: {leaf}" if str(leaf) else type(leaf).__name__ for leaf in leaves
+    )
 
 
 class StartupError(Exception):

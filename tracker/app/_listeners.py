@@ -123,7 +123,9 @@ def bind_listeners(addresses: dict[str, str]) -> dict[str, BoundListener]:
     return bound
 
 
-def hypercorn_config(descriptor: int, *, graceful_timeout_s: float, error_logger: logging.Logger) -> HypercornConfig:
+def hypercorn_config(
+    descriptor: int, *, graceful_timeout_s: float, error_logger: logging.Logger
+) -> HypercornConfig:
     """One Hypercorn Config per server, from our settings only (never from globals or files)."""
     config = HypercornConfig()
     config.bind = [f"fd://{descriptor}"]
@@ -147,7 +149,9 @@ async def serve_listener(
     requests finish within `graceful_timeout_s`. `task_status.started(address)` once Hypercorn is accepting."""
     descriptor = listener.hand_off()
     try:
-        config = hypercorn_config(descriptor, graceful_timeout_s=graceful_timeout_s, error_logger=error_logger)
+        config = hypercorn_config(
+            descriptor, graceful_timeout_s=graceful_timeout_s, error_logger=error_logger
+        )
     except BaseException:
         os.close(descriptor)
         raise

@@ -93,7 +93,9 @@ async def run_tracker(
         if handle_signals:
             await signal_nursery.start(watch_signals, controller)
         try:
-            await _run(config, identity, admin_token, logger, clock, opener, controller, started_at, task_status)
+            await _run(
+                config, identity, admin_token, logger, clock, opener, controller, started_at, task_status
+            )
         except BaseException as error:  # re-raised below, outside the nursery, so it is not wrapped
             failure = error
         finally:

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import trio
 from hypercorn.typing import Framework
 
+from tracker.app._in_flight import InFlightRequests
 from tracker.app._listeners import BoundListener, serve_listener
 from tracker.app._shutdown import ShutdownController
 
 # Hypercorn bounds connection handlers by graceful_timeout; this margin covers its lifespan shutdown. After it,
 # the HTTP servers are cancelled outright, so a stuck handler can never hold the process.
 _DRAIN_SAFETY_MARGIN_S = 2.0
+_CLOSE_SETTLE_S = 0.05
 
 
 class BackgroundTaskStopped(RuntimeError):
@@ -51,13 +53,35 @@ async def _run_background_task(task: BackgroundTask, logger: logging.Logger) -> 
 
 
 async def _stop_http_when_due(
-    controller: ShutdownController, http_scope: trio.CancelScope, grace_s: float, logger: logging.Logger
+    controller: ShutdownController,
+    http_scope: trio.CancelScope,
+    in_flight: InFlightRequests,
+    grace_s: float,
+    logger: logging.Logger,
 ) -> None:
+    """After a shutdown request, close both HTTP servers as soon as every in-flight request has been answered,
+    at once when forced, and at the latest after the grace period."""
     await controller.wait_requested()
     with trio.move_on_after(grace_s + _DRAIN_SAFETY_MARGIN_S) as deadline:
-        await controller.wait_forced()
+        async with trio.open_nursery() as race:
+
+            async def forced() -> None:
+                await controller.wait_forced()
+                race.cancel_scope.cancel()
+
+            async def drained() -> None:
+                await in_flight.wait_idle()
+                # Let Hypercorn close the connections it can close itself (it sends EOF after the response).
+                await trio.sleep(_CLOSE_SETTLE_S)
+                race.cancel_scope.cancel()
+
+            race.start_soon(forced)
+            race.start_soon(drained)
     if deadline.cancelled_caught:
-        logger.warning("tracker: HTTP drain exceeded the grace period, closing connections", extra={"grace_s": grace_s})
+        logger.warning(
+            "tracker: HTTP drain exceeded the grace period, closing connections",
+            extra={"grace_s": grace_s, "in_flight": in_flight.count},
+        )
     http_scope.cancel()
 
 
@@ -67,6 +91,7 @@ async def _serve_http(
     *,
     controller: ShutdownController,
     http_scope: trio.CancelScope,
+    in_flight: InFlightRequests,
     drained: trio.Event,
     grace_s: float,
     http_logger: logging.Logger,
@@ -87,7 +112,7 @@ async def _serve_http(
                     address = await http_nursery.start(
                         lambda task_status, server=server: serve_listener(
                             server.listener,
-                            server.app,
+                            in_flight.wrap(server.app),
                             graceful_timeout_s=grace_s,
                             shutdown_trigger=shutdown_trigger,
                             error_logger=http_logger,
@@ -116,18 +141,20 @@ async def supervise(
     Any task raising cancels the whole nursery and the error propagates (inside an ExceptionGroup). Returns
     only after a shutdown request; the caller then does the final flush."""
     http_scope = trio.CancelScope()
+    in_flight = InFlightRequests()
     drained = trio.Event()
     http_logger = logger.getChild("http")
     async with trio.open_nursery() as nursery:
         for task in background:
             nursery.start_soon(_run_background_task, task, logger, name=f"tracker:{task.name}")
-        nursery.start_soon(_stop_http_when_due, controller, http_scope, grace_s, logger)
+        nursery.start_soon(_stop_http_when_due, controller, http_scope, in_flight, grace_s, logger)
         addresses = await nursery.start(
             lambda task_status: _serve_http(
                 admin,
                 metrics,
                 controller=controller,
                 http_scope=http_scope,
+                in_flight=in_flight,
                 drained=drained,
                 grace_s=grace_s,
                 http_logger=http_logger,

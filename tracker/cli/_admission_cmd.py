@@ -1,9 +1,159 @@
-"""`trio-tracker admission` (placeholder until its issue lands)."""
+"""`trio-tracker admission inspect`: offline, read-only summary of the admission tlog and snapshots."""
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from tracker.cli._common import CliExit, CliParser, ExitCode
+
+_INSPECT_EXIT_CODES = """exit codes:
+  0  every file read is sound (a torn final frame of the active tlog is the normal end after a crash)
+  1  other error: --config missing or unreadable, a file that cannot be read, I/O error
+  2  config parse error
+  3  config validation error
+  4  damage found: a CRC mismatch mid-file, a truncated rotated file, a bad payload, an unreadable snapshot"""
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    return None
+    admission_parser: CliParser = subcommands.add_parser(
+        "admission",
+        help="inspect the admission tlog and snapshots (offline)",
+        description="Offline tools over the admission persistence files named in the config.",
+    )
+    actions = admission_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", parser_class=CliParser)
+    admission_parser.set_defaults(handler=lambda args: _print_help(admission_parser))
+
+    inspect_parser = actions.add_parser(
+        "inspect",
+        help="summarise the tlog and snapshots; exit 4 if damaged",
+        description=(
+            "Read the admission transaction log (admission.tlog_path: rotated files, then the active one) and\n"
+            "the snapshots (admission.snapshot_path_prefix.<seq>) without changing them, and print for each\n"
+            "tlog file the record count per kind, the seq and time ranges, a torn tail and the offset of a\n"
+            "corrupt frame; for each snapshot its seq, time, consumer and seeder counts or why it cannot be\n"
+            "loaded. --tlog FILE or --snapshot FILE inspects one file instead (then --config is optional).\n"
+            "tlog seqs tie records to the ledger: ledger entry N is written with seq N << 20."
+        ),
+        epilog=_INSPECT_EXIT_CODES,
+    )
+    inspect_parser.add_argument("--config", metavar="PATH", help="the YAML config file")
+    target = inspect_parser.add_mutually_exclusive_group()
+    target.add_argument("--tlog", metavar="FILE", help="inspect this tlog file only")
+    target.add_argument("--snapshot", metavar="FILE", help="inspect this snapshot file only")
+    inspect_parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    inspect_parser.add_argument("--records", action="store_true", help="also list every tlog record")
+    inspect_parser.set_defaults(handler=_inspect)
+
+
+def _print_help(parser: CliParser) -> int:
+    parser.print_help()
+    return ExitCode.OK
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from tracker.admission._persist_inspect import (
+        find_set_aside_files,
+        inspect_configured_snapshots,
+        inspect_configured_tlog,
+        inspect_snapshot,
+        inspect_tlog,
+    )
+
+    tlogs: list[Any] = []
+    snapshots: list[Any] = []
+    aside: list[Path] = []
+    try:
+        if args.tlog:
+            tlogs = [inspect_tlog(Path(args.tlog), active=True, with_records=args.records)]
+        elif args.snapshot:
+            snapshots = [inspect_snapshot(Path(args.snapshot))]
+        else:
+            from tracker.cli._config_loading import load_config_for_cli
+
+            if not args.config:
+                raise CliExit(ExitCode.ERROR, "error: --config is required (or give --tlog FILE / --snapshot FILE)")
+            config = load_config_for_cli(args.config)
+            tlog_path = config.admission.tlog_path
+            prefix = config.admission.snapshot_path_prefix
+            tlogs = inspect_configured_tlog(tlog_path, with_records=args.records) if tlog_path else []
+            snapshots = inspect_configured_snapshots(prefix) if prefix else []
+            aside = find_set_aside_files(tlog_path, prefix)
+    except IsADirectoryError as error:
+        raise CliExit(ExitCode.ERROR, f"error: {error.filename}: is a directory") from None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise CliExit(ExitCode.ERROR, f"error: read {error.filename or ''}: {reason}") from None
+
+    problems = [item for item in (*tlogs, *snapshots) if item.damaged]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "damaged": bool(problems),
+                    "tlog": [item.to_json() for item in tlogs],
+                    "snapshots": [item.to_json() for item in snapshots],
+                    "set_aside": [str(path) for path in aside],
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_text(tlogs, snapshots, aside, problems, args)
+    return ExitCode.DAMAGED if problems else ExitCode.OK
+
+
+def _time(ts: int | None) -> str:
+    if ts is None:
+        return "-"
+    try:
+        return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(ts)
+
+
+def _print_text(tlogs: list[Any], snapshots: list[Any], aside: list[Path], problems: list[Any], args: Any) -> None:
+    from tracker.admission._replay import LEDGER_SEQ_SHIFT
+
+    if not args.tlog and not args.snapshot and not tlogs:
+        print("tlog: no files")
+    for item in tlogs:
+        seq_range = "-" if item.seq_min is None else f"{item.seq_min}..{item.seq_max}"
+        ledger = "" if item.seq_max is None else f" (ledger seq <= {item.seq_max >> LEDGER_SEQ_SHIFT})"
+        print(
+            f"tlog {item.path}: {item.status}, {item.records} records, {item.size} bytes, seq {seq_range}{ledger}, "
+            f"time {_time(item.ts_min)}..{_time(item.ts_max)}"
+        )
+        if item.counts:
+            print("  " + ", ".join(f"{name} {count}" for name, count in sorted(item.counts.items())))
+        if item.corrupt_offset is not None:
+            print(f"  CRC mismatch at offset {item.corrupt_offset}; {item.good_end} good bytes before it")
+        if item.torn_tail_bytes:
+            note = "cut on the next start-up" if item.active else "data after it is lost"
+            print(f"  torn frame at offset {item.good_end} ({item.torn_tail_bytes} bytes; {note})")
+        for error in item.payload_errors:
+            print(f"  bad payload: seq {error['seq']}: {error['error']}")
+        if item.seq_regressions:
+            print(f"  {item.seq_regressions} records with a seq not above the one before")
+        for line in item.record_lines:
+            print("  " + json.dumps(line, separators=(",", ":")))
+    if not args.tlog and not args.snapshot and not snapshots:
+        print("snapshots: none")
+    for item in snapshots:
+        if item.error is not None and item.seq is None:
+            print(f"snapshot {item.path}: DAMAGED, {item.size} bytes: {item.error}")
+            continue
+        status = "DAMAGED: " + item.error if item.error else "ok"
+        print(
+            f"snapshot {item.path}: {status}, seq {item.seq} (ledger seq {item.seq >> LEDGER_SEQ_SHIFT}), "
+            f"time {_time(item.ts)}, {item.consumers} consumers, {item.seeders} seeders, {item.size} bytes"
+        )
+    for path in aside:
+        print(f"set aside by an earlier start-up (kept for forensics): {path}")
+    if problems:
+        print(f"DAMAGED: {len(problems)} file(s) with damage")
+    else:
+        print(f"OK: {len(tlogs)} tlog file(s), {len(snapshots)} snapshot(s)")

@@ -115,6 +115,11 @@ def _verify(args: argparse.Namespace) -> int:
             f"DAMAGED: ledger {path}: first bad seq={report.damage.seq}: {report.damage.reason} "
             f"({report.entries_checked} entries before it are sound)"
         )
+        if report.damage.reason.startswith("tracker signature invalid"):
+            print(
+                f"hint: check that {config.server.identity_key_path} is the key that signed this ledger",
+                file=sys.stderr,
+            )
         return ExitCode.DAMAGED
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -51,7 +51,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from tracker.app import ListenerBindError, StartupError, describe_failure, leaf_errors, run_tracker
-    
     from tracker.cli._config_loading import load_config_for_cli
     from tracker.identity import IdentityKeyError, load_identity
     from tracker.logging import configure_logging

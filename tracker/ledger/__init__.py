@@ -27,9 +27,10 @@ from tracker.ledger._errors import (
     TimestampOutOfWindow,
     TransferRefExists,
 )
-from tracker.ledger._ledger import TIMESTAMP_WINDOW_SECONDS, Ledger
+from tracker.ledger._ledger import Ledger
 from tracker.ledger._merkle import merkle_root, merkle_root_preimage
 from tracker.ledger._metrics import LedgerMetrics
+from tracker.ledger._prepare import TIMESTAMP_WINDOW_SECONDS
 from tracker.ledger._records import (
     AppendRequest,
     CommittedEntry,

@@ -1,5 +1,5 @@
-"""The chain audit: links, recomputed hashes, seq contiguity, row/body agreement, tracker signatures, and a replay
-of the chain that must equal the stored balance projection. Reports the first bad seq."""
+"""The chain audit: links, recomputed hashes, seq contiguity, row/body agreement, tracker signatures, and
+a replay of the chain that must equal the stored balance projection. Reports the first bad seq."""
 
 from __future__ import annotations
 
@@ -93,13 +93,15 @@ class ChainWalker:
         if body.prev_hash != self.last_hash:
             raise ChainIntegrityError(
                 seq,
-                f"chain break at seq={seq}: prev_hash={body.prev_hash.hex()}, expected={self.last_hash.hex()}",
+                f"chain break at seq={seq}: prev_hash={body.prev_hash.hex()}, "
+                f"expected={self.last_hash.hex()}",
             )
         recomputed = hash_canonical(canonical)
         if recomputed != stored_hash:
             raise ChainIntegrityError(
                 seq,
-                f"hash mismatch at seq={seq}: stored={bytes(stored_hash).hex()}, recomputed={recomputed.hex()}",
+                f"hash mismatch at seq={seq}: stored={bytes(stored_hash).hex()}, "
+                f"recomputed={recomputed.hex()}",
             )
         if body.seq != seq:
             raise ChainIntegrityError(seq, f"entry at seq={seq}: body seq={body.seq} does not match its row")
@@ -240,6 +242,7 @@ def _compare_projection(
             return ChainIntegrityError(
                 want.last_seq,
                 f"balance projection: identity {identity_id.hex()} stores credits={have.credits} "
-                f"last_seq={have.last_seq}, the chain replay gives credits={want.credits} last_seq={want.last_seq}",
+                f"last_seq={have.last_seq}, the chain replay gives credits={want.credits} "
+                f"last_seq={want.last_seq}",
             )
     return None

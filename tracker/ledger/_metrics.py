@@ -1,4 +1,5 @@
-"""Prometheus metrics of the ledger: tip seq, appends by kind and result, append latency, group-commit size."""
+"""Prometheus metrics of the ledger: tip seq, appends by kind and result, append latency, group-commit
+batch size, Merkle roots written."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class LedgerMetrics:
         )
         self.append_latency = Histogram(
             "ledger_append_latency_seconds",
-            "Time from an append request to its commit (or rejection), including waiting for the group commit.",
+            "Time from an append request to its commit or rejection, including the wait for a group commit.",
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )

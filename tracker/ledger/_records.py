@@ -45,7 +45,8 @@ class TransferOutRecord:
 
 @dataclass(frozen=True, slots=True)
 class TransferInRecord:
-    """Credits arriving from another region for identity_id (the recipient is kept off-chain, in a side table)."""
+    """Credits arriving from another region for identity_id (the recipient is kept off-chain, in a side
+    table)."""
 
     prev_hash: bytes
     seq: int
@@ -68,7 +69,7 @@ AppendRequest = UsageRecord | TransferOutRecord | TransferInRecord | StarterGran
 
 @dataclass(frozen=True, slots=True)
 class CommittedEntry:
-    """An entry as committed on the chain: its seq, its hash (SHA-256 of canonical(body)) and the signed Entry.
+    """An entry as committed on the chain: its seq, its hash (SHA-256 of canonical(body)), the signed Entry.
 
     `transfer_in_recipient` is the credited identity of a TRANSFER_IN entry (not part of the chain itself);
     None for every other kind, and for transfer-ins written by a tracker without the recipient side table."""

@@ -89,9 +89,9 @@ GO_TABLES = (
     "known_peers",
 )
 
-# Our additions (a Go tracker ignores them): the transfer-in recipient (not on chain) so the balance projection
-# can be rebuilt from the database; transfer refs already used (duplicate refs are rejected); a watermark up to
-# which transfer_refs was back-filled from entries (a Go-written file has transfers but no transfer_refs rows).
+# Our additions (a Go tracker ignores them): the transfer-in recipient (not on chain) so the balance
+# projection can be rebuilt from the database; transfer refs already used (duplicate refs are rejected); a
+# watermark up to which transfer_refs was back-filled from entries (a Go-written file has no such rows).
 SIDE_TABLES = """
 CREATE TABLE IF NOT EXISTS transfer_in_recipients (
     seq         INTEGER PRIMARY KEY,

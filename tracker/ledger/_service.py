@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import trio
 
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
-from tracker.ledger._errors import LedgerClosed
+from tracker.ledger._errors import LedgerClosed, LedgerError
 from tracker.ledger._ledger import Ledger, Subscriber
 from tracker.ledger._merkle import SECONDS_PER_HOUR
 from tracker.ledger._metrics import LedgerMetrics
@@ -75,6 +75,7 @@ class AsyncLedger:
         self._wakeup = trio.Event()
         self._write_limiter = trio.CapacityLimiter(1)
         self._read_limiter = trio.CapacityLimiter(1)
+        self._audit_limiter = trio.CapacityLimiter(1)
         self._subscribers: list[Subscriber] = []
         self._closing = False
         if metrics is not None:
@@ -83,7 +84,7 @@ class AsyncLedger:
 
     @property
     def core(self) -> Ledger:
-        """The synchronous ledger underneath (for offline-style callers; do not call it from the Trio thread)."""
+        """The synchronous ledger underneath (blocking: never call it from the Trio thread)."""
         return self._core
 
     @property
@@ -95,9 +96,10 @@ class AsyncLedger:
         return self._core.path
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call `callback(committed)` on the Trio thread for every entry committed from now on, once, in commit
-        order, after its transaction committed (before the appending caller resumes). Exceptions raised by the
-        callback are logged and do not affect the ledger. Returns a function that unsubscribes."""
+        """Call `callback(committed)` on the Trio thread for every entry committed from now on, once, in
+        commit order, after its transaction committed (before the appending caller resumes). Exceptions
+        raised by the callback are logged and do not affect the ledger. Returns a function that
+        unsubscribes."""
         self._subscribers.append(callback)
 
         def unsubscribe() -> None:
@@ -159,7 +161,8 @@ class AsyncLedger:
                         self._core.append_batch, requests, limiter=self._write_limiter
                     )
                 except Exception as error:
-                    results = [error] * len(batch)
+                    logger.exception("ledger: append batch failed")
+                    results = [LedgerError(f"ledger: append batch failed: {error!r}") for _ in batch]
             self._deliver(batch, results)
             await trio.lowlevel.checkpoint()
 
@@ -167,7 +170,7 @@ class AsyncLedger:
         self, batch: list[_PendingAppend], results: Sequence[CommittedEntry | BaseException]
     ) -> None:
         committed = 0
-        for pending, result in zip(batch, results, strict=True):
+        for result in results:
             if isinstance(result, CommittedEntry):
                 committed += 1
                 for callback in tuple(self._subscribers):
@@ -222,7 +225,9 @@ class AsyncLedger:
         return await self._read(self._core.entries_since, since_seq, limit)
 
     async def assert_chain_integrity(self, since_seq: int = 0, until_seq: int = 0) -> int:
-        return await self._read(self._core.assert_chain_integrity, since_seq, until_seq)
+        return await trio.to_thread.run_sync(
+            self._core.assert_chain_integrity, since_seq, until_seq, limiter=self._audit_limiter
+        )
 
     async def merkle_root(self, hour: int) -> tuple[bytes, bytes] | None:
         return await self._read(self._core.merkle_root, hour)
@@ -251,12 +256,18 @@ async def open_ledger(
     clock: Callable[[], float] = time.time,
     metrics: LedgerMetrics | None = None,
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    synchronous: str = "NORMAL",
 ) -> AsyncIterator[AsyncLedger]:
     """Open the ledger at a path, a `Config` (uses `ledger.storage_path`) or a `LedgerConfig`, signing with
     `identity` (a TrackerIdentity). On exit, appends still queued fail with LedgerClosed, the batch in flight
-    finishes, and the database is closed. Raises LedgerStorageError when the file cannot be opened."""
+    finishes, and the database is closed. Raises LedgerStorageError when the file cannot be opened.
+    `synchronous` is the SQLite pragma (NORMAL, the Go setting, or FULL: see LedgerStore.open)."""
+    if max_batch_size < 1:
+        raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
     path = _storage_path(path_or_config)
-    core = await trio.to_thread.run_sync(lambda: Ledger.open(path, identity, clock=clock))
+    core = await trio.to_thread.run_sync(
+        lambda: Ledger.open(path, identity, clock=clock, synchronous=synchronous)
+    )
     ledger = AsyncLedger(core, metrics=metrics, max_batch_size=max_batch_size)
     try:
         async with trio.open_nursery() as nursery:

@@ -16,6 +16,7 @@ from tracker.ledger._errors import AlreadyExists, DuplicateMerkleRoot, LedgerSto
 from tracker.ledger._schema import SCHEMA_V1, SIDE_TABLES
 
 BUSY_TIMEOUT_MS = 5000
+SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 _TRANSFER_KINDS = (2, 3)
 _REFS_WATERMARK = "transfer_refs_indexed_through_seq"
 
@@ -75,7 +76,7 @@ def _entry_row(row: tuple) -> EntryRow:
     )
 
 
-def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool, synchronous: str = "NORMAL") -> sqlite3.Connection:
     if read_only:
         connection = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
@@ -86,7 +87,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if not read_only:
             connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute(f"PRAGMA synchronous = {synchronous}")
         connection.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         connection.close()
@@ -105,11 +106,18 @@ class LedgerStore:
         self._has_side_tables = True
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> LedgerStore:
+    def open(
+        cls, path: str | os.PathLike[str], *, read_only: bool = False, synchronous: str = "NORMAL"
+    ) -> LedgerStore:
         """Open (creating when writable) the database at `path` and apply the v1 schema + side tables.
 
-        read_only=True opens an existing file without changing it (offline tools); raises LedgerStorageError when
-        the file is missing, unreadable or not a ledger database."""
+        read_only=True opens an existing file without changing it (offline tools); raises
+        LedgerStorageError when the file is missing, unreadable or not a ledger database. `synchronous` is
+        the SQLite pragma: NORMAL (the Go setting and the default: a commit survives a process crash; the
+        WAL is fsynced at checkpoints, so an OS crash or power loss can drop the last commits) or FULL
+        (the WAL is fsynced at every commit)."""
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise LedgerStorageError(f"storage: synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         if not str(path):
             raise LedgerStorageError("storage: Open requires a non-empty path")
         db_path = Path(path)
@@ -119,9 +127,9 @@ class LedgerStore:
         reader: sqlite3.Connection | None = None
         try:
             if not read_only:
-                writer = _connect(db_path, read_only=False)
+                writer = _connect(db_path, read_only=False, synchronous=synchronous)
                 writer.executescript(SCHEMA_V1 + SIDE_TABLES)
-            reader = _connect(db_path, read_only=read_only)
+            reader = _connect(db_path, read_only=read_only, synchronous=synchronous)
             tables = {row[0] for row in reader.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "entries" not in tables or "balances" not in tables:
                 raise LedgerStorageError(f"storage: {db_path} is not a ledger database (no entries table)")
@@ -255,7 +263,8 @@ class LedgerStore:
                 (watermark, *_TRANSFER_KINDS),
             )
             writer.execute(
-                "INSERT INTO side_table_state (name, value) VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM entries))"
+                "INSERT INTO side_table_state (name, value)"
+                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM entries))"
                 " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 (_REFS_WATERMARK,),
             )
@@ -330,9 +339,10 @@ class LedgerStore:
         return BalanceWithTip(balance=balance, tip_seq=tip[0] if tip else 0, tip_hash=tip[1] if tip else None)
 
     def audit_rows_since(self, since_seq: int, limit: int) -> list[tuple]:
-        """Every column of entries with seq > since_seq (ascending), plus the transfer-in recipient, for the audit:
-        (seq, prev_hash, hash, kind, consumer_id, seeder_id, model, input_tokens, output_tokens, cost_credits,
-        timestamp, request_id, flags, ref, consumer_sig, seeder_sig, tracker_sig, canonical, recipient)."""
+        """Every column of entries with seq > since_seq (ascending) plus the transfer-in recipient, for the
+        audit: (seq, prev_hash, hash, kind, consumer_id, seeder_id, model, input_tokens, output_tokens,
+        cost_credits, timestamp, request_id, flags, ref, consumer_sig, seeder_sig, tracker_sig, canonical,
+        recipient)."""
         recipient = "r.identity_id" if self._has_side_tables else "NULL"
         joined = _ENTRY_FROM if self._has_side_tables else "entries e"
         rows = self._read_connection().execute(

@@ -1,4 +1,5 @@
-"""Structural validation of entry bodies (Go ValidateEntryBody) and the per-kind signature matrix (VerifyAll)."""
+"""Structural validation of entry bodies (Go ValidateEntryBody) and the per-kind signature matrix
+(Go VerifyAll)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def entry_hash(body: EntryBody) -> bytes:
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """Pure Ed25519 verify; False (never an exception) for a wrong-length key or signature or a bad signature."""
+    """Pure Ed25519 verify; False (never an exception) for a wrong-length key or signature, or a bad one."""
     if len(public_key) != PUBLIC_KEY_SIZE or len(signature) != SIGNATURE_SIZE:
         return False
     try:
@@ -72,7 +72,7 @@ def encode_entry(entry: Entry) -> bytes:
 
 
 def entry_from_parts(canonical: bytes, consumer_sig: bytes, seeder_sig: bytes, tracker_sig: bytes) -> Entry:
-    """Rebuild an Entry from the stored canonical body blob and signatures (raises DecodeError on a bad blob)."""
+    """Rebuild an Entry from the stored canonical body blob and signatures (DecodeError on a bad blob)."""
     entry = Entry(consumer_sig=consumer_sig, seeder_sig=seeder_sig, tracker_sig=tracker_sig)
     entry.body.ParseFromString(canonical)
     return entry

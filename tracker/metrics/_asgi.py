@@ -20,7 +20,9 @@ Send = Callable[[Message], Awaitable[None]]
 AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def _plain_response(send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]]) -> None:
+async def _plain_response(
+    send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]]
+) -> None:
     headers = [(b"content-type", b"text/plain; charset=utf-8"), *extra_headers]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

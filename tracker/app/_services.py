@@ -1,0 +1,159 @@
+"""Opening and closing the subsystems in dependency order (config-cli-admin-run.md §4.2) and listing the
+background tasks the supervisor runs. The only module that knows every subsystem's constructor.
+
+Open: metrics families → registry → ledger (SQLite, worker threads) → admission core → persistence wrapper →
+startup replay (snapshot + tlog + ledger cross-check) → subscribe admission to ledger commits → admin app.
+Close (always, shielded): unsubscribe → admission: final snapshot + tlog flush/fsync/close (after a forced exit
+or a crash: tlog flush/fsync/close only) → ledger close.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+
+import trio
+from hypercorn.typing import Framework
+
+from tracker.admin import create_admin_app
+from tracker.admission import AdmissionCore, AdmissionMetrics
+from tracker.admission._persist_metrics import PersistenceMetrics
+from tracker.admission._persistent import PersistentAdmission
+from tracker.app._errors import StartupError
+from tracker.app._run import ServiceContext
+from tracker.app._supervisor import BackgroundTask
+from tracker.app._tickers import run_admission_aggregator, run_queue_timeout_sweep, run_registry_sweep
+from tracker.ledger import AsyncLedger, LedgerMetrics, open_ledger, run_merkle_rollup
+from tracker.metrics import ScrapeTimeGauge
+from tracker.registry import Registry
+
+_logger = logging.getLogger("tracker.app")
+
+
+@dataclass
+class TrackerSubsystems:
+    """The opened subsystems (handles for the admin app and tests) plus what the supervisor runs."""
+
+    ledger: AsyncLedger
+    registry: Registry
+    admission_core: AdmissionCore
+    admission: PersistentAdmission
+    admin_app: Framework
+    background: list[BackgroundTask] = field(default_factory=list)
+
+
+@contextmanager
+def _startup_step(name: str) -> Iterator[None]:
+    """Turn a failure of one start-up step into StartupError('<step>: <error>')."""
+    try:
+        yield
+    except StartupError:
+        raise
+    except Exception as error:
+        raise StartupError(f"{name}: {error}") from error
+
+
+def _background_tasks(context: ServiceContext, subsystems: TrackerSubsystems) -> list[BackgroundTask]:
+    config = context.config
+    clock = context.clock
+    tasks = [
+        BackgroundTask(
+            "admission-aggregator", partial(run_admission_aggregator, subsystems.admission_core, clock)
+        ),
+        BackgroundTask("admission-tlog-fsync", subsystems.admission.run_fsync_ticker),
+        BackgroundTask("admission-snapshot", subsystems.admission.run_snapshot_ticker),
+        BackgroundTask(
+            "admission-queue-timeout-sweep",
+            partial(run_queue_timeout_sweep, subsystems.admission_core, clock),
+        ),
+        BackgroundTask(
+            "registry-stale-sweep",
+            partial(
+                run_registry_sweep, subsystems.registry, config.admission.heartbeat_window_minutes, clock
+            ),
+        ),
+    ]
+    if config.ledger.merkle_root_interval_minutes > 0:
+        tasks.append(
+            BackgroundTask(
+                "ledger-merkle-rollup",
+                partial(
+                    run_merkle_rollup,
+                    subsystems.ledger,
+                    config.ledger.merkle_root_interval_minutes,
+                    clock=clock,
+                ),
+            )
+        )
+    return tasks
+
+
+async def _close_admission(admission: PersistentAdmission, *, final_snapshot: bool) -> None:
+    with trio.CancelScope(shield=True):
+        if final_snapshot:
+            await admission.aclose()  # final snapshot, then tlog flush + fsync + close
+            return
+        writer = admission.writer
+        if writer is not None:
+            await writer.aclose()  # flush + fsync + close; the next start replays the tlog instead
+
+
+@asynccontextmanager
+async def open_tracker_services(context: ServiceContext) -> AsyncIterator[TrackerSubsystems]:
+    """Open every subsystem; raises StartupError naming the failing step. On exit the admission log is always
+    flushed and fsynced and the ledger closed, even when cancelled."""
+    config = context.config
+    metrics_registry = context.metrics_registry
+    registry = Registry()
+    ScrapeTimeGauge(
+        metrics_registry, "registry_seeders", "Seeders currently in the registry.", registry.__len__
+    )
+    ledger_metrics = LedgerMetrics(metrics_registry)
+    admission_metrics = AdmissionMetrics(metrics_registry)
+    persistence_metrics = PersistenceMetrics(metrics_registry)
+
+    async with AsyncExitStack() as stack:
+        with _startup_step("ledger"):
+            ledger = await stack.enter_async_context(
+                open_ledger(config, context.identity, clock=context.clock, metrics=ledger_metrics)
+            )
+        with _startup_step("admission"):
+            core = AdmissionCore(
+                config.admission, registry, context.identity, metrics=admission_metrics, clock=context.clock
+            )
+            admission = PersistentAdmission(
+                core,
+                config.admission,
+                metrics=admission_metrics,
+                persistence_metrics=persistence_metrics,
+                clock=context.clock,
+            )
+        closed_cleanly = False
+
+        async def close_admission() -> None:
+            await _close_admission(admission, final_snapshot=closed_cleanly and not context.controller.forced)
+
+        stack.push_async_callback(close_admission)
+        with _startup_step("admission startup replay"):
+            await admission.startup_replay(ledger)
+        stack.callback(ledger.subscribe(admission.on_ledger_entry))
+        with _startup_step("admin"):
+            admin_app = create_admin_app(
+                ledger=ledger,
+                registry=registry,
+                admission=admission,
+                request_shutdown=context.controller.request_from_admin,
+                admin_token=context.admin_token,
+                clock=context.clock,
+                logger=logging.getLogger("tracker.admin"),
+                merkle_root_minutes=config.ledger.merkle_root_interval_minutes,
+            )
+        subsystems = TrackerSubsystems(
+            ledger=ledger, registry=registry, admission_core=core, admission=admission, admin_app=admin_app
+        )
+        subsystems.background = _background_tasks(context, subsystems)
+        yield subsystems
+        closed_cleanly = True
