@@ -5,7 +5,8 @@ Quart-Trio hello app measured in the same run.
 
 Prints one line per figure. Targets (issue 6): start → ready ≤ 1.5 s on an `init` data dir; /health and
 /admission/status ≥ 80 % of the bare app's /health requests/s. The load client is a separate process speaking
-raw HTTP/1.1 keep-alive over loopback (cheaper than any Python HTTP library, so the server is what is measured).
+raw HTTP/1.1 keep-alive over loopback (cheaper than any Python HTTP library, so the server is what is
+measured).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def serve_bare_app() -> None:
         return {"status": "ok"}
 
     listening = socket.create_server(("127.0.0.1", 0), backlog=1024)
-    address = "%s:%d" % listening.getsockname()
+    host, port = listening.getsockname()[:2]
+    address = f"{host}:{port}"
     config = Config()
     config.bind = [f"fd://{listening.detach()}"]
     config.accesslog = None
@@ -128,7 +130,7 @@ def init_data_dir(directory: Path) -> Path:
 
 
 def start_tracker(config_path: Path) -> tuple[subprocess.Popen[str], float, dict[str, object]]:
-    """Start `trio-tracker run`; returns the process, seconds from spawn to the ready line, the ready record."""
+    """Start `trio-tracker run`; returns the process, seconds from spawn to ready line, the ready record."""
     env = dict(os.environ, TOKEN_BAY_ADMIN_TOKEN=ADMIN_TOKEN)
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -184,7 +186,8 @@ def main() -> None:
         verdict = "OK" if median_start <= 1.5 else "SLOW"
         print(
             f"start→ready: median {median_start * 1000:.0f} ms, min {min(start_times) * 1000:.0f} ms, "
-            f"max {max(start_times) * 1000:.0f} ms over {len(start_times)} starts (target ≤ 1500 ms) {verdict}"
+            f"max {max(start_times) * 1000:.0f} ms over {len(start_times)} starts "
+            f"(target ≤ 1500 ms) {verdict}"
         )
 
         bare = subprocess.Popen([sys.executable, __file__, "--bare"], stdout=subprocess.PIPE, text=True)

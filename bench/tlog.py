@@ -43,7 +43,9 @@ def _payloads(count: int) -> list[bytes]:
     rng = random.Random(1)
     consumers = [rng.randbytes(32) for _ in range(1024)]
     return [
-        SettlementPayload(consumers[index % 1024], consumers[(index * 7 + 1) % 1024], 1 + index % 97, 0).encode()
+        SettlementPayload(
+            consumers[index % 1024], consumers[(index * 7 + 1) % 1024], 1 + index % 97, 0
+        ).encode()
         for index in range(count)
     ]
 
@@ -64,12 +66,12 @@ async def _batched_appends(path: Path, payloads: list[bytes]) -> tuple[float, in
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ticker)
         append = writer.append
-        seq = 0
-        for payload in payloads:
-            seq += 1
+        for seq, payload in enumerate(payloads, start=1):
             append(seq << LEDGER_SEQ_SHIFT, NOW, 0, payload)
             if seq % 2000 == 0:
                 await trio.sleep(0)  # events arrive from other tasks: let the ticker run
+                while writer.pending_bytes > 16 << 20:  # sustained rate: never outrun the disk
+                    await trio.sleep(0.001)
         await writer.flush(fsync=True)
         fsyncs += 1
         nursery.cancel_scope.cancel()
@@ -84,9 +86,7 @@ def _raw_appends(path: Path, payloads: list[bytes]) -> float:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     started = time.perf_counter()
     next_sync = started + WINDOW_S
-    seq = 0
-    for payload in payloads:
-        seq += 1
+    for seq, payload in enumerate(payloads, start=1):
         head = header.pack(21 + len(payload), seq << LEDGER_SEQ_SHIFT, NOW, 0)
         body = head[4:] + payload
         os.write(fd, head[:4] + body + crc_struct.pack(crc32c(body)))
@@ -130,13 +130,23 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-class _Core:
-    def __init__(self) -> None:
-        self.consumers: dict[bytes, ConsumerCreditState] = {}
-        self.seeders: dict = {}
+def _admission_core(directory: Path) -> object:
+    """The production AdmissionCore (default config) the tracker replays into."""
+    from prometheus_client import CollectorRegistry
 
-    def apply_event(self, event: LedgerEvent) -> None:
-        apply_ledger_event(self.consumers, event)
+    from tracker.admission._core import AdmissionCore
+    from tracker.admission._metrics import AdmissionMetrics
+    from tracker.config import config_for_data_dir
+    from tracker.identity import identity_from_seed
+    from tracker.registry import Registry
+
+    config = config_for_data_dir(directory)
+    return AdmissionCore(
+        config.admission,
+        Registry(),
+        identity_from_seed(bytes(32)),
+        metrics=AdmissionMetrics(CollectorRegistry()),
+    )
 
 
 def _build_recovery_data(directory: Path, consumers: int, records: int) -> tuple[int, int]:
@@ -145,7 +155,10 @@ def _build_recovery_data(directory: Path, consumers: int, records: int) -> tuple
     state: dict[bytes, ConsumerCreditState] = {}
     for index, identity in enumerate(ids):  # every consumer with a grant and a few settled days
         apply_ledger_event(
-            state, LedgerEvent(kind=LedgerEventKind.STARTER_GRANT, consumer_id=identity, cost_credits=1000, timestamp=NOW)
+            state,
+            LedgerEvent(
+                kind=LedgerEventKind.STARTER_GRANT, consumer_id=identity, cost_credits=1000, timestamp=NOW
+            ),
         )
         for day in range(index % 4):
             apply_ledger_event(
@@ -166,7 +179,9 @@ def _build_recovery_data(directory: Path, consumers: int, records: int) -> tuple
         consumer = ids[rng.randrange(consumers)]
         seeder = ids[rng.randrange(consumers)]
         payload = SettlementPayload(consumer, seeder, 1 + offset % 50, 0).encode()
-        writer.append((2 + offset) << LEDGER_SEQ_SHIFT, NOW - (offset % 30) * 86400, TLogKind.SETTLEMENT, payload)
+        writer.append(
+            (2 + offset) << LEDGER_SEQ_SHIFT, NOW - (offset % 30) * 86400, TLogKind.SETTLEMENT, payload
+        )
         if offset % 100_000 == 0:
             writer.flush_sync(fsync=False)
     writer.close_sync()
@@ -181,7 +196,7 @@ async def _recover(directory: Path) -> tuple[float, PersistentAdmission]:
         snapshots_retained=3,
         fsync_batch_window_ms=5,
     )
-    persistent = PersistentAdmission(_Core(), config)
+    persistent = PersistentAdmission(_admission_core(directory), config)  # type: ignore[arg-type]
     started = time.perf_counter()
     await persistent.startup_replay()
     elapsed = time.perf_counter() - started
@@ -223,7 +238,8 @@ def main() -> int:
         print(
             f"raw os.write+os.fsync loop: p50 {_percentile(raw_sync, 0.5) * 1e3:.3f} ms, "
             f"p99 {_percentile(raw_sync, 0.99) * 1e3:.3f} ms "
-            f"(dispute p50 overhead {(statistics.median(dispute) - statistics.median(raw_sync)) * 1e3:+.3f} ms)"
+            f"(dispute p50 overhead {(statistics.median(dispute) - statistics.median(raw_sync)) * 1e3:+.3f} "
+            "ms)"
         )
 
         recovery_dir = root / "recovery"
@@ -236,8 +252,9 @@ def main() -> int:
         assert report is not None and report.tlog_records_applied == args.records
         assert len(persistent.core.consumers) == args.consumers
         print(
-            f"recovery: {args.consumers:,}-consumer snapshot ({snapshot_bytes / 1e6:.0f} MB) + {args.records:,} "
-            f"tlog records ({tlog_bytes / 1e6:.0f} MB): {elapsed:.2f} s (target <= 5 s; data built in {built:.1f} s)"
+            f"recovery: {args.consumers:,}-consumer snapshot ({snapshot_bytes / 1e6:.0f} MB) + "
+            f"{args.records:,} tlog records ({tlog_bytes / 1e6:.0f} MB): {elapsed:.2f} s "
+            f"(target <= 5 s; data built in {built:.1f} s)"
         )
     return 0
 

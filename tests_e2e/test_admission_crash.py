@@ -1,5 +1,5 @@
-"""SIGKILL a process that writes ledger entries and admission events in a loop, restart it (several times), and
-check that admission state rebuilt from snapshot + tlog + ledger cross-check equals a recompute from the
+"""SIGKILL a process that writes ledger entries and admission events in a loop, restart it (several times),
+and check that admission state rebuilt from snapshot + tlog + ledger cross-check equals a recompute from the
 ledger: every committed entry exactly once, and every dispute reported durable still there."""
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-CHILD = r'''
+CHILD = r"""
 import json, os, random, sys, time
 from types import SimpleNamespace
 from pathlib import Path
 import trio
-from tracker.admission._events import LedgerEvent, LedgerEventKind, apply_ledger_event, event_from_committed_entry
+from tracker.admission._events import (
+    LedgerEvent, LedgerEventKind, apply_ledger_event, event_from_committed_entry)
 from tracker.admission._persistent import PersistentAdmission
 from tracker.identity import identity_from_seed
 from tracker.ledger import TransferInRecord, ZERO_HASH, open_ledger
@@ -53,8 +54,8 @@ async def main(mode, data_dir):
                 "equal": {k.hex(): ledger_part(v) for k, v in core.consumers.items()}
                          == {k.hex(): ledger_part(v) for k, v in expected.items()},
                 "consumers": len(core.consumers), "entries": len(await ledger.entries_since(0, 0)),
-                "disputes": disputes, "degraded": persistent.degraded_mode,
-                "cross_check_applied": report.cross_check_applied, "last_seq": persistent.last_seq}), flush=True)
+                "disputes": disputes, "degraded": persistent.degraded_mode, "cross_check_applied":
+                report.cross_check_applied, "last_seq": persistent.last_seq}), flush=True)
             await persistent.aclose()
             return
         ledger.subscribe(persistent.on_ledger_entry)
@@ -86,18 +87,20 @@ async def main(mode, data_dir):
                     print("PROGRESS", count, flush=True)
 
 trio.run(main, sys.argv[1], sys.argv[2])
-'''
+"""
 
 
 def _run_and_kill(data_dir: Path, min_seconds: float) -> list[str]:
     """Start a writer, let it run for at least `min_seconds` after start-up (and two progress lines), SIGKILL
     it, and return everything it printed."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "write", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    stderr_path = data_dir / "child-stderr.log"
+    with open(stderr_path, "a") as stderr_file:
+        process = subprocess.Popen(
+            [sys.executable, "-c", CHILD, "write", str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+        )
     lines: list[str] = []
     seen_progress = 0
     ready_at: float | None = None
@@ -107,7 +110,7 @@ def _run_and_kill(data_dir: Path, min_seconds: float) -> list[str]:
         while seen_progress < 2 or ready_at is None or time.monotonic() - ready_at < min_seconds:
             assert time.monotonic() < deadline, f"child made no progress: {lines[-5:]}"
             line = process.stdout.readline()
-            assert line, f"child exited early with {process.poll()}: {lines[-5:]}"
+            assert line, f"child exited early with {process.poll()}: {stderr_path.read_text()[-2000:]}"
             lines.append(line.strip())
             if line.startswith("READY"):
                 ready_at = time.monotonic()

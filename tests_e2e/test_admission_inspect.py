@@ -1,5 +1,5 @@
-"""`trio-tracker admission inspect` as an operator runs it: text and JSON summaries, exit 0 clean, 4 on damage,
-1 on I/O errors."""
+"""`trio-tracker admission inspect` as an operator runs it: text and JSON summaries, exit 0 clean, 4 on
+damage, 1 on I/O errors."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def test_inspect_clean_then_damaged(tmp_path: Path) -> None:
     assert (tlog["seq_min"], tlog["ledger_seq_max"]) == (1 << 20, 5)
     assert report["snapshots"][0]["consumers"] == 5
 
-    records = run_cli("admission", "inspect", "--tlog", str(data_dir / "admission.tlog"), "--records", "--json")
+    records = run_cli(
+        "admission", "inspect", "--tlog", str(data_dir / "admission.tlog"), "--records", "--json"
+    )
     listed = json.loads(records.stdout)["tlog"][0]["record_list"]
     assert [line["kind"] for line in listed][:6] == ["settlement"] * 5 + ["dispute_filed"]
     assert listed[6]["action"] == "queue/drain" and listed[6]["params"] == '{"n":2}'
@@ -81,7 +83,9 @@ def test_inspect_clean_then_damaged(tmp_path: Path) -> None:
     snapshot.write_bytes(snapshot.read_bytes()[:-3])
     bad_snapshot = run_cli("admission", "inspect", "--snapshot", str(snapshot), "--json")
     assert bad_snapshot.returncode == 4
-    assert json.loads(bad_snapshot.stdout)["snapshots"][0]["error"] == "admission/snapshot: trailer CRC mismatch"
+    assert (
+        json.loads(bad_snapshot.stdout)["snapshots"][0]["error"] == "admission/snapshot: trailer CRC mismatch"
+    )
 
 
 def test_inspect_usage_and_io_errors(tmp_path: Path) -> None:

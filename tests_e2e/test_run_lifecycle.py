@@ -1,5 +1,6 @@
 """`trio-tracker run` across restarts: seeded state served as computed in-process, SIGTERM under admin load
-(exit 0 quickly, clean tlog, final snapshot, same state after restart), SIGKILL recovery, second-signal exit."""
+(exit 0 quickly, clean tlog, final snapshot, same state after restart), SIGKILL recovery, second-signal
+exit."""
 
 from __future__ import annotations
 
@@ -56,7 +57,9 @@ class AdminLoad:
         self.ok = 0
         self.server_errors = 0
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._loop, args=(index,), daemon=True) for index in range(threads)]
+        self._threads = [
+            threading.Thread(target=self._loop, args=(index,), daemon=True) for index in range(threads)
+        ]
 
     def _loop(self, index: int) -> None:
         consumer = CONSUMERS[index % len(CONSUMERS)].identity_id.hex()

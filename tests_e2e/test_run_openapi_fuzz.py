@@ -115,8 +115,14 @@ _header_text = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=300
 )
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -146,11 +152,17 @@ def test_no_documented_operation_answers_5xx(
     for name, pattern in operation.path_parameters:
         value = data.draw(_hex_ids if pattern else st.one_of(_hex_ids, _segment_text), label=name)
         if pattern and data.draw(st.booleans(), label=f"{name} malformed"):
-            value = data.draw(_segment_text.filter(lambda text: not re.fullmatch(pattern, text)), label=name)
+            value = data.draw(
+                _segment_text.filter(lambda text, pattern=pattern: not re.fullmatch(pattern, text)),
+                label=name,
+            )
         path = path.replace("{" + name + "}", quote(value, safe=""))
     headers: dict[str, str | bytes] = dict(auth_headers())
     if operation.has_operator_header:
-        operator = data.draw(st.none() | _header_text, label="X-Operator-Id")
+        # h11 (the client) refuses header values with surrounding whitespace; the server never sees those.
+        operator = data.draw(
+            st.none() | _header_text.map(lambda text: text.strip(" \t")), label="X-Operator-Id"
+        )
         if operator is not None:
             headers["X-Operator-Id"] = operator.encode("latin-1")  # any octet a real client could send
     body = data.draw(_body(operation.body_schema), label="body")

@@ -48,7 +48,13 @@ def test_health_and_openapi_need_no_token(tracker: TrackerProcess) -> None:
     openapi = httpx.get(f"{tracker.admin_url}/openapi.json", timeout=10)
     assert openapi.status_code == 200
     paths = openapi.json()["paths"]
-    for path in ("/health", "/stats", "/maintenance", "/admission/status", "/admission/recompute/{consumer_id}"):
+    for path in (
+        "/health",
+        "/stats",
+        "/maintenance",
+        "/admission/status",
+        "/admission/recompute/{consumer_id}",
+    ):
         assert any(documented.startswith(path.split("{")[0]) for documented in paths), path
 
 
@@ -149,7 +155,9 @@ def test_unset_token_warns_and_rejects_everything_guarded(tmp_path: Path) -> Non
         process.wait_ready()
         assert httpx.get(f"{process.admin_url}/health", timeout=10).status_code == 200
         for token in ("anything", ADMIN_TOKEN):
-            response = httpx.get(f"{process.admin_url}/admission/status", headers=auth_headers(token), timeout=10)
+            response = httpx.get(
+                f"{process.admin_url}/admission/status", headers=auth_headers(token), timeout=10
+            )
             assert response.status_code == 401
         assert process.stop() == 0
     finally:

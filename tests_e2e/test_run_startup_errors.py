@@ -31,7 +31,7 @@ def test_parse_error_exits_2_before_binding(tmp_path: Path) -> None:
     occupied = _occupied_port()
     try:
         # If run bound its listeners before loading the config, this would fail with "port in use" (1).
-        set_listen_addr(config_path, "admin", "127.0.0.1:%d" % occupied.getsockname()[1])
+        set_listen_addr(config_path, "admin", f"127.0.0.1:{occupied.getsockname()[1]}")
         config_path.write_text(config_path.read_text() + "\nnot_a_section: 1\n")
         result = run_cli("run", "--config", str(config_path), env=tracker_env())
     finally:
@@ -46,7 +46,7 @@ def test_validation_error_exits_3_before_binding(tmp_path: Path) -> None:
     config_path = make_data_dir(tmp_path / "data")
     occupied = _occupied_port()
     try:
-        set_listen_addr(config_path, "admin", "127.0.0.1:%d" % occupied.getsockname()[1])
+        set_listen_addr(config_path, "admin", f"127.0.0.1:{occupied.getsockname()[1]}")
         config_path.write_text(re.sub(r"(?m)^log_level:.*$", 'log_level: "loud"', config_path.read_text()))
         result = run_cli("run", "--config", str(config_path), env=tracker_env())
     finally:
@@ -93,7 +93,7 @@ def test_inconsistent_identity_key_exits_1(tmp_path: Path) -> None:
 def test_port_in_use_exits_1_with_one_line_and_opens_nothing(tmp_path: Path) -> None:
     config_path = make_data_dir(tmp_path / "data")
     occupied = _occupied_port()
-    busy = "127.0.0.1:%d" % occupied.getsockname()[1]
+    busy = f"127.0.0.1:{occupied.getsockname()[1]}"
     try:
         set_listen_addr(config_path, "metrics", busy)
         result = run_cli("run", "--config", str(config_path), env=tracker_env(), timeout=30)

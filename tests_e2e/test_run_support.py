@@ -187,7 +187,9 @@ CONSUMERS = [party(f"consumer-{index}") for index in range(3)]
 SEEDER = party("seeder")
 
 
-async def append_usage(ledger: AsyncLedger, consumer: Party, seeder: Party, cost: int, request_byte: int) -> None:
+async def append_usage(
+    ledger: AsyncLedger, consumer: Party, seeder: Party, cost: int, request_byte: int
+) -> None:
     """A usage entry paid by `consumer` to `seeder`, signed by the seeder (consumer signature missing)."""
     tip = await ledger.tip()
     fields = {
@@ -217,7 +219,9 @@ async def seed_activity(ledger: AsyncLedger, round_index: int) -> None:
         await ledger.issue_starter_grant(SEEDER.identity_id, 1000)
     for index, consumer in enumerate(CONSUMERS):
         for usage in range(index + 1):
-            await append_usage(ledger, consumer, SEEDER, 7 * (usage + 1) + round_index, 16 * round_index + 4 * index + usage)
+            await append_usage(
+                ledger, consumer, SEEDER, 7 * (usage + 1) + round_index, 16 * round_index + 4 * index + usage
+            )
 
 
 def seed_ledger_only(config_path: Path, round_index: int) -> None:
@@ -240,8 +244,8 @@ class ExpectedConsumer:
 
 
 def seed_through_admission(config_path: Path) -> dict[bytes, ExpectedConsumer]:
-    """Open the subsystems exactly as `run` does (ledger → admission subscribed), append entries, and return what
-    this in-process run computed for every consumer; the clean close writes the final snapshot."""
+    """Open the subsystems exactly as `run` does (ledger → admission subscribed), append entries, and return
+    what this in-process run computed for every consumer; the clean close writes the final snapshot."""
     config = load_config(config_path)
     identity = load_identity(config.server.identity_key_path)
     context = ServiceContext(
@@ -293,7 +297,9 @@ def recompute_from_ledger(config_path: Path) -> dict[bytes, ExpectedConsumer]:
 
 
 def served_consumer(tracker: TrackerProcess, consumer_id: bytes) -> ExpectedConsumer:
-    identity = httpx.get(f"{tracker.admin_url}/identity/{consumer_id.hex()}", headers=auth_headers(), timeout=10)
+    identity = httpx.get(
+        f"{tracker.admin_url}/identity/{consumer_id.hex()}", headers=auth_headers(), timeout=10
+    )
     assert identity.status_code == 200, identity.text
     admission = httpx.get(
         f"{tracker.admin_url}/admission/consumer/{consumer_id.hex()}", headers=auth_headers(), timeout=10

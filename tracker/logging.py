@@ -1,9 +1,10 @@
 """Structured log lines on stderr: one JSON object (or one human-readable text line) per event.
 
 JSON lines follow the Go tracker's zerolog shape: `time` (Unix epoch milliseconds, integer), `level`
-(debug/info/warn/error), `message`, `error` (and `stack`) for an attached exception, plus per-event fields passed as
-`logger.info("admin: listening", extra={"addr": "127.0.0.1:9090"})`. Every subsystem logs through the standard
-`logging` module under the `tracker` logger; `configure_logging` installs the one handler at start-up.
+(debug/info/warn/error), `message`, `error` (and `stack`) for an attached exception, plus per-event fields
+passed as `logger.info("admin: listening", extra={"addr": "127.0.0.1:9090"})`. Every subsystem logs
+through the standard `logging` module under the `tracker` logger; `configure_logging` installs the one
+handler at start-up.
 """
 
 from __future__ import annotations

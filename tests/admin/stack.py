@@ -17,9 +17,14 @@ from quart_trio import QuartTrio
 
 from tests.admin.conftest import FIXED_NOW, TOKEN, ShutdownRecorder
 from tracker.admin import create_admin_app
-from tracker.admission import AdmissionCore, ConsumerCreditState, SupplySnapshot
-from tracker.admission._persistent import PersistentAdmission
-from tracker.admission._tlog_format import OperatorOverridePayload, TLogKind
+from tracker.admission import (
+    AdmissionCore,
+    ConsumerCreditState,
+    PersistentAdmission,
+    SupplySnapshot,
+    TLogKind,
+)
+from tracker.admission._tlog_format import OperatorOverridePayload
 from tracker.admission._tlog_reader import enumerate_tlog_files, scan_tlog_file
 from tracker.config import Config, config_for_data_dir
 from tracker.identity import TrackerIdentity, identity_from_seed

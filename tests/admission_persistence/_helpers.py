@@ -115,11 +115,17 @@ def recompute(entries: list[CommittedEntry], local_events: list[tuple[int, Ledge
     return consumers
 
 
-def settlement(consumer: bytes, cost: int = 1, seeder: bytes = bytes(32), timestamp: int = NOW) -> LedgerEvent:
+def settlement(
+    consumer: bytes, cost: int = 1, seeder: bytes = bytes(32), timestamp: int = NOW
+) -> LedgerEvent:
     from tracker.admission._events import LedgerEventKind
 
     return LedgerEvent(
-        kind=LedgerEventKind.SETTLEMENT, consumer_id=consumer, seeder_id=seeder, cost_credits=cost, timestamp=timestamp
+        kind=LedgerEventKind.SETTLEMENT,
+        consumer_id=consumer,
+        seeder_id=seeder,
+        cost_credits=cost,
+        timestamp=timestamp,
     )
 
 
@@ -129,7 +135,10 @@ def dispute(consumer: bytes, *, upheld: bool | None = None, timestamp: int = NOW
     if upheld is None:
         return LedgerEvent(kind=LedgerEventKind.DISPUTE_FILED, consumer_id=consumer, timestamp=timestamp)
     return LedgerEvent(
-        kind=LedgerEventKind.DISPUTE_RESOLVED, consumer_id=consumer, dispute_upheld=upheld, timestamp=timestamp
+        kind=LedgerEventKind.DISPUTE_RESOLVED,
+        consumer_id=consumer,
+        dispute_upheld=upheld,
+        timestamp=timestamp,
     )
 
 

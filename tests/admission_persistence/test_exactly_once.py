@@ -1,6 +1,6 @@
 """The exactly-once property (README "Deliberate differences", issue 5 §6): for any sequence of ledger entries
-and disputes and any crash point — buffered records lost, a torn final frame, a snapshot whose SNAPSHOT_MARK was
-lost, entries committed while admission was down, the newest snapshot gone — newest good snapshot + tlog +
+and disputes and any crash point — buffered records lost, a torn final frame, a snapshot whose SNAPSHOT_MARK
+was lost, entries committed while admission was down, the newest snapshot gone — newest good snapshot + tlog +
 ledger cross-check gives the state of applying every committed ledger entry exactly once (plus every dispute
 that was reported durable)."""
 
@@ -52,7 +52,9 @@ _operation = st.one_of(
     st.just(("flush",)),
     st.just(("snapshot",)),
     st.just(("catch_up",)),
-    st.tuples(st.just("crash"), st.sampled_from(["clean", "torn", "drop_newest_snapshot"]), st.integers(1, 200)),
+    st.tuples(
+        st.just("crash"), st.sampled_from(["clean", "torn", "drop_newest_snapshot"]), st.integers(1, 200)
+    ),
 )
 
 
@@ -67,7 +69,9 @@ def _tail_without_disputes(tlog: Path) -> int:
         ends.append((kind, offset))
 
     scan_tlog_file(tlog, on_record)
-    last_durable = max((end for kind, end in ends if kind in (TLogKind.DISPUTE_FILED, TLogKind.DISPUTE_RESOLVED)), default=0)
+    last_durable = max(
+        (end for kind, end in ends if kind in (TLogKind.DISPUTE_FILED, TLogKind.DISPUTE_RESOLVED)), default=0
+    )
     return tlog.stat().st_size - last_durable
 
 
@@ -132,7 +136,9 @@ async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> No
     assert reopened.replay_report.cross_check_applied == 0
     seqs: list[int] = []
     for path in enumerate_tlog_files(tmp_path / "admission.tlog"):
-        scan_tlog_file(path, lambda seq, ts, kind, payload: seqs.append(seq) if kind != TLogKind.SNAPSHOT_MARK else None)
+        scan_tlog_file(
+            path, lambda seq, ts, kind, payload: seqs.append(seq) if kind != TLogKind.SNAPSHOT_MARK else None
+        )
     assert seqs == sorted(set(seqs))
     await reopened.aclose()
 
@@ -143,7 +149,9 @@ async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> No
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operations=st.lists(_operation, min_size=1, max_size=30), fast_replay=st.booleans())
-def test_recovery_is_exactly_once(tmp_path_factory: object, operations: list[tuple], fast_replay: bool) -> None:
-    """Both replay engines: bulk (`ReplayAccumulator`, the production path) and one `apply_event` per record."""
+def test_recovery_is_exactly_once(
+    tmp_path_factory: object, operations: list[tuple], fast_replay: bool
+) -> None:
+    """Both replay engines: bulk (`ReplayAccumulator`, the production path) and `apply_event` per record."""
     tmp_path = tmp_path_factory.mktemp("exactly_once")  # type: ignore[attr-defined]
     trio.run(_run, tmp_path, operations, fast_replay)

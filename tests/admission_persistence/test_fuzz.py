@@ -1,6 +1,6 @@
-"""Bad input: random byte flips and truncations of tlog and snapshot files (1,200 in-process cases) never crash
-start-up; each case ends clean, with a fallback, or degraded — with a metric — and the ledger-derived state is
-still every committed ledger entry applied exactly once."""
+"""Bad input: random byte flips and truncations of tlog and snapshot files (1,200 in-process cases) never
+crash start-up; each case ends clean, with a fallback, or degraded — with a metric — and the ledger-derived
+state is still every committed ledger entry applied exactly once."""
 
 from __future__ import annotations
 
@@ -45,7 +45,10 @@ async def _build_base(directory: Path, ledger: FakeLedger) -> None:
         for _ in range(8):
             kind = rng.choice([KIND_USAGE, KIND_USAGE, KIND_TRANSFER_OUT, KIND_TRANSFER_IN])
             consumer = rng.choice(_IDS)
-            extra: dict[str, object] = {"cost": rng.randint(1, 50), "timestamp": NOW - rng.randint(0, 40) * 86400}
+            extra: dict[str, object] = {
+                "cost": rng.randint(1, 50),
+                "timestamp": NOW - rng.randint(0, 40) * 86400,
+            }
             if kind == KIND_USAGE:
                 extra["seeder"] = rng.choice([identity for identity in _IDS if identity != consumer])
             if kind == KIND_TRANSFER_IN:

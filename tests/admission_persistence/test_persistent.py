@@ -47,7 +47,9 @@ def _tlog_records(tmp_path: Path) -> list[tuple[int, int, int, bytes]]:
     return found
 
 
-def _feed(persistent: PersistentAdmission, ledger: FakeLedger, kind: int, consumer: bytes, **kwargs: object) -> None:
+def _feed(
+    persistent: PersistentAdmission, ledger: FakeLedger, kind: int, consumer: bytes, **kwargs: object
+) -> None:
     assert persistent.on_ledger_entry(ledger.append(kind, consumer, **kwargs))
 
 
@@ -282,7 +284,10 @@ async def test_dispute_is_durable_before_apply_and_replayed_once(tmp_path: Path)
     assert await persistent.on_dispute_event(dispute(make_id(9), upheld=True))
     assert not await persistent.on_dispute_event(dispute(make_id(9), upheld=False))  # nothing to persist
     # Readable at once, without any flush.
-    assert [kind for _, _, kind, _ in _tlog_records(tmp_path)] == [TLogKind.DISPUTE_FILED, TLogKind.DISPUTE_RESOLVED]
+    assert [kind for _, _, kind, _ in _tlog_records(tmp_path)] == [
+        TLogKind.DISPUTE_FILED,
+        TLogKind.DISPUTE_RESOLVED,
+    ]
     expected = persistent.core.consumers[make_id(9)].copy()
     crash(persistent)
     reopened = await open_persistent(tmp_path)
@@ -294,7 +299,9 @@ async def test_dispute_is_durable_before_apply_and_replayed_once(tmp_path: Path)
     await reopened.aclose()
 
 
-async def test_failed_append_is_not_applied_and_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_append_is_not_applied_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     persistent = await open_persistent(tmp_path)
 
     def fail(fd: int, data: object) -> int:
@@ -359,7 +366,9 @@ async def test_snapshot_ticker_emits_every_interval(tmp_path: Path, autojump_clo
         await trio.sleep(599)
         assert enumerate_snapshots(tmp_path / "admission.snapshot") == []
         await trio.sleep(2)
-        await _eventually(lambda: len(enumerate_snapshots(tmp_path / "admission.snapshot")) == 1)
+        # Wait until snapshot_now has returned (the ticker's next 600 s start then), not just for the file.
+        await _eventually(lambda: persistent.last_snapshot_path is not None)
+        assert len(enumerate_snapshots(tmp_path / "admission.snapshot")) == 1
         persistent.on_ledger_event(settlement(make_id(2)))
         await trio.sleep(600)
         await _eventually(lambda: len(enumerate_snapshots(tmp_path / "admission.snapshot")) == 2)
@@ -424,3 +433,44 @@ async def test_writer_closed_on_aclose_and_final_snapshot(tmp_path: Path) -> Non
     assert persistent.writer is not None and persistent.writer.closed
     assert len(enumerate_snapshots(tmp_path / "admission.snapshot")) == 1
 
+
+async def _write_ledger_records(tmp_path: Path, ledger: FakeLedger, ledger_seqs: list[int]) -> None:
+    """tlog records for the given ledger entries only (as if the others were lost), written directly."""
+    from tracker.admission._events import event_from_committed_entry
+    from tracker.admission._persist_records import event_to_record
+    from tracker.admission._tlog_writer import TLogWriter
+
+    writer = TLogWriter.open(tmp_path / "admission.tlog")
+    for seq in ledger_seqs:
+        event = event_from_committed_entry(ledger.entries[seq - 1])
+        assert event is not None
+        kind, payload = event_to_record(event)  # type: ignore[misc]
+        writer.append(seq << LEDGER_SEQ_SHIFT, event.timestamp, kind, payload)
+    writer.close_sync()
+
+
+@pytest.mark.parametrize("fast_replay", [True, False])
+async def test_hole_in_the_tlog_is_filled_from_the_ledger_in_order(tmp_path: Path, fast_replay: bool) -> None:
+    ledger = FakeLedger()
+    ledger.append(KIND_STARTER_GRANT, make_id(1), cost=1000, timestamp=NOW - 5 * 86400)
+    ledger.append(KIND_USAGE, make_id(2), seeder=make_id(1), cost=10, timestamp=NOW - 3 * 86400)
+    ledger.append(KIND_STARTER_GRANT, make_id(2), cost=500, timestamp=NOW - 4 * 86400)
+    ledger.append(KIND_USAGE, make_id(1), seeder=make_id(2), cost=7)
+    await _write_ledger_records(tmp_path, ledger, [1, 3, 4])  # entry 2 never reached the disk
+    persistent = await open_persistent(tmp_path, ledger=ledger, fast_replay=fast_replay)
+    report = persistent.replay_report
+    assert report.tlog_records_applied == 1 and report.deferred_after_seq == 1 << LEDGER_SEQ_SHIFT
+    assert report.cross_check_applied == 3
+    assert persistent.core.consumers == recompute(ledger.entries)  # same order, so the same first_seen_at
+    await persistent.aclose()
+
+
+async def test_hole_without_a_ledger_applies_what_the_tlog_has(tmp_path: Path) -> None:
+    ledger = FakeLedger()
+    for index in range(4):
+        ledger.append(KIND_USAGE, make_id(index + 1), cost=3)
+    await _write_ledger_records(tmp_path, ledger, [1, 3, 4])
+    persistent = await open_persistent(tmp_path)
+    assert set(persistent.core.consumers) == {make_id(1), make_id(3), make_id(4)}
+    assert persistent.ledger_seq == 4
+    await persistent.aclose()

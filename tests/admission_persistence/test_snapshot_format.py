@@ -33,7 +33,7 @@ from tracker.admission._state import (
 )
 from tracker.admission._tlog_format import crc32c
 
-EMPTY_VECTOR = "534d4441" "01000000" "0100000000000000" "8090296600000000" "00000000" "00000000" "82ef47b6"
+EMPTY_VECTOR = "534d44410100000001000000000000008090296600000000000000000000000082ef47b6"
 
 
 def test_empty_snapshot_vector() -> None:
@@ -54,8 +54,8 @@ def test_consumer_entry_layout_and_bucket_vectors() -> None:
     assert entry[:32] == consumer
     assert entry[32:40] == bytes.fromhex("00096e88f1ffffff")  # zero time sentinel, LE
     assert struct.unpack("<q", entry[40:48])[0] == -5
-    unused = bytes.fromhex("00000000" "00000000" "00000000" "00096e88f1ffffff")
-    used = bytes.fromhex("05000000" "05000000" "00000000" "0004ec6900000000")
+    unused = bytes.fromhex("00000000000000000000000000096e88f1ffffff")
+    used = bytes.fromhex("0500000005000000000000000004ec6900000000")
     # interleaved per day: settlement[i], dispute[i], flow[i]
     assert entry[48:68] == unused
     settlement_18 = 48 + 18 * 60
@@ -122,7 +122,9 @@ def _consumer_state(draw: st.DrawFn) -> ConsumerCreditState:
 
 @st.composite
 def _seeder_state(draw: st.DrawFn) -> SeederHeartbeatState:
-    seeder = SeederHeartbeatState(draw(_time), draw(_u32), draw(st.integers(0, 255)), draw(_time), draw(st.booleans()))
+    seeder = SeederHeartbeatState(
+        draw(_time), draw(_u32), draw(st.integers(0, 255)), draw(_time), draw(st.booleans())
+    )
     for index in range(10):
         seeder.set_bucket(index, MinuteBucket(draw(_u32), draw(_u32)))
     return seeder
@@ -156,6 +158,9 @@ def test_files_naming_write_enumerate_prune(tmp_path: Path) -> None:
     assert read_snapshot_file(snapshot_path(prefix, 2)).seq == 2
     assert not list(tmp_path.glob("*.00000000000000000003.tmp"))
     deleted = prune_snapshots(prefix, 2)
-    assert sorted(path.name for path in deleted) == [snapshot_path(prefix, 1).name, snapshot_path(prefix, 2).name]
+    assert sorted(path.name for path in deleted) == [
+        snapshot_path(prefix, 1).name,
+        snapshot_path(prefix, 2).name,
+    ]
     assert [seq for seq, _ in enumerate_snapshots(prefix)] == [3, 15]
     assert (tmp_path / "admission.snapshot.abc").exists()

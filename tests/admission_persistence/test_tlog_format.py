@@ -29,7 +29,7 @@ def test_crc32c_check_value() -> None:
 
 def test_frame_vector_7_1() -> None:
     frame = encode_frame(42, 1714000000, 0, b"hello")
-    assert frame.hex() == "0000001a" "000000000000002a" "0000000066299080" "00" "68656c6c6f" "a9c6f70b"
+    assert frame.hex() == "0000001a000000000000002a00000000662990800068656c6c6fa9c6f70b"
     assert len(frame) == 30
     record, end = decode_frame(frame)
     assert record == TLogRecord(42, 1714000000, 0, b"hello")
@@ -40,7 +40,11 @@ def test_settlement_frame_vector_appendix_b() -> None:
     payload = SettlementPayload(b"\xc1" * 32, b"\x5e" * 32, 100, 0).encode()
     frame = encode_frame(1, 1777118400, TLogKind.SETTLEMENT, payload)
     expected = (
-        "00000061" "0000000000000001" "0000000069ecacc0" "00" + "c1" * 32 + "5e" * 32 + "0000000000000064" "00000000"
+        "00000061"
+        "0000000000000001"
+        "0000000069ecacc0"
+        "00" + "c1" * 32 + "5e" * 32 + "0000000000000064"
+        "00000000"
         "d98e6c99"
     )
     assert len(frame) == 101
@@ -50,13 +54,13 @@ def test_settlement_frame_vector_appendix_b() -> None:
 def test_dispute_frame_vector_appendix_b() -> None:
     payload = DisputePayload(b"\x11" * 32, False).encode()
     frame = encode_frame(2, 1777118400, TLogKind.DISPUTE_FILED, payload)
-    assert frame.hex() == "00000036" "0000000000000002" "0000000069ecacc0" "01" + "11" * 32 + "00" "5021d60c"
+    assert frame.hex() == "0000003600000000000000020000000069ecacc001" + "11" * 32 + "005021d60c"
     assert len(frame) == 58
 
 
 def test_snapshot_mark_payload_vector_appendix_b() -> None:
     payload = SnapshotMarkPayload(400, "/d/snap.00000000000000000400").encode()
-    assert payload.hex() == "0000000000000190" "0000001c" + b"/d/snap.00000000000000000400".hex()
+    assert payload.hex() == "00000000000001900000001c" + b"/d/snap.00000000000000000400".hex()
     assert SnapshotMarkPayload.decode(payload) == SnapshotMarkPayload(400, "/d/snap.00000000000000000400")
 
 

@@ -85,7 +85,9 @@ async def test_reopen_appends_after_existing_frames(tmp_path: Path) -> None:
     assert [record[0] for record in _records(path)] == [1, 2]
 
 
-async def test_failed_write_is_rolled_back_and_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_write_is_rolled_back_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "admission.tlog"
     writer = await trio.to_thread.run_sync(TLogWriter.open, path)
     writer.append(1, 1, 0, b"first")
@@ -112,7 +114,9 @@ async def test_failed_write_is_rolled_back_and_retried(tmp_path: Path, monkeypat
     await writer.aclose()
 
 
-async def test_failed_durable_append_is_dropped_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_durable_append_is_dropped_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "admission.tlog"
     writer = await trio.to_thread.run_sync(TLogWriter.open, path)
     writer.append(1, 1, 0, b"settlement")

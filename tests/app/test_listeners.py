@@ -45,8 +45,10 @@ def test_second_failure_closes_the_first_listener() -> None:
         free_port = probe.getsockname()[1]
     occupied = socket.create_server(("127.0.0.1", 0))
     try:
-        busy = "127.0.0.1:%d" % occupied.getsockname()[1]
-        with pytest.raises(ListenerBindError, match=r"metrics listener: cannot bind .*: address already in use"):
+        busy = f"127.0.0.1:{occupied.getsockname()[1]}"
+        with pytest.raises(
+            ListenerBindError, match=r"metrics listener: cannot bind .*: address already in use"
+        ):
             bind_listeners({"admin": f"127.0.0.1:{free_port}", "metrics": busy})
     finally:
         occupied.close()

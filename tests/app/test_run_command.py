@@ -79,7 +79,9 @@ def test_startup_step_failure_is_one_error_line(
     assert error_lines == ["error: ledger: cannot open /x/ledger.sqlite: permission denied"]
 
 
-def test_corrupt_ledger_file_is_a_startup_error(config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_corrupt_ledger_file_is_a_startup_error(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     ledger_path = config_path.parent / "ledger.sqlite"
     ledger_path.write_bytes(b"this is not a sqlite database" * 100)
     code = main(["run", "--config", str(config_path)])

@@ -3,6 +3,7 @@ port in use. Real sockets on 127.0.0.1, port 0."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -171,10 +172,8 @@ async def test_forced_shutdown_does_not_wait_for_slow_requests() -> None:
         ready = await start_tracker(nursery, services, controller, config=make_config(grace_s=30))
 
         async def slow_client() -> None:
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 await get(f"http://{ready.admin_addr}/slow")
-            except httpx.HTTPError:
-                pass
 
         nursery.start_soon(slow_client)
         await trio.sleep(0.2)
@@ -216,7 +215,9 @@ async def test_port_in_use_fails_before_opening_subsystems() -> None:
     try:
         busy_addr = f"127.0.0.1:{occupied.getsockname()[1]}"
         services = make_services()
-        with pytest.raises(ListenerBindError, match="metrics listener: cannot bind .*address already in use"):
+        with pytest.raises(
+            ListenerBindError, match=r"metrics listener: cannot bind .*address already in use"
+        ):
             await run_tracker(
                 make_config(metrics_addr=busy_addr),
                 IDENTITY,
@@ -267,7 +268,9 @@ async def test_drain_under_keep_alive_load_ends_without_waiting_for_the_grace_pe
     async with trio.open_nursery() as nursery:
         ready = await start_tracker(nursery, services, controller, config=make_config(grace_s=30))
         clients = [
-            threading.Thread(target=keep_alive_client, args=(f"http://{ready.admin_addr}/health",), daemon=True)
+            threading.Thread(
+                target=keep_alive_client, args=(f"http://{ready.admin_addr}/health",), daemon=True
+            )
             for _ in range(6)
         ]
         for client in clients:

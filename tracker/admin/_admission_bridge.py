@@ -12,10 +12,14 @@ from typing import Any
 import trio
 
 from tracker.admin._protocols import AdmissionView, LedgerView
-from tracker.admission import LedgerEvent, event_from_committed_entry, seeder_state_to_go_json
-from tracker.admission._events import event_touches
-from tracker.admission._snapshot_format import SnapshotError
-from tracker.admission._tlog_writer import TLogWriteError
+from tracker.admission import (
+    LedgerEvent,
+    SnapshotError,
+    TLogWriteError,
+    event_from_committed_entry,
+    seeder_state_to_go_json,
+)
+from tracker.admission._events import event_touches  # not exported (yet) by tracker.admission
 
 RECOMPUTE_PAGE_SIZE = 1000
 

@@ -1,5 +1,6 @@
-"""Offline inspection of admission persistence files (tlog and snapshots) for `trio-tracker admission inspect`:
-read-only summaries — counts per kind, seq ranges, torn tails, corrupt offsets, snapshot headers and errors."""
+"""Offline inspection of admission persistence files (tlog and snapshots) for `trio-tracker admission
+inspect`: read-only summaries — counts per kind, seq ranges, torn tails, corrupt offsets, snapshot headers and
+errors."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from tracker.admission._tlog_format import (
     TLogKind,
     kind_name,
 )
-from tracker.admission._tlog_reader import DAMAGED_SUFFIX, enumerate_tlog_files, read_file_bytes, scan_tlog_bytes
+from tracker.admission._tlog_reader import (
+    DAMAGED_SUFFIX,
+    enumerate_tlog_files,
+    read_file_bytes,
+    scan_tlog_bytes,
+)
 
 __all__ = ["SnapshotInspection", "TLogInspection", "find_set_aside_files", "inspect_snapshot", "inspect_tlog"]
 
@@ -125,7 +131,9 @@ def inspect_tlog(path: Path, *, active: bool, with_records: bool = False) -> TLo
         try:
             described = _describe_payload(kind, ts, payload)
         except TLogError as error:
-            inspection.payload_errors.append({"record": inspection.counts[name], "seq": seq, "error": str(error)})
+            inspection.payload_errors.append(
+                {"record": inspection.counts[name], "seq": seq, "error": str(error)}
+            )
             described = {"error": str(error)}
         if with_records:
             line = {"seq": seq, "ts": ts, "kind": name}
@@ -149,7 +157,9 @@ def inspect_configured_tlog(base: str, *, with_records: bool = False) -> list[TL
     files = enumerate_tlog_files(base)
     active_name = Path(base).name
     return [
-        inspect_tlog(path, active=(index == len(files) - 1 and path.name == active_name), with_records=with_records)
+        inspect_tlog(
+            path, active=(index == len(files) - 1 and path.name == active_name), with_records=with_records
+        )
         for index, path in enumerate(files)
     ]
 

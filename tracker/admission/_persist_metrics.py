@@ -1,5 +1,6 @@
 """Persistence-only Prometheus metrics (tlog bytes / fsyncs / fsync latency / rotations / append failures,
-snapshot success time and duration). The §11 catalogue names live in H3's AdmissionMetrics; these are extra."""
+snapshot success time and duration). The §11 catalogue names live in H3's AdmissionMetrics; these are
+extra."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ _SNAPSHOT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0
 
 
 class PersistenceMetrics:
-    """Metric families for the tlog writer and the snapshot store, registered on `registry` (or on nothing when
-    `registry` is None, so unit tests and offline tools can still read the values)."""
+    """Metric families for the tlog writer and the snapshot store, registered on `registry` (or on nothing
+    when `registry` is None, so unit tests and offline tools can still read the values)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.tlog_bytes_written = Counter(
@@ -49,8 +50,8 @@ class PersistenceMetrics:
         )
         self.ledger_entries_skipped = Counter(
             "admission_ledger_entries_skipped",
-            "Committed ledger entries not applied live because admission was behind (fetched again by catch-up) "
-            "or because they were already applied.",
+            "Committed ledger entries not applied live: admission was behind (the catch-up fetches them "
+            "again) or had already applied them.",
             ["reason"],
             registry=registry,
         )

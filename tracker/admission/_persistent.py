@@ -1,34 +1,38 @@
 """`PersistentAdmission`: the persistence wrapper around `AdmissionCore` — persist-then-apply of every
-state-changing event into the tlog, snapshots, start-up replay with the ledger cross-check, and the Trio tickers.
+state-changing event into the tlog, snapshots, start-up replay with the ledger cross-check, Trio tickers.
 
-Exactly-once scheme (README "Deliberate differences": newest good snapshot + tlog + ledger cross-check == every
-committed ledger entry applied once; seqs never go backwards). The tlog and snapshot bytes are Go's; only the
-*values* of seq are ours:
+Exactly-once scheme (README "Deliberate differences": newest good snapshot + tlog + ledger cross-check ==
+every committed ledger entry applied once; seqs never go backwards). tlog and snapshot bytes are Go's; only
+the *values* of seq are ours:
 
 * The record derived from committed ledger entry L carries tlog seq `L << 20` (`tlog_seq_for_ledger`).
-* A local record (dispute, operator override, an event that did not come from the ledger) takes the next seq
-  after the highest one used, i.e. `(L << 20) + n` with L the ledger position at that moment (n < 2**20).
-* Seqs therefore increase strictly in file order, and any seq says which ledger position it was written at:
-  `seq >> 20`. A snapshot is named and stamped with the highest seq it contains; it is only taken when memory
-  has no ledger holes and no durable append is in flight, so "seq <= S" means "in the snapshot" for both kinds.
-* Replay applies the records with seq > S (each at most once: seqs must increase). Ledger-derived records tell
-  which ledger entries are already reflected: everything up to the first hole is "contiguous", later ones go
-  into a seen-set. The cross-check reads `entries_since(contiguous)` and applies exactly the entries that are
-  neither contiguous nor seen — whatever the tlog lost (torn tail, a damaged file, an append that never hit the
-  disk). Entries beyond the tlog's end are appended to the tlog (seq L << 20, never written twice); holes in the
-  middle are applied in memory only and found again by the next start-up until a snapshot covers them.
+* A local record (dispute, operator override, an event that did not come from the ledger) takes the next
+  seq after the highest one used: `(L << 20) + n`, L = the ledger position at that moment (n < 2**20).
+* So seqs increase strictly in file order and every seq tells the ledger position it was written at
+  (`seq >> 20`). A snapshot is stamped and named with the highest seq it contains; it is only taken when
+  memory has no ledger holes and no durable append is in flight, so "seq <= S" means "in the snapshot".
+* Replay applies the records with seq > S in order (each at most once: seqs must increase) while the
+  ledger-derived ones are contiguous (L = previous + 1). At the first hole (a lost or damaged stretch of
+  tlog) it stops applying: the ledger entries after the hole are re-read from the ledger in order
+  (`entries_since`), and the local records after it are merged in at their positions — the resulting state
+  is the one the tracker had, with every ledger entry applied once. Entries beyond the end of the tlog are
+  appended to it (seq L << 20: they were never written, so nothing is written twice); entries filling a
+  hole stay in memory only and are found again by the next start-up until a snapshot covers them.
 * Live entries must arrive as L = position + 1. A duplicate (L <= position) is ignored; a jump, or a failed
-  append, marks admission "behind": later entries are not applied until the catch-up (run by the fsync ticker)
-  has read the missing ones through `entries_since`, so memory never skips an entry. Snapshots wait until then.
+  append, marks admission "behind": later entries are not applied until the catch-up (run by the fsync
+  ticker) has read the missing ones through `entries_since`, so memory never skips an entry. Snapshots are
+  deferred meanwhile.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -39,7 +43,6 @@ import trio
 from tracker.admission._events import LedgerEvent, LedgerEventKind, event_from_committed_entry
 from tracker.admission._persist_metrics import PersistenceMetrics
 from tracker.admission._persist_records import event_to_record
-from tracker.admission._replay_fast import ReplayAccumulator
 from tracker.admission._replay import (
     LEDGER_SEQ_SHIFT,
     LOCAL_SEQ_MASK,
@@ -47,6 +50,7 @@ from tracker.admission._replay import (
     apply_tlog_tail,
     replay_from_disk,
 )
+from tracker.admission._replay_fast import ReplayAccumulator
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError, encode_snapshot
 from tracker.admission._snapshot_store import prune_snapshots, snapshot_path, write_snapshot_file
 from tracker.admission._state import ConsumerCreditState, SeederHeartbeatState
@@ -96,8 +100,8 @@ class SnapshotDeferredError(SnapshotError):
 
 
 def _core_applies_pure_ledger_rules(core: object) -> bool:
-    """Bulk replay (`ReplayAccumulator`) may stand in for `core.apply_event` only when that is exactly the pure
-    `apply_ledger_event` on `core.consumers` — true for H3's AdmissionCore."""
+    """Bulk replay (`ReplayAccumulator`) may stand in for `core.apply_event` only when that is exactly
+    the pure `apply_ledger_event` on `core.consumers` — true for H3's AdmissionCore."""
     from tracker.admission._core import AdmissionCore
 
     return getattr(type(core), "apply_event", None) is AdmissionCore.apply_event
@@ -109,9 +113,9 @@ class PersistentAdmission:
     aclose()` (final flush + fsync + snapshot).
 
     `config` is the `admission:` config section (tlog_path, snapshot_path_prefix, snapshot_interval_s,
-    snapshots_retained, fsync_batch_window_ms). `fast_replay` (default: on for AdmissionCore) replays the tlog in
-    bulk with the same rules instead of calling `core.apply_event` per record. `metrics` is the core's AdmissionMetrics (defaults to
-    `core.metrics`); `persistence_metrics` the extra tlog/snapshot families.
+    snapshots_retained, fsync_batch_window_ms). `fast_replay` (default: on for AdmissionCore) replays the tlog
+    in bulk with the same rules instead of calling `core.apply_event` per record. `metrics` is the core's
+    AdmissionMetrics (defaults to `core.metrics`); `persistence_metrics` the extra tlog/snapshot families.
     """
 
     def __init__(
@@ -148,7 +152,7 @@ class PersistentAdmission:
         self._ledger_seq = 0  # every committed ledger entry <= this is reflected in memory (unless behind)
         self._behind = False
         self._verify_after_catch_up = False
-        self._deferred_local: list[tuple[int, LedgerEvent]] = []
+        self._deferred_local: deque[tuple[int, LedgerEvent]] = deque()
         self._snapshot_lock = trio.Lock()
         self._catch_up_lock = trio.Lock()
         self.degraded_mode = False
@@ -185,8 +189,9 @@ class PersistentAdmission:
         """Rebuild the core's state from disk and the ledger, then open the tlog for appends.
 
         Steps: newest readable snapshot (older on failure; all unreadable → degraded), tlog records after it
-        (torn tail cut, damaged file moved aside, degraded), ledger cross-check for entries the tlog never saw.
-        Call once, before events flow. OSError from the data directory propagates (start-up must fail loudly).
+        (torn tail cut, damaged file moved aside, degraded), ledger cross-check for entries the tlog never
+        saw. Call once, before events flow. OSError from the data directory propagates (start-up must
+        fail loudly).
         """
         if self._replayed:
             raise RuntimeError("admission: startup_replay already ran")
@@ -220,7 +225,7 @@ class PersistentAdmission:
                 metrics.tlog_corruption_records.inc(len(report.damage))
         self._last_seq = report.last_seq
         self._ledger_seq = report.ledger_contiguous
-        self._deferred_local = list(report.deferred_local)
+        self._deferred_local = deque(report.deferred_local)
         if self.tlog_path:
             self._writer = await trio.to_thread.run_sync(
                 partial(
@@ -237,14 +242,16 @@ class PersistentAdmission:
             try:
                 report.cross_check_applied, _ = await self._apply_from_ledger(report)
             except Exception as error:  # the ledger is another subsystem: retry from the fsync ticker
-                _logger.error("admission: ledger cross-check failed after seq %d: %s", self._ledger_seq, error)
+                _logger.error(
+                    "admission: ledger cross-check failed after seq %d: %s", self._ledger_seq, error
+                )
                 self._behind = True
         elif report.deferred_after_seq is not None:
             # No ledger to fill the hole with: apply what the tlog still has after it, in order.
             highest = await trio.to_thread.run_sync(
                 apply_tlog_tail, self.tlog_path, report.deferred_after_seq, self.core.apply_event
             )
-            self._deferred_local = []
+            self._deferred_local.clear()
             self._ledger_seq = max(self._ledger_seq, highest)
         if self._last_seq >> LEDGER_SEQ_SHIFT < self._ledger_seq:
             self._last_seq = self._ledger_seq << LEDGER_SEQ_SHIFT
@@ -311,7 +318,7 @@ class PersistentAdmission:
     def _apply_deferred_local(self, before_seq: int | None) -> None:
         deferred = self._deferred_local
         while deferred and (before_seq is None or deferred[0][0] < before_seq):
-            _, event = deferred.pop(0)
+            _, event = deferred.popleft()
             self.core.apply_event(event)
 
     async def _fetch_entries(self, since_seq: int, limit: int) -> list[Any]:
@@ -328,9 +335,9 @@ class PersistentAdmission:
     # --- live events (Trio thread) ------------------------------------------------------------------------
 
     def on_ledger_entry(self, committed: Any) -> bool:
-        """Ledger subscriber: persist (buffered) then apply one committed entry. Returns True when the entry is
-        now reflected in memory. Duplicates are ignored; after a gap or a failed append the entry is left to
-        the catch-up (it reads the ledger again), so no entry is skipped or applied twice."""
+        """Ledger subscriber: persist (buffered) then apply one committed entry. Returns True when the entry
+        is now reflected in memory. Duplicates are ignored; after a gap or a failed append the entry is
+        left to the catch-up (it reads the ledger again), so no entry is skipped or applied twice."""
         if not self._replayed:
             raise NotReplayedError("admission: startup_replay must finish before ledger entries are applied")
         ledger_seq = int(committed.seq)
@@ -371,8 +378,11 @@ class PersistentAdmission:
                     self._behind = True
                 return False
         elif writer is not None and not from_catch_up:
-            # Never reuse a seq: the entry stays ledger-only; the next start-up finds the hole and re-reads it.
-            _logger.error("admission: ledger entry %d maps below the last tlog seq %d", ledger_seq, self._last_seq)
+            # Never reuse a seq: the entry stays ledger-only; the next start-up finds the hole and re-reads
+            # it.
+            _logger.error(
+                "admission: ledger entry %d maps below the last tlog seq %d", ledger_seq, self._last_seq
+            )
         # (From the cross-check, an entry below the last seq fills a hole left by a lost or damaged stretch of
         # the tlog; it stays in memory only, and the next start-up finds the same hole until a snapshot.)
         self.core.apply_event(event)  # type: ignore[arg-type]
@@ -577,10 +587,8 @@ class PersistentAdmission:
             await trio.sleep_forever()
         while True:
             await trio.sleep(interval)
-            try:
+            with contextlib.suppress(SnapshotError):  # logged and counted by snapshot_now
                 await self.snapshot_now()
-            except SnapshotError:
-                pass  # logged and counted by snapshot_now
 
     async def aclose(self) -> None:
         """Final snapshot, then flush + fsync + close the tlog. Shielded from cancellation; idempotent."""

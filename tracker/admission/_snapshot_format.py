@@ -4,27 +4,28 @@ little-endian (unlike the tlog).
     u32 magic "SMDA" | u32 version 1 | u64 seq | u64 ts | u32 consumer_count | consumer entries (1848 B each)
     | u32 seeder_count | seeder entries (134 B each) | u32 CRC-32C of everything before it
 
-Consumer entries interleave the three day-bucket arrays per day index (settlement[i], dispute[i], flow[i]); every
-time field is unix seconds with the Go zero time stored as -62135596800. Decoding never raises anything but
-SnapshotFormatError on bad bytes.
+Consumer entries interleave the three day-bucket arrays per day index (settlement[i], dispute[i], flow[i]);
+every time field is unix seconds with the Go zero time stored as -62135596800. Decoding never raises anything
+but SnapshotFormatError on bad bytes.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from tracker.admission._replay_fast import build_consumer_state
 from tracker.admission._state import (
     DAY_BUCKET_COUNT,
     MINUTE_BUCKET_COUNT,
     ZERO_TIME,
     BucketArray,
     ConsumerCreditState,
-    DayBucket,
     MinuteBucket,
     SeederHeartbeatState,
 )
-from tracker.admission._replay_fast import build_consumer_state
 from tracker.admission._tlog_format import crc32c
 
 __all__ = [
@@ -70,7 +71,7 @@ class SnapshotError(Exception):
 
 
 class SnapshotFormatError(SnapshotError):
-    """The bytes are not a valid snapshot (short, bad magic/version/CRC, counts inconsistent with the size)."""
+    """The bytes are not a valid snapshot (short, bad magic/version/CRC, counts inconsistent with size)."""
 
 
 @dataclass(slots=True)
@@ -148,8 +149,13 @@ def _check_id(identity: bytes, what: str) -> None:
         raise SnapshotError(f"admission/snapshot: {what} id must be 32 bytes, got {len(identity)}")
 
 
-def decode_snapshot(data: bytes) -> SnapshotData:
-    """Parse snapshot bytes; raises SnapshotFormatError (never IndexError/struct.error) on anything invalid."""
+ConsumerFactory = Callable[[int, int, list[tuple[int, int, int, int, int]]], Any]
+"""Builds the value stored for one consumer from (first_seen_at, last_balance_seen, written buckets as
+(code = array * 30 + index, total, a, b, day_stamp))."""
+
+
+def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None) -> SnapshotData:
+    """Parse snapshot bytes; raises SnapshotFormatError (never IndexError / struct.error) on bad input."""
     data = bytes(data)
     size = len(data)
     if size < _MIN_SIZE:
@@ -175,7 +181,8 @@ def decode_snapshot(data: bytes) -> SnapshotData:
             f"admission/snapshot: consumer state truncated ({consumer_count} consumers declared, "
             f"{(body_end - offset) // CONSUMER_ENTRY_SIZE} fit)"
         )
-    consumers: dict[bytes, ConsumerCreditState] = {}
+    consumers: dict[bytes, Any] = {}
+    make_consumer = consumer_factory if consumer_factory is not None else build_consumer_state
     unpack_head = _CONSUMER_HEAD.unpack_from
     unpack_triplet = _TRIPLET.unpack_from
     unset_buckets = _UNSET_BUCKETS
@@ -194,7 +201,7 @@ def decode_snapshot(data: bytes) -> SnapshotData:
                     total, a, b, stamp = values[4 * which : 4 * which + 4]
                     if stamp != ZERO_TIME or total or a or b:
                         written.append((which * DAY_BUCKET_COUNT + index, total, a, b, stamp))
-        consumers[consumer_id] = build_consumer_state(first_seen_at, last_balance_seen, written)
+        consumers[consumer_id] = make_consumer(first_seen_at, last_balance_seen, written)
         offset += CONSUMER_ENTRY_SIZE
     if body_end - offset < 4:
         raise SnapshotFormatError("admission/snapshot: seeder count truncated")

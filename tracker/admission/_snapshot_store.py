@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from tracker.admission._snapshot_format import SnapshotData, SnapshotError, decode_snapshot
+from tracker.admission._snapshot_format import ConsumerFactory, SnapshotData, SnapshotError, decode_snapshot
 
 __all__ = [
     "SnapshotReadError",
@@ -62,13 +62,13 @@ def enumerate_snapshots(prefix: str | os.PathLike[str]) -> list[tuple[int, Path]
     return found
 
 
-def read_snapshot_file(path: Path) -> SnapshotData:
+def read_snapshot_file(path: Path, consumer_factory: ConsumerFactory | None = None) -> SnapshotData:
     """Read and decode one snapshot. Raises SnapshotFormatError (bad bytes) or SnapshotReadError (I/O)."""
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         raise SnapshotReadError(f"admission/snapshot: read {path}: {error}") from error
-    return decode_snapshot(data)
+    return decode_snapshot(data, consumer_factory)
 
 
 def write_snapshot_file(path: Path, data: bytes) -> None:

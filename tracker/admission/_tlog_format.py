@@ -123,8 +123,8 @@ def encode_frame(seq: int, ts: int, kind: int, payload: bytes) -> bytes:
 def decode_frame(data: bytes | memoryview, offset: int = 0) -> tuple[TLogRecord, int]:
     """Decode the frame starting at `offset`; returns (record, offset of the next frame).
 
-    Raises TLogTruncatedError when fewer than 25 bytes remain, when the declared frame runs past the end, or when
-    the declared length is < 21; TLogCorruptError when the frame is complete but its CRC does not match.
+    Raises TLogTruncatedError when fewer than 25 bytes remain, when the declared frame runs past the end, or
+    when the declared length is < 21; TLogCorruptError when the frame is complete but its CRC does not match.
     """
     available = len(data) - offset
     if available < FRAME_OVERHEAD:
@@ -140,7 +140,8 @@ def decode_frame(data: bytes | memoryview, offset: int = 0) -> tuple[TLogRecord,
     return TLogRecord(seq, ts, kind, bytes(data[offset + FRAME_HEADER_SIZE : end - 4])), end
 
 
-# --- payloads (§7.3) ------------------------------------------------------------------------------------------
+# --- payloads (§7.3)
+# ------------------------------------------------------------------------------------------
 
 
 def _require(payload: bytes, minimum: int, what: str) -> None:

@@ -163,8 +163,8 @@ def cut_torn_tail(path: Path, good_end: int) -> None:
 
 
 def move_aside(path: Path, now: float | None = None) -> Path:
-    """Rename a damaged file to `<name>.damaged-<UTC time>[-N]` (never overwriting anything) and return the new
-    path. The name has a non-numeric suffix, so tlog and snapshot enumeration skip it."""
+    """Rename a damaged file to `<name>.damaged-<UTC time>[-N]` (never overwriting anything) and return the
+    new path. The name has a non-numeric suffix, so tlog and snapshot enumeration skip it."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
     target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}-{stamp}")
     counter = 1

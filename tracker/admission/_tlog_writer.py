@@ -1,11 +1,11 @@
 """The admission tlog writer: cheap in-memory appends, batched write+fsync, synchronous dispute durability,
 size-based rotation to `<path>.<last_seq>` (never overwriting a file).
 
-Appends only encode a frame into an in-memory buffer (no syscall), so the event hot path stays cheap. The buffer
-is written by `write_batch`, which the Trio façade (`flush`, `append_durable_locked`) runs in a worker thread; the
-fsync ticker calls `flush()` every `admission.fsync_batch_window_ms`. Batches are written in order under
-`flush_lock`. A failed write is rolled back on disk (truncate to the size before it) and its bytes stay buffered
-for the next attempt, so no frame is ever half-written in the middle of the file.
+Appends only encode a frame into an in-memory buffer (no syscall), so the event hot path stays cheap. The
+buffer is written by `write_batch`, which the Trio façade (`flush`, `append_durable_locked`) runs in a worker
+thread; the fsync ticker calls `flush()` every `admission.fsync_batch_window_ms`. Batches are written in order
+under `flush_lock`. A failed write is rolled back on disk (truncate to the size before it) and its bytes stay
+buffered for the next attempt, so no frame is ever half-written in the middle of the file.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ class TLogWriter:
     """Appends frames to the active tlog file at `path`.
 
     Construct with `TLogWriter.open(path, ...)` (does file I/O: call it from a worker thread inside Trio).
-    `last_seq` must be the highest seq already persisted anywhere (tlog files or snapshots) so rotation names and
-    `last_seq` stay monotonic across restarts.
+    `last_seq` must be the highest seq already persisted anywhere (tlog files or snapshots) so rotation names
+    and `last_seq` stay monotonic across restarts.
     """
 
     def __init__(
@@ -80,6 +80,7 @@ class TLogWriter:
         self.last_seq = last_seq
         """Highest seq appended so far (buffered or written)."""
         self._unsynced = False
+        self._closing = False
         self._file_lock = threading.Lock()
         self.flush_lock = trio.Lock()
         """Held while a batch is taken from the buffer and written; a durable append takes it first."""
@@ -111,9 +112,9 @@ class TLogWriter:
     # --- hot path -----------------------------------------------------------------------------------------
 
     def append(self, seq: int, ts: int, kind: int, payload: bytes) -> int:
-        """Encode one frame into the buffer; returns its size. No I/O. Raises TLogWriteError when the writer is
-        closed or more than `max_pending_bytes` are waiting for a write that keeps failing."""
-        if self._fd is None:
+        """Encode one frame into the buffer; returns its size. No I/O. Raises TLogWriteError when the
+        writer is closed or more than `max_pending_bytes` are waiting for a write that keeps failing."""
+        if self._fd is None or self._closing:
             raise TLogClosedError("admission/tlog: writer is closed")
         pending = self._pending
         if len(pending) > self._max_pending_bytes:
@@ -258,8 +259,9 @@ class TLogWriter:
             await self.flush_locked(fsync)
 
     async def flush_locked(self, fsync: bool = True, *, drop_last_on_failure: int = 0) -> None:
-        """`flush` for a caller already holding `flush_lock`. With `drop_last_on_failure` = N, the last N buffered
-        bytes (a durable append whose caller will report failure) are discarded instead of kept on failure."""
+        """`flush` for a caller already holding `flush_lock`. With `drop_last_on_failure` = N, the last N
+        buffered bytes (a durable append whose caller will report failure) are discarded, not kept, on
+        failure."""
         if not self.needs_flush or self._fd is None:
             return
         data, last_seq, records = self.take_pending()
@@ -273,17 +275,31 @@ class TLogWriter:
             raise
 
     async def append_durable_locked(self, seq: int, ts: int, kind: int, payload: bytes) -> None:
-        """Append and write+fsync before returning (dispute kinds). The caller holds `flush_lock`, so the frame
-        is the last one of the batch; on failure it is removed from the buffer and TLogWriteError is raised."""
+        """Append and write+fsync before returning (dispute kinds). The caller holds `flush_lock`, so the
+        frame is the last one of the batch; on failure it is removed from the buffer and TLogWriteError is
+        raised."""
         size = self.append(seq, ts, kind, payload)
         await self.flush_locked(fsync=True, drop_last_on_failure=size)
 
     async def aclose(self) -> None:
-        """Flush, fsync and close in a worker thread; shielded from cancellation."""
+        """Flush, fsync and close in a worker thread; shielded from cancellation. Appends made after this
+        starts are refused (TLogClosedError), so nothing is lost between the last flush and the close."""
         with trio.CancelScope(shield=True):
             async with self.flush_lock:
-                if self._fd is not None:
-                    await trio.to_thread.run_sync(self.close_sync)
+                if self._fd is None:
+                    return
+                self._closing = True
+                data, last_seq, records = self.take_pending()
+                try:
+                    await trio.to_thread.run_sync(self.write_batch, data, last_seq, records, True)
+                finally:
+                    await trio.to_thread.run_sync(self._close_fd)
+
+    def _close_fd(self) -> None:
+        with self._file_lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _fsync_directory(directory: Path) -> None:

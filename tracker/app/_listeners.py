@@ -2,8 +2,8 @@
 
 Both sockets are bound before anything irreversible happens (ledger open, replay), so a port in use ends the
 start-up with one clear line and nothing half-open. A bound socket is handed to Hypercorn by file descriptor
-(`fd://N`), which keeps `hypercorn.trio.serve` the public entry point and makes port 0 work: the bound address is
-known before serving starts.
+(`fd://N`), which keeps `hypercorn.trio.serve` the public entry point and makes port 0 work: the bound
+address is known before serving starts.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ async def serve_listener(
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `app` on `listener` until `shutdown_trigger` is set, then stop accepting and let in-flight
-    requests finish within `graceful_timeout_s`. `task_status.started(address)` once Hypercorn is accepting."""
+    requests finish within `graceful_timeout_s`. `task_status.started(address)` once Hypercorn accepts."""
     descriptor = listener.hand_off()
     try:
         config = hypercorn_config(

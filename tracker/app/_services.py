@@ -3,8 +3,8 @@ background tasks the supervisor runs. The only module that knows every subsystem
 
 Open: metrics families → registry → ledger (SQLite, worker threads) → admission core → persistence wrapper →
 startup replay (snapshot + tlog + ledger cross-check) → subscribe admission to ledger commits → admin app.
-Close (always, shielded): unsubscribe → admission: final snapshot + tlog flush/fsync/close (after a forced exit
-or a crash: tlog flush/fsync/close only) → ledger close.
+Close (always, shielded): unsubscribe → admission: final snapshot + tlog flush/fsync/close (after a forced
+exit or a crash: tlog flush/fsync/close only) → ledger close.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ import trio
 from hypercorn.typing import Framework
 
 from tracker.admin import create_admin_app
-from tracker.admission import AdmissionCore, AdmissionMetrics
-from tracker.admission._persist_metrics import PersistenceMetrics
-from tracker.admission._persistent import PersistentAdmission
+from tracker.admission import AdmissionCore, AdmissionMetrics, PersistenceMetrics, PersistentAdmission
 from tracker.app._errors import StartupError
 from tracker.app._run import ServiceContext
 from tracker.app._supervisor import BackgroundTask

@@ -14,8 +14,8 @@ from tracker.app._in_flight import InFlightRequests
 from tracker.app._listeners import BoundListener, serve_listener
 from tracker.app._shutdown import ShutdownController
 
-# Hypercorn bounds connection handlers by graceful_timeout; this margin covers its lifespan shutdown. After it,
-# the HTTP servers are cancelled outright, so a stuck handler can never hold the process.
+# Hypercorn bounds connection handlers by graceful_timeout; this margin covers its lifespan shutdown. After
+# it, the HTTP servers are cancelled outright, so a stuck handler can never hold the process.
 _DRAIN_SAFETY_MARGIN_S = 2.0
 _CLOSE_SETTLE_S = 0.05
 

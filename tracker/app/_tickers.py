@@ -1,7 +1,7 @@
 """The app's own periodic loops: admission aggregator, queue-timeout sweep, registry stale-seeder sweep.
 
-Each is a plain `while True: sleep; act` loop (first tick after one period, as the Go tickers) whose action is a
-synchronous call into a pure core, so a tick never blocks the Trio thread on I/O.
+Each is a plain `while True: sleep; act` loop (first tick after one period, as the Go tickers) whose action
+is a synchronous call into a pure core, so a tick never blocks the Trio thread on I/O.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ _logger = logging.getLogger("tracker.app")
 
 
 async def run_every(period_s: float, action: Callable[[], None]) -> None:
-    """Call `action()` every `period_s` seconds (not at t=0) until cancelled. The schedule is absolute, so a slow
-    action does not make the ticker drift; an overrun tick runs immediately."""
+    """Call `action()` every `period_s` seconds (not at t=0) until cancelled. The schedule is absolute, so a
+    slow action does not make the ticker drift; an overrun tick runs immediately."""
     next_tick = trio.current_time() + period_s
     while True:
         await trio.sleep_until(next_tick)
@@ -31,7 +31,7 @@ async def run_every(period_s: float, action: Callable[[], None]) -> None:
 
 
 async def run_admission_aggregator(core: Any, clock: Callable[[], float]) -> None:
-    """Every 5 s: recompute supply and pressure from the registry and publish them (gauges, /admission/status)."""
+    """Every 5 s: recompute supply and pressure from the registry and publish them (gauges, status)."""
     await run_every(AGGREGATE_PERIOD_S, lambda: core.aggregate(clock()))
 
 

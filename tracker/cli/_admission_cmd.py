@@ -24,19 +24,21 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="inspect the admission tlog and snapshots (offline)",
         description="Offline tools over the admission persistence files named in the config.",
     )
-    actions = admission_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", parser_class=CliParser)
+    actions = admission_parser.add_subparsers(
+        title="subcommands", metavar="SUBCOMMAND", parser_class=CliParser
+    )
     admission_parser.set_defaults(handler=lambda args: _print_help(admission_parser))
 
     inspect_parser = actions.add_parser(
         "inspect",
         help="summarise the tlog and snapshots; exit 4 if damaged",
         description=(
-            "Read the admission transaction log (admission.tlog_path: rotated files, then the active one) and\n"
-            "the snapshots (admission.snapshot_path_prefix.<seq>) without changing them, and print for each\n"
-            "tlog file the record count per kind, the seq and time ranges, a torn tail and the offset of a\n"
-            "corrupt frame; for each snapshot its seq, time, consumer and seeder counts or why it cannot be\n"
-            "loaded. --tlog FILE or --snapshot FILE inspects one file instead (then --config is optional).\n"
-            "tlog seqs tie records to the ledger: ledger entry N is written with seq N << 20."
+            "Read the admission transaction log (admission.tlog_path: rotated files, then the active one)\n"
+            "and the snapshots (admission.snapshot_path_prefix.<seq>) without changing them, and print for\n"
+            "each tlog file the record count per kind, the seq and time ranges, a torn tail and the offset\n"
+            "of a corrupt frame; for each snapshot its seq, time, consumer and seeder counts or why it\n"
+            "cannot be loaded. --tlog FILE or --snapshot FILE inspects one file instead (then --config is\n"
+            "optional). tlog seqs tie records to the ledger: ledger entry N is written with seq N << 20."
         ),
         epilog=_INSPECT_EXIT_CODES,
     )
@@ -75,7 +77,9 @@ def _inspect(args: argparse.Namespace) -> int:
             from tracker.cli._config_loading import load_config_for_cli
 
             if not args.config:
-                raise CliExit(ExitCode.ERROR, "error: --config is required (or give --tlog FILE / --snapshot FILE)")
+                raise CliExit(
+                    ExitCode.ERROR, "error: --config is required (or give --tlog FILE / --snapshot FILE)"
+                )
             config = load_config_for_cli(args.config)
             tlog_path = config.admission.tlog_path
             prefix = config.admission.snapshot_path_prefix
@@ -115,7 +119,9 @@ def _time(ts: int | None) -> str:
         return str(ts)
 
 
-def _print_text(tlogs: list[Any], snapshots: list[Any], aside: list[Path], problems: list[Any], args: Any) -> None:
+def _print_text(
+    tlogs: list[Any], snapshots: list[Any], aside: list[Path], problems: list[Any], args: Any
+) -> None:
     from tracker.admission._replay import LEDGER_SEQ_SHIFT
 
     if not args.tlog and not args.snapshot and not tlogs:
@@ -124,8 +130,8 @@ def _print_text(tlogs: list[Any], snapshots: list[Any], aside: list[Path], probl
         seq_range = "-" if item.seq_min is None else f"{item.seq_min}..{item.seq_max}"
         ledger = "" if item.seq_max is None else f" (ledger seq <= {item.seq_max >> LEDGER_SEQ_SHIFT})"
         print(
-            f"tlog {item.path}: {item.status}, {item.records} records, {item.size} bytes, seq {seq_range}{ledger}, "
-            f"time {_time(item.ts_min)}..{_time(item.ts_max)}"
+            f"tlog {item.path}: {item.status}, {item.records} records, {item.size} bytes, "
+            f"seq {seq_range}{ledger}, time {_time(item.ts_min)}..{_time(item.ts_max)}"
         )
         if item.counts:
             print("  " + ", ".join(f"{name} {count}" for name, count in sorted(item.counts.items())))

@@ -1,8 +1,8 @@
 """`trio-tracker run --config PATH [--log-format json|text]`: start the tracker in the foreground.
 
-Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM or POST /maintenance, drained), 1 for a bad identity key,
-a port in use, a failing start-up step or a crash while running, 2/3 for config parse/validation errors (the
-same messages as `config validate`).
+Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM or POST /maintenance, drained), 1 for a bad identity
+key, a port in use, a failing start-up step or a crash while running, 2/3 for config parse/validation
+errors (the same messages as `config validate`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ASGI app behind `metrics.listen_addr`: `GET /metrics` (and HEAD) in the Prometheus text format.
 
-Exposition itself is prometheus_client's `make_asgi_app` (content negotiation, gzip); this wrapper adds the ASGI
-lifespan protocol Hypercorn speaks, a 404 for other paths and a 405 for other methods.
+Exposition itself is prometheus_client's `make_asgi_app` (content negotiation, gzip); this wrapper adds the
+ASGI lifespan protocol Hypercorn speaks, a 404 for other paths and a 405 for other methods.
 """
 
 from __future__ import annotations
