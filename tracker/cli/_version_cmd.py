@@ -9,7 +9,9 @@ from tracker.cli._common import ExitCode
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    parser = subcommands.add_parser("version", help="print the version and exit", description="Print the version.")
+    parser = subcommands.add_parser(
+        "version", help="print the version and exit", description="Print the version."
+    )
     parser.set_defaults(handler=_version)
 
 

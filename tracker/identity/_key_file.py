@@ -67,7 +67,9 @@ def load_identity(path: str | os.PathLike[str]) -> TrackerIdentity:
     except IsADirectoryError:
         raise IdentityKeyError(f"identity key path {key_path} is a directory, not a key file") from None
     except OSError as error:
-        raise IdentityKeyError(f"cannot read identity key file {key_path}: {error.strerror or error}") from None
+        raise IdentityKeyError(
+            f"cannot read identity key file {key_path}: {error.strerror or error}"
+        ) from None
     if len(raw) != IDENTITY_KEY_FILE_SIZE:
         raise IdentityKeyError(
             f"identity key file {key_path} is {len(raw)} bytes, want {IDENTITY_KEY_FILE_SIZE} "
