@@ -263,6 +263,8 @@ class ReplayAccumulator:
         consumers = self._consumers
         fast = _FAST_BUILD
         zero_time = ZERO_TIME
+        u32 = _U32
+        make_state = ConsumerCreditState
         for identity, (first_seen_at, balance, buckets) in self._touched.items():
             if not fast:
                 consumers[identity] = build_consumer_state(
@@ -271,11 +273,14 @@ class ReplayAccumulator:
                 continue
             words: list[int] = []
             for code, (total, a, b, stamp) in buckets.items():
+                if 0 <= stamp <= u32:  # the usual case: low word = stamp, high word = 0
+                    words += (code, total, a, b, stamp, 0)
+                    continue
                 if stamp == zero_time and not (total or a or b):
                     continue
                 unsigned = stamp & 0xFFFFFFFFFFFFFFFF
-                words += (code, total, a, b, unsigned & _U32, unsigned >> 32)
-            state = ConsumerCreditState(first_seen_at, balance)
+                words += (code, total, a, b, unsigned & u32, unsigned >> 32)
+            state = make_state(first_seen_at, balance)
             state._records = array("I", words)  # type: ignore[attr-defined]
             consumers[identity] = state
         touched = len(self._touched)

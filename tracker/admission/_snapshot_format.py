@@ -60,6 +60,9 @@ _UNSET_BUCKET = _BUCKET.pack(0, 0, 0, ZERO_TIME)
 _UNSET_TRIPLET = _UNSET_BUCKET * 3
 _UNSET_BUCKETS = _UNSET_TRIPLET * DAY_BUCKET_COUNT
 _EMPTY_CONSUMER_TAIL = _UNSET_BUCKETS
+_CHUNK_DAYS = 5  # decode checks the day triplets in chunks of this many days first
+_CHUNK_STARTS = range(0, DAY_BUCKET_COUNT, _CHUNK_DAYS)
+assert DAY_BUCKET_COUNT % _CHUNK_DAYS == 0
 _ARRAYS = (BucketArray.SETTLEMENT, BucketArray.DISPUTE, BucketArray.FLOW)
 
 assert _BUCKETS_OFFSET + len(_UNSET_BUCKETS) == CONSUMER_ENTRY_SIZE
@@ -187,20 +190,26 @@ def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None
     unpack_triplet = _TRIPLET.unpack_from
     unset_buckets = _UNSET_BUCKETS
     unset_triplet = _UNSET_TRIPLET
+    unset_chunk = _UNSET_TRIPLET * _CHUNK_DAYS
+    startswith = data.startswith
     for _ in range(consumer_count):
         consumer_id, first_seen_at, last_balance_seen = unpack_head(data, offset)
         buckets_at = offset + _BUCKETS_OFFSET
         written: list[tuple[int, int, int, int, int]] = []
-        if data[buckets_at : buckets_at + CONSUMER_ENTRY_SIZE - _BUCKETS_OFFSET] != unset_buckets:
-            for index in range(DAY_BUCKET_COUNT):
-                at = buckets_at + index * _TRIPLET_SIZE
-                if data[at : at + _TRIPLET_SIZE] == unset_triplet:
+        # startswith compares in place (the whole entry is in bounds: checked above), no slice copies.
+        if not startswith(unset_buckets, buckets_at):
+            for first in _CHUNK_STARTS:  # skip runs of unset days a chunk at a time
+                if startswith(unset_chunk, buckets_at + first * _TRIPLET_SIZE):
                     continue
-                values = unpack_triplet(data, at)
-                for which in range(3):
-                    total, a, b, stamp = values[4 * which : 4 * which + 4]
-                    if stamp != ZERO_TIME or total or a or b:
-                        written.append((which * DAY_BUCKET_COUNT + index, total, a, b, stamp))
+                for index in range(first, first + _CHUNK_DAYS):
+                    at = buckets_at + index * _TRIPLET_SIZE
+                    if startswith(unset_triplet, at):
+                        continue
+                    values = unpack_triplet(data, at)
+                    for which in range(3):
+                        total, a, b, stamp = values[4 * which : 4 * which + 4]
+                        if stamp != ZERO_TIME or total or a or b:
+                            written.append((which * DAY_BUCKET_COUNT + index, total, a, b, stamp))
         consumers[consumer_id] = make_consumer(first_seen_at, last_balance_seen, written)
         offset += CONSUMER_ENTRY_SIZE
     if body_end - offset < 4:
