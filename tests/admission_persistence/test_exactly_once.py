@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from unittest import mock
 
 import trio
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from tracker.admission._events import LedgerEvent
 from tracker.admission._persistent import PersistentAdmission
+from tracker.admission._replay_bulk import MIN_BULK_RUN
 from tracker.admission._snapshot_store import enumerate_snapshots
 from tracker.admission._tlog_format import TLogKind
 from tracker.admission._tlog_reader import enumerate_tlog_files, scan_tlog_file
@@ -148,10 +150,14 @@ async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> No
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(operations=st.lists(_operation, min_size=1, max_size=30), fast_replay=st.booleans())
-def test_recovery_is_exactly_once(
-    tmp_path_factory: object, operations: list[tuple], fast_replay: bool
-) -> None:
-    """Both replay engines: bulk (`ReplayAccumulator`, the production path) and `apply_event` per record."""
+@given(
+    operations=st.lists(_operation, min_size=1, max_size=30),
+    engine=st.sampled_from(["one_by_one", "bulk", "bulk_runs_of_any_length"]),
+)
+def test_recovery_is_exactly_once(tmp_path_factory: object, operations: list[tuple], engine: str) -> None:
+    """Every replay engine: `apply_event` per record; `BulkReplay` (the production path), which takes runs
+    of 256+ settlements as a whole; and `BulkReplay` taking every run as a whole, however short."""
     tmp_path = tmp_path_factory.mktemp("exactly_once")  # type: ignore[attr-defined]
-    trio.run(_run, tmp_path, operations, fast_replay)
+    shortest_run = 1 if engine == "bulk_runs_of_any_length" else MIN_BULK_RUN
+    with mock.patch("tracker.admission._replay.MIN_BULK_RUN", shortest_run):
+        trio.run(_run, tmp_path, operations, engine != "one_by_one")

@@ -50,7 +50,7 @@ from tracker.admission._replay import (
     apply_tlog_tail,
     replay_from_disk,
 )
-from tracker.admission._replay_fast import ReplayAccumulator
+from tracker.admission._replay_bulk import BulkReplay
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError, encode_snapshot
 from tracker.admission._snapshot_store import prune_snapshots, snapshot_path, write_snapshot_file
 from tracker.admission._state import ConsumerCreditState, SeederHeartbeatState
@@ -100,7 +100,7 @@ class SnapshotDeferredError(SnapshotError):
 
 
 def _core_applies_pure_ledger_rules(core: object) -> bool:
-    """Bulk replay (`ReplayAccumulator`) may stand in for `core.apply_event` only when that is exactly
+    """Bulk replay (`BulkReplay`) may stand in for `core.apply_event` only when that is exactly
     the pure `apply_ledger_event` on `core.consumers` — true for H3's AdmissionCore."""
     from tracker.admission._core import AdmissionCore
 
@@ -208,7 +208,7 @@ class PersistentAdmission:
                 snapshot_prefix=self.snapshot_prefix,
                 install_snapshot=self._install_snapshot,
                 apply_event=self.core.apply_event,
-                accumulator=ReplayAccumulator(self.core.consumers) if self._fast_replay else None,
+                bulk=BulkReplay(self.core.consumers) if self._fast_replay else None,
                 now=self._clock,
             )
         )

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from tracker.admission._events import LedgerEvent
 from tracker.admission._persist_records import record_to_event
-from tracker.admission._replay_fast import ReplayAccumulator
-from tracker.admission._snapshot_format import ConsumerFactory, SnapshotData, SnapshotError
-from tracker.admission._snapshot_store import enumerate_snapshots, read_snapshot_file
+from tracker.admission._replay_bulk import MIN_BULK_RUN, BulkReplay, find_settlement_run
+from tracker.admission._snapshot_format import SnapshotData, SnapshotError
+from tracker.admission._snapshot_store import enumerate_snapshots, open_snapshot_columns, read_snapshot_file
 from tracker.admission._tlog_format import (
     FRAME_HEADER_SIZE,
     FRAME_OVERHEAD,
@@ -116,14 +116,23 @@ class ReplayReport:
 
 
 def load_newest_snapshot(
-    prefix: str, report: ReplayReport, consumer_factory: ConsumerFactory | None = None
+    prefix: str, report: ReplayReport, bulk: BulkReplay | None = None
 ) -> SnapshotData | None:
     """Try snapshots newest → oldest; the first readable one wins. Failures are counted in `report`; if files
-    exist but none is readable, `report.degraded` is set."""
+    exist but none is readable, `report.degraded` is set. With `bulk`, the consumers go straight into it
+    (the returned SnapshotData then has none)."""
     snapshots = enumerate_snapshots(prefix)
     for _, path in reversed(snapshots):
         try:
-            data = read_snapshot_file(path, consumer_factory)
+            if bulk is None:
+                data = read_snapshot_file(path)
+            else:
+                with open_snapshot_columns(path) as columns:
+                    bulk.adopt_snapshot(columns)
+                    data = SnapshotData(
+                        columns.seq, columns.ts, {}, columns.seeders, trailing_bytes=columns.trailing_bytes
+                    )
+                    del columns  # the entries view the mapping, which closes now
         except SnapshotError as error:
             report.snapshot_load_failures += 1
             report.snapshot_errors.append(str(error))
@@ -148,7 +157,7 @@ def replay_from_disk(
     snapshot_prefix: str,
     install_snapshot: Callable[[SnapshotData], None],
     apply_event: Callable[[LedgerEvent], None],
-    accumulator: ReplayAccumulator | None = None,
+    bulk: BulkReplay | None = None,
     repair: bool = True,
     now: Callable[[], float] = time.time,
 ) -> ReplayReport:
@@ -157,8 +166,9 @@ def replay_from_disk(
     Records with seq <= the snapshot seq (or <= an earlier applied record) are skipped, so nothing is applied
     twice. With `repair`, the active file's torn tail is cut off, and a file with a mid-file CRC failure (or a
     torn frame in a rotated file) is moved aside while its good prefix is rewritten under the original name.
-    With an `accumulator`, records are applied through it (bulk, same rules) instead of `apply_event`, and it
-    is finished before returning. OSError from listing directories propagates.
+    With `bulk`, the snapshot and the records go into it (same rules, in columns; long runs of settlements as
+    a whole) instead of `apply_event`, and it is finished before returning. OSError from listing directories
+    propagates.
     """
     # Replay allocates millions of short-lived, acyclic objects; the cyclic collector would rescan the growing
     # state over and over (~15 % of the time). Nothing else runs during start-up replay.
@@ -170,7 +180,7 @@ def replay_from_disk(
             snapshot_prefix=snapshot_prefix,
             install_snapshot=install_snapshot,
             apply_event=apply_event,
-            accumulator=accumulator,
+            bulk=bulk,
             repair=repair,
             now=now,
         )
@@ -185,20 +195,14 @@ def _replay_from_disk(
     snapshot_prefix: str,
     install_snapshot: Callable[[SnapshotData], None],
     apply_event: Callable[[LedgerEvent], None],
-    accumulator: ReplayAccumulator | None,
+    bulk: BulkReplay | None,
     repair: bool,
     now: Callable[[], float],
 ) -> ReplayReport:
     started = time.perf_counter()
     report = ReplayReport()
-    # With an accumulator, snapshot consumers are decoded straight into its bulk form (no round trip through
-    # ConsumerCreditState); `finish()` builds them all at the end.
-    factory = accumulator.snapshot_consumer if accumulator is not None else None
-    snapshot = load_newest_snapshot(snapshot_prefix, report, factory) if snapshot_prefix else None
+    snapshot = load_newest_snapshot(snapshot_prefix, report, bulk) if snapshot_prefix else None
     if snapshot is not None:
-        if accumulator is not None:
-            accumulator.adopt(snapshot.consumers)
-            snapshot.consumers = {}
         install_snapshot(snapshot)
         report.last_seq = report.applied_seq = snapshot.seq
         report.ledger_contiguous = ledger_seq_of(snapshot.seq)
@@ -211,8 +215,8 @@ def _replay_from_disk(
             if report.deferred_after_seq is None:
                 report.deferred_after_seq = report.applied_seq
 
-        settle = accumulator.settlement_function() if accumulator is not None else None
-        apply_any = accumulator.apply if accumulator is not None else apply_event
+        settle = bulk.settlement if bulk is not None else None
+        apply_any = bulk.apply if bulk is not None else apply_event
         unpack_settlement = _SETTLEMENT.unpack_from
 
         def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
@@ -255,8 +259,8 @@ def _replay_from_disk(
             is_active = index == len(files) - 1 and path.name == Path(tlog_path).name
             try:
                 with read_file_bytes(path) as data:
-                    if settle is not None:
-                        scan = _scan_and_replay(data, path, report, settle, on_record)
+                    if bulk is not None:
+                        scan = _scan_and_replay(data, path, report, bulk, on_record)
                     else:
                         scan = scan_tlog_bytes(data, on_record, path)
                     damage_reason = _damage_reason(scan, is_active)
@@ -288,8 +292,8 @@ def _replay_from_disk(
                     scan.size - scan.good_end,
                     scan.good_end,
                 )
-    if accumulator is not None:
-        accumulator.finish()
+    if bulk is not None:
+        bulk.finish()
     report.duration_s = time.perf_counter() - started
     return report
 
@@ -302,11 +306,12 @@ def _scan_and_replay(
     data: bytes | mmap.mmap,
     path: Path,
     report: ReplayReport,
-    settle: Callable[[bytes, bytes, int, int, int], None],
+    bulk: BulkReplay,
     on_record: Callable[[int, int, int, bytes], None],
 ) -> TLogScan:
-    """`scan_tlog_bytes` + `on_record` fused for the common case (the next contiguous ledger-derived
-    SETTLEMENT, applied in bulk without copying its payload); everything else goes through `on_record`."""
+    """`scan_tlog_bytes` + `on_record` fused for the common case: the next contiguous ledger-derived
+    SETTLEMENTs, applied to `bulk` as whole runs where possible, else one by one without copying their
+    payload; everything else goes through `on_record`."""
     size = len(data)
     offset = records = 0
     first_seq: int | None = None
@@ -316,6 +321,7 @@ def _scan_and_replay(
     unpack_header = _HEADER.unpack_from
     unpack_crc = _CRC.unpack_from
     unpack_settlement = _SETTLEMENT.unpack_from
+    settle = bulk.settlement
     crc = crc32c
     mask = LOCAL_SEQ_MASK
     shift = LEDGER_SEQ_SHIFT
@@ -326,6 +332,7 @@ def _scan_and_replay(
         report.tlog_records_applied,
     )
     deferred = report.deferred_after_seq is not None
+    next_run_try = 0  # offset from which to look for a bulk run again
     while offset < size:
         if size - offset < FRAME_OVERHEAD:
             truncated = True
@@ -335,6 +342,38 @@ def _scan_and_replay(
         if length < MIN_FRAME_LENGTH or end > size:
             truncated = True
             break
+        # The next contiguous ledger-derived SETTLEMENT, not waiting behind a hole: the fast path.
+        next_settlement = (
+            kind == 0
+            and length == 97
+            and not deferred
+            and seq > floor
+            and not seq & mask
+            and seq >> shift == contiguous + 1
+        )
+        if (
+            next_settlement
+            and offset >= next_run_try
+            and _long_run_ahead(data, offset, (contiguous + MIN_BULK_RUN) << shift)
+        ):
+            run = find_settlement_run(data, offset, contiguous + 1)
+            run_length = len(run)
+            if run_length >= MIN_BULK_RUN and bulk.apply_settlement_run(run):
+                run_last = (contiguous + run_length) << shift
+                if first_seq is None:
+                    first_seq = seq
+                top = max(top, run_last)
+                last = max(last, run_last)
+                records += run_length
+                read += run_length
+                applied += run_length
+                contiguous += run_length
+                floor = applied_seq = run_last
+                offset += run_length * run.itemsize
+                del run
+                continue
+            next_run_try = offset + run_length * run.itemsize  # refused or short: one by one
+            del run
         if crc(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]:
             corrupt_offset = offset
             break
@@ -343,14 +382,7 @@ def _scan_and_replay(
         if seq > top:
             top = seq
         records += 1
-        if (
-            kind == 0
-            and length == 97
-            and not deferred
-            and seq > floor
-            and not seq & mask
-            and seq >> shift == contiguous + 1
-        ):
+        if next_settlement:
             read += 1
             if seq > last:
                 last = seq
@@ -384,6 +416,19 @@ def _scan_and_replay(
         first_seq=first_seq,
         last_seq=top if top >= 0 else None,
     )
+
+
+_SETTLEMENT_FRAME_SIZE = 4 + 97
+
+
+def _long_run_ahead(data: bytes | mmap.mmap, offset: int, probe_seq: int) -> bool:
+    """A cheap look before `find_settlement_run`: is the frame MIN_BULK_RUN - 1 settlement frames ahead the
+    settlement a run that long would end with? (Keeps logs of short runs from paying for numpy passes.)"""
+    probe = offset + (MIN_BULK_RUN - 1) * _SETTLEMENT_FRAME_SIZE
+    if probe + _SETTLEMENT_FRAME_SIZE > len(data):
+        return False
+    length, seq, _, kind = _HEADER.unpack_from(data, probe)
+    return length == 97 and kind == 0 and seq == probe_seq
 
 
 def apply_tlog_tail(tlog_path: str, after_seq: int, apply_event: Callable[[LedgerEvent], None]) -> int:

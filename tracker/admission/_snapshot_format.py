@@ -11,12 +11,14 @@ but SnapshotFormatError on bad bytes.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.admission._replay_fast import build_consumer_state
+import numpy as np
+
 from tracker.admission._state import (
     DAY_BUCKET_COUNT,
     MINUTE_BUCKET_COUNT,
@@ -26,17 +28,20 @@ from tracker.admission._state import (
     MinuteBucket,
     SeederHeartbeatState,
 )
-from tracker.admission._tlog_format import crc32c
+from tracker.admission._tlog_format import crc32c, crc32c_of_range
 
 __all__ = [
+    "CONSUMER_ENTRY_DTYPE",
     "CONSUMER_ENTRY_SIZE",
     "SEEDER_ENTRY_SIZE",
     "SNAPSHOT_FORMAT_VERSION",
     "SNAPSHOT_MAGIC",
+    "SnapshotColumns",
     "SnapshotData",
     "SnapshotError",
     "SnapshotFormatError",
     "decode_snapshot",
+    "decode_snapshot_columns",
     "encode_snapshot",
 ]
 
@@ -65,7 +70,19 @@ _CHUNK_STARTS = range(0, DAY_BUCKET_COUNT, _CHUNK_DAYS)
 assert DAY_BUCKET_COUNT % _CHUNK_DAYS == 0
 _ARRAYS = (BucketArray.SETTLEMENT, BucketArray.DISPUTE, BucketArray.FLOW)
 
+BUCKET_DTYPE = np.dtype([("total", "<u4"), ("a", "<u4"), ("b", "<u4"), ("day_stamp", "<i8")])
+CONSUMER_ENTRY_DTYPE = np.dtype(
+    [
+        ("id", "V32"),
+        ("first_seen_at", "<i8"),
+        ("last_balance_seen", "<i8"),
+        ("buckets", BUCKET_DTYPE, (DAY_BUCKET_COUNT, 3)),  # [day index][settlement, dispute, flow]
+    ]
+)
+"""One consumer entry as a numpy record (bulk replay reads the entries of a snapshot in place)."""
+
 assert _BUCKETS_OFFSET + len(_UNSET_BUCKETS) == CONSUMER_ENTRY_SIZE
+assert CONSUMER_ENTRY_DTYPE.itemsize == CONSUMER_ENTRY_SIZE
 assert _SEEDER.size == SEEDER_ENTRY_SIZE
 
 
@@ -157,9 +174,21 @@ ConsumerFactory = Callable[[int, int, list[tuple[int, int, int, int, int]]], Any
 (code = array * 30 + index, total, a, b, day_stamp))."""
 
 
-def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None) -> SnapshotData:
-    """Parse snapshot bytes; raises SnapshotFormatError (never IndexError / struct.error) on bad input."""
-    data = bytes(data)
+@dataclass(slots=True)
+class _Layout:
+    """Where the parts of a validated snapshot are."""
+
+    seq: int
+    ts: int
+    consumers_at: int
+    consumer_count: int
+    seeders_at: int
+    seeder_count: int
+    trailing_bytes: int
+
+
+def _validate(data: bytes | mmap.mmap) -> _Layout:
+    """Check magic, version, trailer CRC and that both declared counts fit; raises SnapshotFormatError."""
     size = len(data)
     if size < _MIN_SIZE:
         raise SnapshotFormatError(f"admission/snapshot: too short ({size} bytes)")
@@ -170,7 +199,7 @@ def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None
         raise SnapshotFormatError(f"admission/snapshot: unsupported format_version {version}")
     body_end = size - 4
     (stored_crc,) = _U32.unpack_from(data, body_end)
-    if crc32c(data[:body_end]) != stored_crc:
+    if crc32c_of_range(data, 0, body_end) != stored_crc:
         raise SnapshotFormatError("admission/snapshot: trailer CRC mismatch")
     if ts >= 1 << 63:
         ts -= 1 << 64
@@ -178,21 +207,66 @@ def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None
     if body_end - offset < 4:
         raise SnapshotFormatError("admission/snapshot: consumer count truncated")
     (consumer_count,) = _U32.unpack_from(data, offset)
-    offset += 4
-    if consumer_count * CONSUMER_ENTRY_SIZE > body_end - offset:
+    consumers_at = offset + 4
+    if consumer_count * CONSUMER_ENTRY_SIZE > body_end - consumers_at:
         raise SnapshotFormatError(
             f"admission/snapshot: consumer state truncated ({consumer_count} consumers declared, "
-            f"{(body_end - offset) // CONSUMER_ENTRY_SIZE} fit)"
+            f"{(body_end - consumers_at) // CONSUMER_ENTRY_SIZE} fit)"
         )
+    offset = consumers_at + consumer_count * CONSUMER_ENTRY_SIZE
+    if body_end - offset < 4:
+        raise SnapshotFormatError("admission/snapshot: seeder count truncated")
+    (seeder_count,) = _U32.unpack_from(data, offset)
+    seeders_at = offset + 4
+    if seeder_count * SEEDER_ENTRY_SIZE > body_end - seeders_at:
+        raise SnapshotFormatError(
+            f"admission/snapshot: seeder state truncated ({seeder_count} seeders declared, "
+            f"{(body_end - seeders_at) // SEEDER_ENTRY_SIZE} fit)"
+        )
+    return _Layout(
+        seq=seq,
+        ts=ts,
+        consumers_at=consumers_at,
+        consumer_count=consumer_count,
+        seeders_at=seeders_at,
+        seeder_count=seeder_count,
+        trailing_bytes=body_end - seeders_at - seeder_count * SEEDER_ENTRY_SIZE,
+    )
+
+
+def _decode_seeders(data: bytes | mmap.mmap, layout: _Layout) -> dict[bytes, SeederHeartbeatState]:
+    seeders: dict[bytes, SeederHeartbeatState] = {}
+    offset = layout.seeders_at
+    for _ in range(layout.seeder_count):
+        values = _SEEDER.unpack_from(data, offset)
+        seeder = SeederHeartbeatState(
+            last_bucket_roll_at=values[21],
+            last_headroom_estimate=values[22],
+            last_headroom_source=values[23],
+            last_headroom_ts=values[24],
+            can_probe_usage=values[25] != 0,
+        )
+        for index in range(MINUTE_BUCKET_COUNT):
+            seeder.set_bucket(index, MinuteBucket(values[1 + 2 * index], values[2 + 2 * index]))
+        seeders[values[0]] = seeder
+        offset += SEEDER_ENTRY_SIZE
+    return seeders
+
+
+def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None) -> SnapshotData:
+    """Parse snapshot bytes; raises SnapshotFormatError (never IndexError / struct.error) on bad input."""
+    data = bytes(data)
+    layout = _validate(data)
     consumers: dict[bytes, Any] = {}
-    make_consumer = consumer_factory if consumer_factory is not None else build_consumer_state
+    make_consumer = consumer_factory if consumer_factory is not None else ConsumerCreditState.from_buckets
     unpack_head = _CONSUMER_HEAD.unpack_from
     unpack_triplet = _TRIPLET.unpack_from
     unset_buckets = _UNSET_BUCKETS
     unset_triplet = _UNSET_TRIPLET
     unset_chunk = _UNSET_TRIPLET * _CHUNK_DAYS
     startswith = data.startswith
-    for _ in range(consumer_count):
+    offset = layout.consumers_at
+    for _ in range(layout.consumer_count):
         consumer_id, first_seen_at, last_balance_seen = unpack_head(data, offset)
         buckets_at = offset + _BUCKETS_OFFSET
         written: list[tuple[int, int, int, int, int]] = []
@@ -212,27 +286,29 @@ def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None
                             written.append((which * DAY_BUCKET_COUNT + index, total, a, b, stamp))
         consumers[consumer_id] = make_consumer(first_seen_at, last_balance_seen, written)
         offset += CONSUMER_ENTRY_SIZE
-    if body_end - offset < 4:
-        raise SnapshotFormatError("admission/snapshot: seeder count truncated")
-    (seeder_count,) = _U32.unpack_from(data, offset)
-    offset += 4
-    if seeder_count * SEEDER_ENTRY_SIZE > body_end - offset:
-        raise SnapshotFormatError(
-            f"admission/snapshot: seeder state truncated ({seeder_count} seeders declared, "
-            f"{(body_end - offset) // SEEDER_ENTRY_SIZE} fit)"
-        )
-    seeders: dict[bytes, SeederHeartbeatState] = {}
-    for _ in range(seeder_count):
-        values = _SEEDER.unpack_from(data, offset)
-        seeder = SeederHeartbeatState(
-            last_bucket_roll_at=values[21],
-            last_headroom_estimate=values[22],
-            last_headroom_source=values[23],
-            last_headroom_ts=values[24],
-            can_probe_usage=values[25] != 0,
-        )
-        for index in range(MINUTE_BUCKET_COUNT):
-            seeder.set_bucket(index, MinuteBucket(values[1 + 2 * index], values[2 + 2 * index]))
-        seeders[values[0]] = seeder
-        offset += SEEDER_ENTRY_SIZE
-    return SnapshotData(seq, ts, consumers, seeders, trailing_bytes=body_end - offset)
+    return SnapshotData(
+        layout.seq, layout.ts, consumers, _decode_seeders(data, layout), trailing_bytes=layout.trailing_bytes
+    )
+
+
+@dataclass(slots=True)
+class SnapshotColumns:
+    """A validated snapshot whose consumer entries are left in place: `consumer_entries` is a numpy array
+    of CONSUMER_ENTRY_DTYPE viewing the snapshot buffer (valid while that buffer is). Seeders are decoded."""
+
+    seq: int
+    ts: int
+    consumer_entries: np.ndarray
+    seeders: dict[bytes, SeederHeartbeatState]
+    trailing_bytes: int = 0
+
+
+def decode_snapshot_columns(data: bytes | mmap.mmap) -> SnapshotColumns:
+    """Validate snapshot bytes (same checks and errors as `decode_snapshot`) without decoding consumers."""
+    layout = _validate(data)
+    entries = np.frombuffer(
+        data, CONSUMER_ENTRY_DTYPE, count=layout.consumer_count, offset=layout.consumers_at
+    )
+    return SnapshotColumns(
+        layout.seq, layout.ts, entries, _decode_seeders(data, layout), trailing_bytes=layout.trailing_bytes
+    )

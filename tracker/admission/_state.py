@@ -10,7 +10,7 @@ write every field of every one of the 90 logical buckets, and `settlement_bucket
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -126,6 +126,33 @@ class ConsumerCreditState:
         self.first_seen_at: int = first_seen_at
         self.last_balance_seen: int = last_balance_seen
         self._records: array[int] = array("I")
+
+    @classmethod
+    def from_packed(
+        cls, first_seen_at: int, last_balance_seen: int, records: bytes | memoryview
+    ) -> ConsumerCreditState:
+        """A state from packed bucket records: native-endian uint32 words `[code, total, a, b, stamp_low32,
+        stamp_high32]` per written bucket, code = array * 30 + day index (the layout `_records` keeps; bulk
+        replay builds it for many consumers at once). Codes must be distinct and < 90."""
+        state = cls(first_seen_at, last_balance_seen)
+        state._records.frombytes(records)
+        return state
+
+    @classmethod
+    def from_buckets(
+        cls, first_seen_at: int, last_balance_seen: int, buckets: Iterable[tuple[int, int, int, int, int]]
+    ) -> ConsumerCreditState:
+        """A state from (code = array * 30 + index, total, a, b, day_stamp) tuples with distinct codes < 90;
+        unset buckets (all zero with the zero time) are skipped, as a snapshot holds them."""
+        state = cls(first_seen_at, last_balance_seen)
+        words: list[int] = []
+        for code, total, a, b, stamp in buckets:
+            if stamp == ZERO_TIME and not (total or a or b):
+                continue
+            low, high = _split_stamp(stamp)
+            words += (code, total & _U32, a & _U32, b & _U32, low, high)
+        state._records = array("I", words)
+        return state
 
     # --- bucket access -------------------------------------------------------------------------------------
 

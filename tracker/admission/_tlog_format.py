@@ -9,6 +9,7 @@ Pure bytes in / bytes out, byte-identical to the Go tracker. All integers are bi
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
@@ -33,6 +34,7 @@ __all__ = [
     "TransferDirection",
     "TransferPayload",
     "crc32c",
+    "crc32c_of_range",
     "decode_frame",
     "encode_frame",
     "kind_name",
@@ -40,6 +42,20 @@ __all__ = [
 
 crc32c = google_crc32c.value
 """CRC-32C (Castagnoli) of a bytes-like object, as an unsigned int."""
+
+_CRC_CHUNK = 1 << 22
+
+
+def crc32c_of_range(data: bytes | mmap.mmap, start: int, end: int) -> int:
+    """CRC-32C of `data[start:end]` for any buffer, a memory-mapped file included, copying at most 4 MiB at
+    a time (google-crc32c takes only read-only bytes)."""
+    if isinstance(data, bytes) and end - start <= _CRC_CHUNK:
+        return crc32c(data[start:end])
+    crc = 0
+    for chunk_start in range(start, end, _CRC_CHUNK):
+        crc = google_crc32c.extend(crc, bytes(data[chunk_start : min(chunk_start + _CRC_CHUNK, end)]))
+    return crc
+
 
 FRAME_HEADER_SIZE = 21  # length(4) + seq(8) + ts(8) + kind(1)
 FRAME_OVERHEAD = 25  # header + crc(4)

@@ -116,7 +116,8 @@ def read_file_bytes(path: Path) -> Iterator[bytes | mmap.mmap]:
         try:
             yield mapped
         finally:
-            mapped.close()
+            with contextlib.suppress(BufferError):  # a numpy view still alive: the mapping closes with it
+                mapped.close()
 
 
 def scan_tlog_file(path: Path, on_record: RecordSink | None = None) -> TLogScan:
