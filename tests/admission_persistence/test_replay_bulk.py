@@ -252,7 +252,7 @@ def test_adopting_a_snapshot_after_events_is_refused() -> None:
         bulk.adopt_snapshot(decode_snapshot_columns(encode_snapshot(1, NOW, {}, {})))
 
 
-# --- replay from disk: runs mixed with other records, damage, a snapshot --------------------------------------
+# --- replay from disk: runs mixed with other records, damage, a snapshot ----------------------------------
 
 
 def _mixed_tlog() -> list[bytes]:
@@ -296,7 +296,7 @@ def _replay_copy(
     source: Path, target: Path, bulk: BulkReplay | None
 ) -> tuple[dict[bytes, ConsumerCreditState], ReplayReport]:
     shutil.copytree(source, target)
-    consumers = bulk._consumers if bulk is not None else {}  # noqa: SLF001
+    consumers = bulk._consumers if bulk is not None else {}
 
     def install(snapshot: SnapshotData) -> None:
         consumers.clear()

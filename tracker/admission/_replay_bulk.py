@@ -12,15 +12,16 @@ spent touching scattered objects. Here, while replay runs, the state lives in co
 A snapshot's consumer entries are read in place (`adopt_snapshot`). A long run of plain settlements (ledger-
 derived, contiguous, valid CRC — `find_settlement_run`) is applied as a whole by `apply_settlement_run`: per
 bucket, the settlements of the run add up, and a bucket restarts at most once, on the run's first touch,
-because every record of the run that maps to one day index carries the same UTC day (checked; otherwise the run
-is refused and replayed one record at a time). Everything else goes through `apply` / `settlement`, one event at
-a time. `finish()` writes one ConsumerCreditState per row back into the consumer map. Tests compare the result
-with `apply_ledger_event` applied event by event.
+because every record of the run that maps to one day index carries the same UTC day (checked; otherwise the
+run is refused and replayed one record at a time). Everything else goes through `apply` / `settlement`, one
+event at a time. `finish()` writes one ConsumerCreditState per row back into the consumer map. Tests compare
+the result with `apply_ledger_event` applied event by event.
 """
 
 from __future__ import annotations
 
 import mmap
+
 import numpy as np
 
 from tracker.admission._events import ZERO_ID, LedgerEvent, LedgerEventKind
@@ -59,10 +60,8 @@ SETTLEMENT_FRAME = np.dtype(
         ("seq", ">u8"),
         ("ts", ">i8"),
         ("kind", "u1"),
-        ("consumer_head", "<u8"),  # the first 8 id bytes, read as a number for sorting only
-        ("consumer_tail", "V24"),
-        ("seeder_head", "<u8"),
-        ("seeder_tail", "V24"),
+        ("consumer", "<u8", (4,)),  # the 32 id bytes as 4 words (numbers only for sorting and comparing)
+        ("seeder", "<u8", (4,)),
         ("cost", ">u8"),
         ("flags", ">u4"),
         ("crc", ">u4"),
@@ -72,8 +71,7 @@ SETTLEMENT_FRAME = np.dtype(
 _SETTLEMENT_LENGTH = 97
 _SETTLEMENT_FRAME_SIZE = SETTLEMENT_FRAME.itemsize
 _LEDGER_SEQ_SHIFT = 20  # the seq scheme of _persistent.py: ledger entry L is tlog seq L << 20
-_ID_PARTS = np.dtype([("head", "<u8"), ("tail", "V24")])
-_ZERO_TAIL = np.zeros(1, _ID_PARTS)["tail"][0]
+_ID_WORDS = 4
 assert _SETTLEMENT_FRAME_SIZE == 4 + _SETTLEMENT_LENGTH
 
 
@@ -308,7 +306,7 @@ class BulkReplay:
         touched = latest > 0
         if not np.array_equal(day_of_index[touched], latest[touched]):
             return False
-        seeded = (frames["seeder_head"] != 0) | (frames["seeder_tail"] != _ZERO_TAIL)
+        seeded = frames["seeder"].any(axis=1)
         mapped = self._rows_of(frames, seeded, ts)
         if mapped is None:
             return False
@@ -421,65 +419,75 @@ class BulkReplay:
         overlay.clear()
 
     def _identity_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(sorted first-8-byte heads, their rows, every row's last 24 id bytes) of the known identities; None
-        when two of them share a head (bulk id lookup would be ambiguous)."""
+        """(sorted first words, their rows, every row's id as 4 words) of the known identities; None when two
+        of them share a first word (bulk id lookup would be ambiguous)."""
         cached = self._index
         if cached is not None and cached[0] == len(self._ids):
             return cached[1], cached[2], cached[3]
-        parts = np.frombuffer(b"".join(self._ids), _ID_PARTS) if self._ids else np.empty(0, _ID_PARTS)
-        order = parts["head"].argsort(kind="stable")
-        heads = parts["head"][order]
+        words = np.frombuffer(b"".join(self._ids), "<u8").reshape(-1, _ID_WORDS)
+        order = words[:, 0].argsort(kind="stable")
+        heads = words[order, 0]
         if len(heads) > 1 and bool((heads[1:] == heads[:-1]).any()):
             return None
-        self._index = (len(self._ids), heads, order, parts["tail"])
-        return heads, order, parts["tail"]
+        self._index = (len(self._ids), heads, order, words)
+        return heads, order, words
 
     def _rows_of(
         self, frames: np.ndarray, seeded: np.ndarray, ts: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Rows of each record's consumer and (where `seeded`) seeder, adding rows for new identities in
         first-touch order (consumer before seeder) with first_seen_at = that record's ts. None, changing
-        nothing, when heads are ambiguous."""
+        nothing, when first words are ambiguous."""
         index = self._identity_index()
         if index is None:
             return None
-        known_heads, known_rows, known_tails = index
-        count = len(frames)
-        heads = np.concatenate((frames["consumer_head"], frames["seeder_head"][seeded]))
-        tails = np.concatenate((frames["consumer_tail"], frames["seeder_tail"][seeded]))
-        # Touch order: record i touches its consumer at 2i, its seeder at 2i + 1.
-        touch = np.concatenate((np.arange(count) * 2, np.flatnonzero(seeded) * 2 + 1))
-        rows = np.full(len(heads), -1, np.int64)
-        if len(known_heads):
-            position = np.minimum(known_heads.searchsorted(heads), len(known_heads) - 1)
-            hit = known_heads[position] == heads
-            rows[hit] = known_rows[position[hit]]
-            if not (known_tails[rows[hit]] == tails[hit]).all():
-                return None  # same head, different identity
-        missing = np.flatnonzero(rows < 0)
-        if len(missing):
-            new_heads, representative, which = np.unique(
-                heads[missing], return_index=True, return_inverse=True
-            )
-            if not (tails[missing] == tails[missing[representative[which]]]).all():
-                return None
+        consumer_words = frames["consumer"]
+        seeder_words = frames["seeder"][seeded]
+        consumer_rows = self._known_rows(consumer_words, index)
+        seeder_rows = self._known_rows(seeder_words, index)
+        if consumer_rows is None or seeder_rows is None:
+            return None
+        missing_consumers = np.flatnonzero(consumer_rows < 0)
+        missing_seeders = np.flatnonzero(seeder_rows < 0)
+        if len(missing_consumers) or len(missing_seeders):
+            words = np.concatenate((consumer_words[missing_consumers], seeder_words[missing_seeders]))
+            # Touch order: record i touches its consumer at 2i, its seeder at 2i + 1.
+            touch = np.concatenate((missing_consumers * 2, np.flatnonzero(seeded)[missing_seeders] * 2 + 1))
+            new_heads, representative, which = np.unique(words[:, 0], return_index=True, return_inverse=True)
+            if not (words == words[representative[which]]).all():
+                return None  # two new identities share a first word
             first_touch = np.full(len(new_heads), np.iinfo(np.int64).max, np.int64)
-            np.minimum.at(first_touch, which, touch[missing])
+            np.minimum.at(first_touch, which, touch)
             order = first_touch.argsort()
             rank = np.empty(len(order), np.int64)
             rank[order] = np.arange(len(order))
             base = len(self._ids)
-            rows[missing] = base + rank[which]
-            parts = np.empty(len(order), _ID_PARTS)
-            parts["head"] = new_heads[order]
-            parts["tail"] = tails[missing[representative[order]]]
-            blob = parts.tobytes()
+            new_rows = base + rank[which]
+            consumer_rows[missing_consumers] = new_rows[: len(missing_consumers)]
+            seeder_rows[missing_seeders] = new_rows[len(missing_consumers) :]
+            blob = words[representative[order]].tobytes()
             new_ids = [blob[start : start + 32] for start in range(0, len(blob), 32)]
             self._ids.extend(new_ids)
             self._rows.update(zip(new_ids, range(base, base + len(new_ids)), strict=True))
             self._first_seen.extend(ts[first_touch[order] // 2].tolist())
             self._balance.extend([0] * len(new_ids))
-        return rows[:count], rows[count:]
+        return consumer_rows, seeder_rows
+
+    @staticmethod
+    def _known_rows(words: np.ndarray, index: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray | None:
+        """The row of each id (4 words per id) among the known identities, -1 where unknown; None when an id
+        shares its first word with a different known identity."""
+        known_heads, known_rows, known_words = index
+        rows = np.full(len(words), -1, np.int64)
+        if len(known_heads) and len(words):
+            heads = words[:, 0]
+            position = known_heads.searchsorted(heads)
+            np.minimum(position, len(known_heads) - 1, out=position)
+            hit = known_heads[position] == heads
+            rows[hit] = known_rows[position[hit]]
+            if not (known_words[rows[hit], 1:] == words[hit, 1:]).all():
+                return None
+        return rows
 
     # --- the result --------------------------------------------------------------------------------------
 
