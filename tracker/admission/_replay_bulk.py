@@ -2,16 +2,17 @@
 (`apply_ledger_event`), so that a 100k-consumer snapshot plus a million tlog records load in seconds.
 
 Applying records one at a time to `ConsumerCreditState` objects costs microseconds each in Python, most of it
-spent touching scattered objects. Here, while replay runs, the state lives in columns:
+spent touching scattered objects. Here, while replay runs, the state lives in flat numpy columns with one row
+per identity (`_ids`, `_rows`: identity → row, `_first_seen`) and one slot per row and bucket code
+(key = row * 90 + code, code = array * 30 + day index): `_total`, `_a`, `_b` (uint32), `_stamp` (int64),
+`_written` (bool), plus `_balance` (int64) per row and `_id_words` (each id as 4 uint64 words, for bulk id
+lookup through `_index_heads` / `_index_rows`, the first words sorted). Single events update slots through
+memoryviews; the columns grow by doubling.
 
-- one row per identity: `_ids`, `_first_seen`, `_balance` (Python lists) and `_rows` (identity → row);
-- every written day bucket in a store sorted by key = row * 90 + code (code = array * 30 + day index):
-  numpy columns `_keys`, `_total`, `_a`, `_b`, `_stamp`; buckets changed by single events since the last
-  merge sit in `_overlay` (key → [total, a, b, stamp]) and take precedence over the store.
-
-A snapshot's consumer entries are read in place (`adopt_snapshot`). A long run of plain settlements (ledger-
-derived, contiguous, valid CRC — `find_settlement_run`) is applied as a whole by `apply_settlement_run`: per
-bucket, the settlements of the run add up, and a bucket restarts at most once, on the run's first touch,
+A snapshot's consumer entries are copied in from the mapped file (`adopt_snapshot`). A run of plain
+settlements (ledger-derived, contiguous, valid CRC — `find_settlement_run`) is applied as a whole by
+`apply_settlement_run` in time proportional to the run: per bucket, the settlements of the run add up, and a
+bucket restarts at most once, on the run's first touch,
 because every record of the run that maps to one day index carries the same UTC day (checked; otherwise the
 run is refused and replayed one record at a time). Everything else goes through `apply` / `settlement`, one
 event at a time. `finish()` writes one ConsumerCreditState per row back into the consumer map. Tests compare
@@ -51,7 +52,7 @@ _RECORD_BYTES = 24  # one packed bucket record of ConsumerCreditState: 6 uint32 
 _MIN_BULK_TS = 64 * SECONDS_PER_DAY
 _MAX_BULK_TS = 1 << 62
 
-MIN_BULK_RUN = 256
+MIN_BULK_RUN = 64
 """Shorter runs of settlements are cheaper one record at a time."""
 
 SETTLEMENT_FRAME = np.dtype(
@@ -122,18 +123,28 @@ class BulkReplay:
 
     __slots__ = (
         "_a",
+        "_a_view",
         "_b",
+        "_b_view",
         "_balance",
+        "_balance_view",
+        "_capacity",
         "_consumers",
         "_day_cache",
         "_first_seen",
+        "_id_words",
         "_ids",
-        "_index",
-        "_keys",
-        "_overlay",
+        "_index_ambiguous",
+        "_index_heads",
+        "_index_rows",
         "_rows",
         "_stamp",
+        "_stamp_view",
         "_total",
+        "_total_view",
+        "_unindexed",
+        "_written",
+        "_written_view",
         "records_in_runs",
     )
 
@@ -144,27 +155,56 @@ class BulkReplay:
         self._clear()
         for identity, state in consumers.items():
             row = self._row(identity, state.first_seen_at)
-            self._balance[row] = state.last_balance_seen
+            self._balance_view[row] = state.last_balance_seen
             for which, index, bucket in state.written_buckets():
-                self._overlay[row * _CODES + int(which) * DAY_BUCKET_COUNT + index] = [
-                    bucket.total,
-                    bucket.a,
-                    bucket.b,
-                    bucket.day_stamp,
-                ]
+                key = row * _CODES + int(which) * DAY_BUCKET_COUNT + index
+                self._written_view[key] = True
+                self._total_view[key] = bucket.total
+                self._a_view[key] = bucket.a
+                self._b_view[key] = bucket.b
+                self._stamp_view[key] = bucket.day_stamp
 
     def _clear(self) -> None:
         self._rows: dict[bytes, int] = {}
         self._ids: list[bytes] = []
         self._first_seen: list[int] = []
-        self._balance: list[int] = []
-        self._keys = np.empty(0, np.int64)
-        self._total = np.empty(0, np.uint32)
-        self._a = np.empty(0, np.uint32)
-        self._b = np.empty(0, np.uint32)
-        self._stamp = np.empty(0, np.int64)
-        self._overlay: dict[int, list[int]] = {}
-        self._index: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._capacity = 0
+        self._index_heads = np.empty(0, np.uint64)
+        self._index_rows = np.empty(0, np.int64)
+        self._index_ambiguous = False  # two identities share a first word: no bulk id lookup
+        self._unindexed: list[int] = []  # rows added one at a time, not yet in the index
+        self._allocate(0)
+
+    def _allocate(self, capacity: int, keep: int = 0) -> None:
+        """(Re)allocate the columns for `capacity` rows, keeping the first `keep` rows."""
+        old = None if keep == 0 else (self._total, self._a, self._b, self._stamp, self._written)
+        old_rows = None if keep == 0 else (self._balance, self._id_words)
+        slots = capacity * _CODES
+        self._total = np.zeros(slots, np.uint32)
+        self._a = np.zeros(slots, np.uint32)
+        self._b = np.zeros(slots, np.uint32)
+        self._stamp = np.zeros(slots, np.int64)
+        self._written = np.zeros(slots, np.bool_)
+        self._balance = np.zeros(capacity, np.int64)
+        self._id_words = np.zeros((capacity, _ID_WORDS), np.uint64)
+        if old is not None and old_rows is not None:
+            for new_column, old_column in zip(
+                (self._total, self._a, self._b, self._stamp, self._written), old, strict=True
+            ):
+                new_column[: keep * _CODES] = old_column[: keep * _CODES]
+            self._balance[:keep] = old_rows[0][:keep]
+            self._id_words[:keep] = old_rows[1][:keep]
+        self._capacity = capacity
+        self._total_view = memoryview(self._total)
+        self._a_view = memoryview(self._a)
+        self._b_view = memoryview(self._b)
+        self._stamp_view = memoryview(self._stamp)
+        self._written_view = memoryview(self._written)
+        self._balance_view = memoryview(self._balance)
+
+    def _reserve(self, rows: int) -> None:
+        if rows > self._capacity:
+            self._allocate(max(rows, 2 * self._capacity, 1024), keep=len(self._ids))
 
     @property
     def identities(self) -> int:
@@ -173,8 +213,8 @@ class BulkReplay:
     # --- snapshot ----------------------------------------------------------------------------------------
 
     def adopt_snapshot(self, snapshot: SnapshotColumns) -> None:
-        """Take the consumers of a snapshot (entries read in place; nothing refers to them afterwards). Only
-        before anything else: a snapshot replaces the whole state."""
+        """Take the consumers of a snapshot (copied out of its entries; nothing refers to them afterwards).
+        Only before anything else: a snapshot replaces the whole state."""
         if self._ids:
             raise RuntimeError("admission/replay: adopt_snapshot() after state was added")
         entries = snapshot.consumer_entries
@@ -186,24 +226,25 @@ class BulkReplay:
             entries = entries[keep]
             ids = [ids[index] for index in keep.tolist()]
             rows = {identity: row for row, identity in enumerate(ids)}
+        count = len(ids)
+        self._allocate(count + count // 4 + 1024)
         self._rows = rows
         self._ids = ids
         self._first_seen = entries["first_seen_at"].tolist()
-        self._balance = entries["last_balance_seen"].tolist()
-        # (row, array, day) order = ascending key order.
+        self._balance[:count] = entries["last_balance_seen"]
+        self._id_words[:count] = np.frombuffer(b"".join(ids), "<u8").reshape(count, _ID_WORDS)
+        # Entries hold [day][array]; the columns hold [array][day] (code = array * 30 + day).
         buckets = entries["buckets"].transpose(0, 2, 1)
-        written = buckets["day_stamp"] != ZERO_TIME
-        written |= buckets["total"] != 0
-        written |= buckets["a"] != 0
-        written |= buckets["b"] != 0
-        rows_at, arrays_at, days_at = np.nonzero(written)
-        chosen = buckets[rows_at, arrays_at, days_at]
-        self._keys = rows_at * _CODES + arrays_at * DAY_BUCKET_COUNT + days_at
-        self._total = chosen["total"].astype(np.uint32)
-        self._a = chosen["a"].astype(np.uint32)
-        self._b = chosen["b"].astype(np.uint32)
-        self._stamp = chosen["day_stamp"].astype(np.int64)
-        self._index = None
+        slots = count * _CODES
+        for column, field in ((self._total, "total"), (self._a, "a"), (self._b, "b")):
+            column[:slots].reshape(count, 3, DAY_BUCKET_COUNT)[:] = buckets[field]
+        self._stamp[:slots].reshape(count, 3, DAY_BUCKET_COUNT)[:] = buckets["day_stamp"]
+        written = self._written[:slots]
+        np.not_equal(self._stamp[:slots], ZERO_TIME, out=written)
+        written |= self._total[:slots] != 0
+        written |= self._a[:slots] != 0
+        written |= self._b[:slots] != 0
+        self._rebuild_index()
 
     # --- one event at a time -----------------------------------------------------------------------------
 
@@ -211,9 +252,14 @@ class BulkReplay:
         row = self._rows.get(identity)
         if row is None:
             row = self._rows[identity] = len(self._ids)
+            self._reserve(row + 1)
             self._ids.append(identity)
             self._first_seen.append(ts)
-            self._balance.append(0)
+            if len(identity) == 32:
+                self._id_words[row] = np.frombuffer(identity, "<u8")
+                self._unindexed.append(row)
+            else:
+                self._index_ambiguous = True
         return row
 
     def _day(self, ts: int) -> tuple[int, int]:
@@ -229,29 +275,21 @@ class BulkReplay:
         """`ConsumerCreditState.add_to_bucket` on the bucket of array `base` for day `ts`."""
         index, today = self._day(ts)
         key = row * _CODES + base + index
-        bucket = self._overlay.get(key)
-        if bucket is None:
-            keys = self._keys
-            position = int(keys.searchsorted(key))
-            if position < len(keys) and int(keys[position]) == key:
-                bucket = self._overlay[key] = [
-                    int(self._total[position]),
-                    int(self._a[position]),
-                    int(self._b[position]),
-                    int(self._stamp[position]),
-                ]
-            else:
-                self._overlay[key] = [total & _U32, a & _U32, b & _U32, today]
-                return
-        if bucket[3] == ZERO_TIME or today - bucket[3] >= _STALE_AFTER_S:
-            bucket[:] = (0, 0, 0, today)
-        bucket[0] = (bucket[0] + total) & _U32
-        bucket[1] = (bucket[1] + a) & _U32
-        bucket[2] = (bucket[2] + b) & _U32
+        totals, a_values, b_values, stamps = self._total_view, self._a_view, self._b_view, self._stamp_view
+        if not self._written_view[key]:
+            self._written_view[key] = True
+            totals[key], a_values[key], b_values[key], stamps[key] = total & _U32, a & _U32, b & _U32, today
+            return
+        stamp = stamps[key]
+        if stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
+            totals[key], a_values[key], b_values[key], stamps[key] = 0, 0, 0, today
+        totals[key] = (totals[key] + total) & _U32
+        a_values[key] = (a_values[key] + a) & _U32
+        b_values[key] = (b_values[key] + b) & _U32
 
     def _move_balance(self, row: int, delta: int) -> None:
-        balance = (self._balance[row] + delta) % _U64
-        self._balance[row] = balance - _U64 if balance > _I64_MAX else balance
+        balance = (self._balance_view[row] + delta) % _U64
+        self._balance_view[row] = balance - _U64 if balance > _I64_MAX else balance
 
     def settlement(self, consumer: bytes, seeder: bytes, cost: int, flags: int, ts: int) -> None:
         """One SETTLEMENT (§6)."""
@@ -279,7 +317,7 @@ class BulkReplay:
             row = self._row(bytes(event.consumer_id), ts)
             if self._first_seen[row] == ZERO_TIME or self._first_seen[row] > ts:
                 self._first_seen[row] = ts
-            self._balance[row] = 0
+            self._balance_view[row] = 0
             self._move_balance(row, cost)
         elif kind == LedgerEventKind.DISPUTE_FILED:
             self._add(self._row(bytes(event.consumer_id), ts), _DISPUTE_BASE, ts, 0, 1, 0)
@@ -299,138 +337,81 @@ class BulkReplay:
         day_number = ts // SECONDS_PER_DAY
         day_index = day_number % DAY_BUCKET_COUNT
         today = day_number * SECONDS_PER_DAY
-        day_of_index = np.full(DAY_BUCKET_COUNT, _MAX_BULK_TS, np.int64)
-        np.minimum.at(day_of_index, day_index, today)
+        earliest = np.full(DAY_BUCKET_COUNT, _MAX_BULK_TS, np.int64)
+        np.minimum.at(earliest, day_index, today)
         latest = np.zeros(DAY_BUCKET_COUNT, np.int64)
         np.maximum.at(latest, day_index, today)
         touched = latest > 0
-        if not np.array_equal(day_of_index[touched], latest[touched]):
+        if not np.array_equal(earliest[touched], latest[touched]):
             return False
         seeded = frames["seeder"].any(axis=1)
         mapped = self._rows_of(frames, seeded, ts)
         if mapped is None:
             return False
         consumer_rows, seeder_rows = mapped
-        self._merge_overlay()
 
+        settlement_keys = consumer_rows * _CODES + day_index
+        consumer_flow_keys = settlement_keys + _FLOW_BASE
+        seeder_flow_keys = seeder_rows * _CODES + (day_index[seeded] + _FLOW_BASE)
+        seeder_today = today[seeded]
+        # Every record of a bucket shares its day, so the first touch's restart decision (taken on the state
+        # before the run) is every touch's: restart all those buckets first, then add.
+        restarts = [
+            (keys[self._restarts(keys, day)], day[self._restarts(keys, day)])
+            for keys, day in (
+                (settlement_keys, today),
+                (consumer_flow_keys, today),
+                (seeder_flow_keys, seeder_today),
+            )
+        ]
+        for keys, day in restarts:
+            self._total[keys] = 0
+            self._a[keys] = 0
+            self._b[keys] = 0
+            self._stamp[keys] = day
+            self._written[keys] = True
         cost = frames["cost"].astype(np.uint64)
         seeder_cost = cost[seeded]
-        seeder_days = day_index[seeded]
-        settlement_keys = consumer_rows * _CODES + day_index
-        group_keys, inverse = np.unique(
-            np.concatenate(
-                (
-                    settlement_keys,
-                    settlement_keys + _FLOW_BASE,
-                    seeder_rows * _CODES + (seeder_days + _FLOW_BASE),
-                )
-            ),
-            return_inverse=True,
-        )
-        groups = len(group_keys)
-        of_settlement = inverse[:count]
-        of_consumer_flow = inverse[count : 2 * count]
-        of_seeder_flow = inverse[2 * count :]
-        add_total = np.bincount(of_settlement, minlength=groups).astype(np.uint32)
         clean = (frames["flags"] & 1) == 0
-        add_a = np.bincount(of_settlement[clean], minlength=groups).astype(np.uint64)
-        np.add.at(add_a, of_seeder_flow, seeder_cost)
-        add_b = np.zeros(groups, np.uint64)
-        np.add.at(add_b, of_consumer_flow, cost)
-        group_today = day_of_index[group_keys % DAY_BUCKET_COUNT]
-        self._add_to_groups(
-            group_keys, group_today, add_total, add_a.astype(np.uint32), add_b.astype(np.uint32)
-        )
-
-        delta = np.zeros(len(self._ids), np.int64)
-        np.subtract.at(delta, consumer_rows, cost.view(np.int64))
-        np.add.at(delta, seeder_rows, seeder_cost.view(np.int64))
-        balance = np.array(self._balance, dtype=np.int64)
-        balance += delta  # int64 arithmetic wraps like Go's
-        self._balance = balance.tolist()
+        np.add.at(self._total, settlement_keys, np.uint32(1))
+        np.add.at(self._a, settlement_keys[clean], np.uint32(1))
+        np.add.at(self._b, consumer_flow_keys, cost.astype(np.uint32))
+        np.add.at(self._a, seeder_flow_keys, seeder_cost.astype(np.uint32))
+        np.subtract.at(self._balance, consumer_rows, cost.view(np.int64))  # int64 wraps like Go's
+        np.add.at(self._balance, seeder_rows, seeder_cost.view(np.int64))
         self.records_in_runs += count
         return True
 
-    def _add_to_groups(
-        self,
-        keys: np.ndarray,
-        today: np.ndarray,
-        add_total: np.ndarray,
-        add_a: np.ndarray,
-        add_b: np.ndarray,
-    ) -> None:
-        """add_to_bucket for each (sorted, distinct) key at once: a bucket that is unset or 30+ days older
-        than its day restarts there, others add (uint32 wrap-around)."""
-        position, found = self._locate(keys)
-        at = position[found]
-        stamp = self._stamp[at]
-        day = today[found]
-        restart = (stamp == ZERO_TIME) | (stamp <= day - _STALE_AFTER_S)
-        keep = ~restart
-        self._total[at] = add_total[found] + self._total[at] * keep
-        self._a[at] = add_a[found] + self._a[at] * keep
-        self._b[at] = add_b[found] + self._b[at] * keep
-        self._stamp[at] = np.where(restart, day, stamp)
-        new = ~found
-        self._insert(position[new], keys[new], add_total[new], add_a[new], add_b[new], today[new])
+    def _restarts(self, keys: np.ndarray, today: np.ndarray) -> np.ndarray:
+        """Which of these buckets `add_to_bucket` would restart at `today`: unset, or 30+ days older."""
+        stamp = self._stamp[keys]
+        return ~self._written[keys] | (stamp == ZERO_TIME) | (stamp <= today - _STALE_AFTER_S)
 
-    def _locate(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(insertion position in the store, found there) of each sorted key."""
-        position = self._keys.searchsorted(keys)
-        found = position < len(self._keys)
-        found[found] = self._keys[position[found]] == keys[found]
-        return position, found
+    def _rebuild_index(self) -> None:
+        """Sort every known identity's first word into the index."""
+        count = len(self._ids)
+        heads = self._id_words[:count, 0]
+        order = heads.argsort(kind="stable")
+        self._index_heads = heads[order]
+        self._index_rows = order
+        self._unindexed = []
+        if count > 1 and bool((self._index_heads[1:] == self._index_heads[:-1]).any()):
+            self._index_ambiguous = True
 
-    def _insert(
-        self,
-        position: np.ndarray,
-        keys: np.ndarray,
-        total: np.ndarray,
-        a: np.ndarray,
-        b: np.ndarray,
-        stamp: np.ndarray,
-    ) -> None:
-        if len(keys):
-            self._keys = np.insert(self._keys, position, keys)
-            self._total = np.insert(self._total, position, total)
-            self._a = np.insert(self._a, position, a)
-            self._b = np.insert(self._b, position, b)
-            self._stamp = np.insert(self._stamp, position, stamp)
-
-    def _merge_overlay(self) -> None:
-        """Write the buckets changed one event at a time into the store."""
-        overlay = self._overlay
-        if not overlay:
+    def _update_index(self) -> None:
+        """Add the rows created one event at a time since the last run to the index."""
+        if not self._unindexed:
             return
-        keys = np.fromiter(overlay.keys(), dtype=np.int64, count=len(overlay))
-        values = np.array(list(overlay.values()), dtype=np.int64).reshape(-1, 4)
-        order = keys.argsort()
-        keys = keys[order]
-        values = values[order]
-        position, found = self._locate(keys)
-        at = position[found]
-        self._total[at] = values[found, 0]
-        self._a[at] = values[found, 1]
-        self._b[at] = values[found, 2]
-        self._stamp[at] = values[found, 3]
-        new = ~found
-        fresh = values[new]
-        self._insert(position[new], keys[new], fresh[:, 0], fresh[:, 1], fresh[:, 2], fresh[:, 3])
-        overlay.clear()
-
-    def _identity_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(sorted first words, their rows, every row's id as 4 words) of the known identities; None when two
-        of them share a first word (bulk id lookup would be ambiguous)."""
-        cached = self._index
-        if cached is not None and cached[0] == len(self._ids):
-            return cached[1], cached[2], cached[3]
-        words = np.frombuffer(b"".join(self._ids), "<u8").reshape(-1, _ID_WORDS)
-        order = words[:, 0].argsort(kind="stable")
-        heads = words[order, 0]
-        if len(heads) > 1 and bool((heads[1:] == heads[:-1]).any()):
-            return None
-        self._index = (len(self._ids), heads, order, words)
-        return heads, order, words
+        rows = np.array(self._unindexed, np.int64)
+        self._unindexed = []
+        heads = self._id_words[rows, 0]
+        order = heads.argsort(kind="stable")
+        heads, rows = heads[order], rows[order]
+        position = self._index_heads.searchsorted(heads)
+        self._index_heads = np.insert(self._index_heads, position, heads)
+        self._index_rows = np.insert(self._index_rows, position, rows)
+        if bool((self._index_heads[1:] == self._index_heads[:-1]).any()):
+            self._index_ambiguous = True
 
     def _rows_of(
         self, frames: np.ndarray, seeded: np.ndarray, ts: np.ndarray
@@ -438,13 +419,13 @@ class BulkReplay:
         """Rows of each record's consumer and (where `seeded`) seeder, adding rows for new identities in
         first-touch order (consumer before seeder) with first_seen_at = that record's ts. None, changing
         nothing, when first words are ambiguous."""
-        index = self._identity_index()
-        if index is None:
+        self._update_index()
+        if self._index_ambiguous:
             return None
         consumer_words = frames["consumer"]
         seeder_words = frames["seeder"][seeded]
-        consumer_rows = self._known_rows(consumer_words, index)
-        seeder_rows = self._known_rows(seeder_words, index)
+        consumer_rows = self._known_rows(consumer_words)
+        seeder_rows = self._known_rows(seeder_words)
         if consumer_rows is None or seeder_rows is None:
             return None
         missing_consumers = np.flatnonzero(consumer_rows < 0)
@@ -465,27 +446,30 @@ class BulkReplay:
             new_rows = base + rank[which]
             consumer_rows[missing_consumers] = new_rows[: len(missing_consumers)]
             seeder_rows[missing_seeders] = new_rows[len(missing_consumers) :]
-            blob = words[representative[order]].tobytes()
+            new_words = words[representative[order]]
+            blob = new_words.tobytes()
             new_ids = [blob[start : start + 32] for start in range(0, len(blob), 32)]
+            self._reserve(base + len(new_ids))
+            self._id_words[base : base + len(new_ids)] = new_words
             self._ids.extend(new_ids)
             self._rows.update(zip(new_ids, range(base, base + len(new_ids)), strict=True))
             self._first_seen.extend(ts[first_touch[order] // 2].tolist())
-            self._balance.extend([0] * len(new_ids))
+            self._unindexed = list(range(base, base + len(new_ids)))
+            self._update_index()
         return consumer_rows, seeder_rows
 
-    @staticmethod
-    def _known_rows(words: np.ndarray, index: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray | None:
-        """The row of each id (4 words per id) among the known identities, -1 where unknown; None when an id
-        shares its first word with a different known identity."""
-        known_heads, known_rows, known_words = index
+    def _known_rows(self, words: np.ndarray) -> np.ndarray | None:
+        """The row of each id (4 words per id) among the indexed identities, -1 where unknown; None when an
+        id shares its first word with a different known identity."""
+        known_heads = self._index_heads
         rows = np.full(len(words), -1, np.int64)
         if len(known_heads) and len(words):
             heads = words[:, 0]
             position = known_heads.searchsorted(heads)
             np.minimum(position, len(known_heads) - 1, out=position)
             hit = known_heads[position] == heads
-            rows[hit] = known_rows[position[hit]]
-            if not (known_words[rows[hit], 1:] == words[hit, 1:]).all():
+            rows[hit] = self._index_rows[position[hit]]
+            if not (self._id_words[rows[hit], 1:] == words[hit, 1:]).all():
                 return None
         return rows
 
@@ -493,27 +477,28 @@ class BulkReplay:
 
     def finish(self) -> int:
         """Rebuild the consumer map (row order) from the columns; returns how many states it holds."""
-        self._merge_overlay()
-        rows = self._keys // _CODES
-        records = np.empty((len(self._keys), 6), np.uint32)
-        records[:, 0] = self._keys - rows * _CODES
-        records[:, 1] = self._total
-        records[:, 2] = self._a
-        records[:, 3] = self._b
-        stamp = self._stamp.view(np.uint64)
+        count = len(self._ids)
+        keys = np.flatnonzero(self._written[: count * _CODES])
+        rows = keys // _CODES
+        records = np.empty((len(keys), 6), np.uint32)
+        records[:, 0] = keys - rows * _CODES
+        records[:, 1] = self._total[keys]
+        records[:, 2] = self._a[keys]
+        records[:, 3] = self._b[keys]
+        stamp = self._stamp[keys].view(np.uint64)
         records[:, 4] = stamp & np.uint64(_U32)
         records[:, 5] = stamp >> np.uint64(32)
-        ends = (rows.searchsorted(np.arange(1, len(self._ids) + 1)) * _RECORD_BYTES).tolist()
+        ends = (rows.searchsorted(np.arange(1, count + 1)) * _RECORD_BYTES).tolist()
         packed = memoryview(records.tobytes())
+        balances = self._balance[:count].tolist()
         consumers = self._consumers
         consumers.clear()
         build = ConsumerCreditState.from_packed
         start = 0
         for identity, first_seen_at, balance, end in zip(
-            self._ids, self._first_seen, self._balance, ends, strict=True
+            self._ids, self._first_seen, balances, ends, strict=True
         ):
             consumers[identity] = build(first_seen_at, balance, packed[start:end])
             start = end
-        built = len(self._ids)
         self._clear()  # the map owns the state now
-        return built
+        return count
