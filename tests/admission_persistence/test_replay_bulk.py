@@ -172,23 +172,26 @@ def test_runs_outside_the_preconditions_are_refused_unchanged(times: list[int], 
     assert bulk_state == _initial_state()
 
 
-def test_identities_sharing_their_first_eight_bytes_are_refused_then_exact() -> None:
+def test_identities_sharing_their_first_eight_bytes_stay_apart() -> None:
+    """The bulk id lookup sorts by the first 8 bytes; identities that share them are still told apart, new
+    ones and known ones (from a snapshot, from single events, from an earlier run)."""
     first = bytes(8) + b"\x01" * 24
     second = bytes(8) + b"\x02" * 24
-    settlements = [(first, second, 3, 0, NOW), (second, first, 4, 1, NOW)]
-    bulk_state: dict[bytes, ConsumerCreditState] = {}
+    third = bytes(8) + b"\x03" * 24
+    known = {first: ConsumerCreditState(NOW - _DAY, 5)}
+    settlements = [(first, second, 3, 0, NOW), (second, first, 4, 1, NOW), (third, second, 5, 0, NOW)]
+    bulk_state = {identity: state.copy() for identity, state in known.items()}
     bulk = BulkReplay(bulk_state)
-    assert not bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements), 0, 1))
-    assert bulk.identities == 0
-    for settlement in settlements:
-        bulk.settlement(*settlement)
-    # Known identities sharing a head refuse later runs too.
-    assert not bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements, 3), 0, 3))
+    assert bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements), 0, 1))
+    bulk.settlement(second, third, 1, 0, NOW)
+    assert bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements, 4), 0, 4))
+    assert bulk.identities == 3
     bulk.finish()
-    expected: dict[bytes, ConsumerCreditState] = {}
-    for settlement in settlements:
+    expected = {identity: state.copy() for identity, state in known.items()}
+    for settlement in [*settlements, (second, third, 1, 0, NOW), *settlements]:
         apply_ledger_event(expected, _settlement_event(*settlement))
     assert bulk_state == expected
+    assert list(bulk_state) == list(expected)
 
 
 def test_find_settlement_run_stops_at_the_first_frame_that_does_not_qualify() -> None:

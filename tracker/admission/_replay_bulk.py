@@ -134,7 +134,6 @@ class BulkReplay:
         "_first_seen",
         "_id_words",
         "_ids",
-        "_index_ambiguous",
         "_index_heads",
         "_index_rows",
         "_rows",
@@ -171,8 +170,7 @@ class BulkReplay:
         self._capacity = 0
         self._index_heads = np.empty(0, np.uint64)
         self._index_rows = np.empty(0, np.int64)
-        self._index_ambiguous = False  # two identities share a first word: no bulk id lookup
-        self._unindexed: list[int] = []  # rows added one at a time, not yet in the index
+        self._unindexed = 0  # rows added since the index was built (they are looked up by their bytes)
         self._allocate(0)
 
     def _allocate(self, capacity: int, keep: int = 0) -> None:
@@ -257,9 +255,7 @@ class BulkReplay:
             self._first_seen.append(ts)
             if len(identity) == 32:
                 self._id_words[row] = np.frombuffer(identity, "<u8")
-                self._unindexed.append(row)
-            else:
-                self._index_ambiguous = True
+            self._unindexed += 1
         return row
 
     def _day(self, ts: int) -> tuple[int, int]:
@@ -328,8 +324,8 @@ class BulkReplay:
 
     def apply_settlement_run(self, frames: np.ndarray) -> bool:
         """Apply a run found by `find_settlement_run` as a whole. Returns False, changing nothing, when the
-        run does not meet the bulk preconditions (timestamps out of range, two UTC days on one day index,
-        two identities sharing their first 8 bytes); the caller then replays it one record at a time."""
+        run does not meet the bulk preconditions (timestamps out of range, or two UTC days on one day index);
+        the caller then replays it one record at a time."""
         count = len(frames)
         ts = frames["ts"].astype(np.int64)
         if count == 0 or int(ts.min()) < _MIN_BULK_TS or int(ts.max()) > _MAX_BULK_TS:
@@ -345,10 +341,7 @@ class BulkReplay:
         if not np.array_equal(earliest[touched], latest[touched]):
             return False
         seeded = frames["seeder"].any(axis=1)
-        mapped = self._rows_of(frames, seeded, ts)
-        if mapped is None:
-            return False
-        consumer_rows, seeder_rows = mapped
+        consumer_rows, seeder_rows = self._rows_of(frames, seeded, ts)
 
         settlement_keys = consumer_rows * _CODES + day_index
         consumer_flow_keys = settlement_keys + _FLOW_BASE
@@ -356,14 +349,14 @@ class BulkReplay:
         seeder_today = today[seeded]
         # Every record of a bucket shares its day, so the first touch's restart decision (taken on the state
         # before the run) is every touch's: restart all those buckets first, then add.
-        restarts = [
-            (keys[self._restarts(keys, day)], day[self._restarts(keys, day)])
-            for keys, day in (
-                (settlement_keys, today),
-                (consumer_flow_keys, today),
-                (seeder_flow_keys, seeder_today),
-            )
-        ]
+        restarts = []
+        for keys, day in (
+            (settlement_keys, today),
+            (consumer_flow_keys, today),
+            (seeder_flow_keys, seeder_today),
+        ):
+            restart = self._restarts(keys, day)
+            restarts.append((keys[restart], day[restart]))
         for keys, day in restarts:
             self._total[keys] = 0
             self._a[keys] = 0
@@ -394,83 +387,57 @@ class BulkReplay:
         order = heads.argsort(kind="stable")
         self._index_heads = heads[order]
         self._index_rows = order
-        self._unindexed = []
-        if count > 1 and bool((self._index_heads[1:] == self._index_heads[:-1]).any()):
-            self._index_ambiguous = True
-
-    def _update_index(self) -> None:
-        """Add the rows created one event at a time since the last run to the index."""
-        if not self._unindexed:
-            return
-        rows = np.array(self._unindexed, np.int64)
-        self._unindexed = []
-        heads = self._id_words[rows, 0]
-        order = heads.argsort(kind="stable")
-        heads, rows = heads[order], rows[order]
-        position = self._index_heads.searchsorted(heads)
-        self._index_heads = np.insert(self._index_heads, position, heads)
-        self._index_rows = np.insert(self._index_rows, position, rows)
-        if bool((self._index_heads[1:] == self._index_heads[:-1]).any()):
-            self._index_ambiguous = True
+        self._unindexed = 0
 
     def _rows_of(
         self, frames: np.ndarray, seeded: np.ndarray, ts: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray] | None:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows of each record's consumer and (where `seeded`) seeder, adding rows for new identities in
-        first-touch order (consumer before seeder) with first_seen_at = that record's ts. None, changing
-        nothing, when first words are ambiguous."""
-        self._update_index()
-        if self._index_ambiguous:
-            return None
+        first-touch order (consumer before seeder) with first_seen_at = that record's ts."""
+        if self._unindexed > max(1024, len(self._index_heads) // 8):
+            self._rebuild_index()
         consumer_words = frames["consumer"]
         seeder_words = frames["seeder"][seeded]
-        consumer_rows = self._known_rows(consumer_words)
-        seeder_rows = self._known_rows(seeder_words)
-        if consumer_rows is None or seeder_rows is None:
-            return None
+        consumer_rows = self._indexed_rows(consumer_words)
+        seeder_rows = self._indexed_rows(seeder_words)
         missing_consumers = np.flatnonzero(consumer_rows < 0)
         missing_seeders = np.flatnonzero(seeder_rows < 0)
         if len(missing_consumers) or len(missing_seeders):
-            words = np.concatenate((consumer_words[missing_consumers], seeder_words[missing_seeders]))
-            # Touch order: record i touches its consumer at 2i, its seeder at 2i + 1.
-            touch = np.concatenate((missing_consumers * 2, np.flatnonzero(seeded)[missing_seeders] * 2 + 1))
-            new_heads, representative, which = np.unique(words[:, 0], return_index=True, return_inverse=True)
-            if not (words == words[representative[which]]).all():
-                return None  # two new identities share a first word
-            first_touch = np.full(len(new_heads), np.iinfo(np.int64).max, np.int64)
-            np.minimum.at(first_touch, which, touch)
-            order = first_touch.argsort()
-            rank = np.empty(len(order), np.int64)
-            rank[order] = np.arange(len(order))
-            base = len(self._ids)
-            new_rows = base + rank[which]
-            consumer_rows[missing_consumers] = new_rows[: len(missing_consumers)]
-            seeder_rows[missing_seeders] = new_rows[len(missing_consumers) :]
-            new_words = words[representative[order]]
-            blob = new_words.tobytes()
-            new_ids = [blob[start : start + 32] for start in range(0, len(blob), 32)]
-            self._reserve(base + len(new_ids))
-            self._id_words[base : base + len(new_ids)] = new_words
-            self._ids.extend(new_ids)
-            self._rows.update(zip(new_ids, range(base, base + len(new_ids)), strict=True))
-            self._first_seen.extend(ts[first_touch[order] // 2].tolist())
-            self._unindexed = list(range(base, base + len(new_ids)))
-            self._update_index()
+            # Not in the index (new, added since it was built, or sharing a first word with another
+            # identity): look these up by their bytes, in touch order — record i touches its consumer at 2i,
+            # its seeder at 2i + 1.
+            seeder_records = np.flatnonzero(seeded)[missing_seeders]
+            touch = np.concatenate((missing_consumers * 2, seeder_records * 2 + 1))
+            order = touch.argsort(kind="stable")
+            blob = np.concatenate((consumer_words[missing_consumers], seeder_words[missing_seeders]))[
+                order
+            ].tobytes()
+            timestamps = ts[touch[order] // 2].tolist()
+            row_of = self._row
+            found = np.fromiter(
+                (row_of(blob[at : at + 32], timestamps[at // 32]) for at in range(0, len(blob), 32)),
+                dtype=np.int64,
+                count=len(order),
+            )
+            rows = np.empty(len(order), np.int64)
+            rows[order] = found
+            consumer_rows[missing_consumers] = rows[: len(missing_consumers)]
+            seeder_rows[missing_seeders] = rows[len(missing_consumers) :]
         return consumer_rows, seeder_rows
 
-    def _known_rows(self, words: np.ndarray) -> np.ndarray | None:
-        """The row of each id (4 words per id) among the indexed identities, -1 where unknown; None when an
-        id shares its first word with a different known identity."""
+    def _indexed_rows(self, words: np.ndarray) -> np.ndarray:
+        """The row of each id (4 words per id) found through the index, -1 where it is not there."""
         known_heads = self._index_heads
         rows = np.full(len(words), -1, np.int64)
         if len(known_heads) and len(words):
             heads = words[:, 0]
             position = known_heads.searchsorted(heads)
             np.minimum(position, len(known_heads) - 1, out=position)
-            hit = known_heads[position] == heads
-            rows[hit] = self._index_rows[position[hit]]
-            if not (self._id_words[rows[hit], 1:] == words[hit, 1:]).all():
-                return None
+            candidate = self._index_rows[position]
+            hit = (known_heads[position] == heads) & (self._id_words[candidate, 1:] == words[:, 1:]).all(
+                axis=1
+            )
+            rows[hit] = candidate[hit]
         return rows
 
     # --- the result --------------------------------------------------------------------------------------
