@@ -288,15 +288,65 @@ class BulkReplay:
         self._balance_view[row] = balance - _U64 if balance > _I64_MAX else balance
 
     def settlement(self, consumer: bytes, seeder: bytes, cost: int, flags: int, ts: int) -> None:
-        """One SETTLEMENT (§6)."""
-        row = self._row(consumer, ts)
-        self._add(row, 0, ts, 1, 0 if flags & 1 else 1, 0)
-        self._add(row, _FLOW_BASE, ts, 0, 0, cost)
-        self._move_balance(row, -cost)
+        """One SETTLEMENT (§6): `_add` and `_move_balance` inlined, as replay takes this path for every
+        settlement outside a bulk run."""
+        rows = self._rows
+        row = rows.get(consumer)
+        if row is None:
+            row = self._row(consumer, ts)
+        seeder_row = -1
         if seeder and seeder != ZERO_ID:
-            row = self._row(seeder, ts)
-            self._add(row, _FLOW_BASE, ts, 0, cost, 0)
-            self._move_balance(row, cost)
+            seeder_row = rows.get(seeder)
+            if seeder_row is None:
+                seeder_row = self._row(seeder, ts)
+        cached = self._day_cache.get(ts)
+        index, today = cached if cached is not None else self._day(ts)
+        written, totals, a_values, b_values, stamps, balances = (
+            self._written_view,
+            self._total_view,
+            self._a_view,
+            self._b_view,
+            self._stamp_view,
+            self._balance_view,
+        )
+        clean = 0 if flags & 1 else 1
+        key = row * _CODES + index
+        stamp = stamps[key]
+        if not written[key] or stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
+            written[key], totals[key], a_values[key], b_values[key], stamps[key] = True, 1, clean, 0, today
+        else:
+            totals[key] = (totals[key] + 1) & _U32
+            a_values[key] = (a_values[key] + clean) & _U32
+        key += _FLOW_BASE
+        stamp = stamps[key]
+        if not written[key] or stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
+            written[key], totals[key], a_values[key], b_values[key], stamps[key] = (
+                True,
+                0,
+                0,
+                cost & _U32,
+                today,
+            )
+        else:
+            b_values[key] = (b_values[key] + cost) & _U32
+        balance = (balances[row] - cost) % _U64
+        balances[row] = balance - _U64 if balance > _I64_MAX else balance
+        if seeder_row < 0:
+            return
+        key = seeder_row * _CODES + _FLOW_BASE + index
+        stamp = stamps[key]
+        if not written[key] or stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
+            written[key], totals[key], a_values[key], b_values[key], stamps[key] = (
+                True,
+                0,
+                cost & _U32,
+                0,
+                today,
+            )
+        else:
+            a_values[key] = (a_values[key] + cost) & _U32
+        balance = (balances[seeder_row] + cost) % _U64
+        balances[seeder_row] = balance - _U64 if balance > _I64_MAX else balance
 
     def apply(self, event: LedgerEvent) -> None:
         """Any event, with `apply_ledger_event`'s rules."""
