@@ -5,7 +5,9 @@ the same run:
    of os.write of the same frames (CRC-32C computed per frame) with an fsync every 5 ms.
 2. Dispute (synchronous) append latency p50/p99 (append + write + fsync in a worker thread, as the tracker
    does) vs a raw os.write + os.fsync loop.
-3. Recovery time of PersistentAdmission.startup_replay for a 100k-consumer snapshot + 1M tlog records.
+3. Recovery time of PersistentAdmission.startup_replay for a 100k-consumer snapshot + 1M tlog records, plain
+   settlements and a mix with starter grants and disputes, each next to the floor of reading both files and
+   checking every CRC.
 
 Targets: >= 300k appends/s and >= 50 % of raw; recovery <= 5 s.
 Usage: .venv/bin/python bench/tlog.py [--appends N] [--disputes N] [--consumers N] [--records N] [--dir DIR]
@@ -32,7 +34,13 @@ from tracker.admission._replay import LEDGER_SEQ_SHIFT
 from tracker.admission._snapshot_format import encode_snapshot
 from tracker.admission._snapshot_store import snapshot_path, write_snapshot_file
 from tracker.admission._state import ConsumerCreditState
-from tracker.admission._tlog_format import SettlementPayload, TLogKind, crc32c
+from tracker.admission._tlog_format import (
+    DisputePayload,
+    SettlementPayload,
+    StarterGrantPayload,
+    TLogKind,
+    crc32c,
+)
 from tracker.admission._tlog_writer import TLogWriter
 
 NOW = 1777118400
@@ -149,7 +157,12 @@ def _admission_core(directory: Path) -> object:
     )
 
 
-def _build_recovery_data(directory: Path, consumers: int, records: int) -> tuple[int, int]:
+def _build_recovery_data(
+    directory: Path, consumers: int, records: int, mixed: bool = False
+) -> tuple[int, int]:
+    """A snapshot of `consumers` consumers (starter grant + 0-3 settled days each) and `records` tlog records
+    after it. Plain: all settlements between known consumers over the last 30 days. Mixed: every 100th record
+    is a starter grant of a new consumer (who then settles too) and every 1000th a dispute."""
     rng = random.Random(2)
     ids = [rng.randbytes(32) for _ in range(consumers)]
     state: dict[bytes, ConsumerCreditState] = {}
@@ -176,16 +189,42 @@ def _build_recovery_data(directory: Path, consumers: int, records: int) -> tuple
     write_snapshot_file(snapshot_path(directory / "admission.snapshot", snapshot_seq), data)
     writer = TLogWriter.open(directory / "admission.tlog")
     for offset in range(records):
-        consumer = ids[rng.randrange(consumers)]
-        seeder = ids[rng.randrange(consumers)]
-        payload = SettlementPayload(consumer, seeder, 1 + offset % 50, 0).encode()
-        writer.append(
-            (2 + offset) << LEDGER_SEQ_SHIFT, NOW - (offset % 30) * 86400, TLogKind.SETTLEMENT, payload
-        )
+        seq = (2 + offset) << LEDGER_SEQ_SHIFT
+        timestamp = NOW - (offset % 30) * 86400
+        if mixed and offset % 100 == 99:
+            ids.append(rng.randbytes(32))
+            grant = StarterGrantPayload(ids[-1], 1000).encode()
+            writer.append(seq, timestamp, TLogKind.STARTER_GRANT, grant)
+        else:
+            consumer = ids[rng.randrange(len(ids))]
+            seeder = ids[rng.randrange(len(ids))]
+            payload = SettlementPayload(consumer, seeder, 1 + offset % 50, 0).encode()
+            writer.append(seq, timestamp, TLogKind.SETTLEMENT, payload)
+        if mixed and offset % 1000 == 999:
+            dispute = DisputePayload(ids[rng.randrange(len(ids))], False).encode()
+            writer.append(seq + 1, timestamp, TLogKind.DISPUTE_FILED, dispute)
         if offset % 100_000 == 0:
             writer.flush_sync(fsync=False)
     writer.close_sync()
     return len(data), (directory / "admission.tlog").stat().st_size
+
+
+def _read_and_check(directory: Path) -> float:
+    """The floor under recovery: read the snapshot and the tlog and check every CRC (trailer, each frame)."""
+    started = time.perf_counter()
+    for path in sorted(directory.iterdir()):
+        data = path.read_bytes()
+        if path.name.startswith("admission.snapshot."):
+            assert crc32c(data[:-4]) == int.from_bytes(data[-4:], "little")
+            continue
+        offset = 0
+        header = struct.Struct(">I")
+        while offset < len(data):
+            (length,) = header.unpack_from(data, offset)
+            end = offset + 4 + length
+            assert crc32c(data[offset + 4 : end - 4]) == header.unpack_from(data, end - 4)[0]
+            offset = end
+    return time.perf_counter() - started
 
 
 async def _recover(directory: Path) -> tuple[float, PersistentAdmission]:
@@ -202,6 +241,27 @@ async def _recover(directory: Path) -> tuple[float, PersistentAdmission]:
     elapsed = time.perf_counter() - started
     await persistent.writer.aclose()  # type: ignore[union-attr]
     return elapsed, persistent
+
+
+def _recovery(root: Path, name: str, consumers: int, records: int, mixed: bool) -> None:
+    directory = root / name
+    directory.mkdir()
+    built = time.perf_counter()
+    snapshot_bytes, tlog_bytes = _build_recovery_data(directory, consumers, records, mixed)
+    built = time.perf_counter() - built
+    floor = _read_and_check(directory)
+    elapsed, persistent = trio.run(_recover, directory)
+    report = persistent.replay_report
+    assert report is not None and report.tlog_records_applied == report.tlog_records_read
+    expected_consumers = consumers + (records // 100 if mixed else 0)
+    assert len(persistent.core.consumers) == expected_consumers
+    kind = "1 % new-consumer grants, 0.1 % disputes" if mixed else "settlements"
+    print(
+        f"recovery ({kind}): {consumers:,}-consumer snapshot ({snapshot_bytes / 1e6:.0f} MB) + "
+        f"{report.tlog_records_read:,} tlog records ({tlog_bytes / 1e6:.0f} MB): {elapsed:.2f} s "
+        f"(target <= 5 s); floor, reading both files and checking every CRC: {floor:.2f} s; "
+        f"data built in {built:.1f} s"
+    )
 
 
 def main() -> int:
@@ -242,20 +302,8 @@ def main() -> int:
             "ms)"
         )
 
-        recovery_dir = root / "recovery"
-        recovery_dir.mkdir()
-        built = time.perf_counter()
-        snapshot_bytes, tlog_bytes = _build_recovery_data(recovery_dir, args.consumers, args.records)
-        built = time.perf_counter() - built
-        elapsed, persistent = trio.run(_recover, recovery_dir)
-        report = persistent.replay_report
-        assert report is not None and report.tlog_records_applied == args.records
-        assert len(persistent.core.consumers) == args.consumers
-        print(
-            f"recovery: {args.consumers:,}-consumer snapshot ({snapshot_bytes / 1e6:.0f} MB) + "
-            f"{args.records:,} tlog records ({tlog_bytes / 1e6:.0f} MB): {elapsed:.2f} s "
-            f"(target <= 5 s; data built in {built:.1f} s)"
-        )
+        _recovery(root, "recovery", args.consumers, args.records, mixed=False)
+        _recovery(root, "recovery_mixed", args.consumers, args.records, mixed=True)
     return 0
 
 

@@ -1,6 +1,6 @@
-"""Bulk replay (`BulkReplay`, `find_settlement_run`) gives exactly the state of applying each event with
-`apply_ledger_event` (§6), whether events come one at a time, as whole runs of settlement frames, or from a
-snapshot read in place."""
+"""Bulk replay (`BulkReplay`, `find_ledger_run`) gives exactly the state of applying each event with
+`apply_ledger_event` (§6), whether events come one at a time, as whole runs of ledger-derived frames, or from
+a snapshot read in place."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.admission._events import ZERO_ID, LedgerEvent, LedgerEventKind, apply_ledger_event
+from tracker.admission._persist_records import record_to_event
 from tracker.admission._replay import ReplayReport, replay_from_disk
-from tracker.admission._replay_bulk import BulkReplay, find_settlement_run
+from tracker.admission._replay_bulk import BulkReplay, LedgerRun, find_ledger_run
 from tracker.admission._snapshot_format import (
     SnapshotData,
     decode_snapshot,
@@ -93,11 +94,41 @@ def _settlement_frames(settlements: list[tuple], first_ledger_seq: int = 1) -> b
     )
 
 
+def _find_run(data: bytes, offset: int = 0, first_ledger_seq: int = 1, limit: int | None = None) -> LedgerRun:
+    """`find_ledger_run` with the tlog seq scheme (ledger entry L is seq L << 20)."""
+    return find_ledger_run(data, offset, first_ledger_seq << 20, 1 << 20, limit)
+
+
 def _expected(events: list[LedgerEvent]) -> dict[bytes, ConsumerCreditState]:
     expected = _initial_state()
     for event in events:
         apply_ledger_event(expected, event)
     return expected
+
+
+def _run_frames(records: list[tuple[int, int, bytes]], first_ledger_seq: int = 1) -> bytes:
+    """(kind, ts, payload) records as frames with contiguous ledger-derived seqs."""
+    return b"".join(
+        encode_frame((first_ledger_seq + offset) << 20, ts, kind, payload)
+        for offset, (kind, ts, payload) in enumerate(records)
+    )
+
+
+def _events_of(records: list[tuple[int, int, bytes]]) -> list[LedgerEvent]:
+    return [event for kind, ts, payload in records if (event := record_to_event(kind, ts, payload))]
+
+
+_run_records = st.one_of(
+    _settlements.map(
+        lambda s: (TLogKind.SETTLEMENT, s[4], SettlementPayload(s[0], s[1], s[2], s[3]).encode())
+    ),
+    st.tuples(st.sampled_from(_IDS), _costs, st.sampled_from([1, 2, 0, 7]), _settlement_times).map(
+        lambda t: (TLogKind.TRANSFER, t[3], TransferPayload(t[0], t[1], t[2]).encode())
+    ),
+    st.tuples(st.sampled_from([*_IDS, b"\x09" * 32]), _costs, _settlement_times).map(
+        lambda t: (TLogKind.STARTER_GRANT, t[2], StarterGrantPayload(t[0], t[1]).encode())
+    ),
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -113,63 +144,67 @@ def test_events_one_at_a_time_equal_apply_ledger_event(events: list[LedgerEvent]
     assert list(bulk_state) == list(expected)  # first-touch order, as a dict would have it
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     before=st.lists(_events, max_size=10),
-    settlements=st.lists(_settlements, min_size=1, max_size=60),
+    records=st.lists(_run_records, min_size=1, max_size=60),
     after=st.lists(_events, max_size=10),
 )
-def test_a_settlement_run_equals_apply_ledger_event(
-    before: list[LedgerEvent], settlements: list[tuple], after: list[LedgerEvent]
+def test_a_ledger_run_equals_apply_ledger_event(
+    before: list[LedgerEvent], records: list[tuple[int, int, bytes]], after: list[LedgerEvent]
 ) -> None:
-    """Events, then a whole run of settlement frames, then events. A refused run changes nothing and is
-    then applied one record at a time (what replay does)."""
+    """Events, then a whole run of settlement / transfer / starter-grant frames, then events."""
     bulk_state = _initial_state()
     bulk = BulkReplay(bulk_state)
     for event in before:
         bulk.apply(event)
-    data = _settlement_frames(settlements)
-    run = find_settlement_run(data, 0, 1)
-    assert len(run) == len(settlements)
-    if not bulk.apply_settlement_run(run):
-        for settlement in settlements:
-            bulk.settlement(*settlement)
+    run = _find_run(_run_frames(records))
+    assert len(run) == len(records)
+    bulk.apply_ledger_run(run)
     for event in after:
         bulk.apply(event)
     bulk.finish()
-    expected = _expected([*before, *(_settlement_event(*s) for s in settlements), *after])
+    expected = _expected([*before, *_events_of(records), *after])
     assert bulk_state == expected
     assert list(bulk_state) == list(expected)
 
 
 def test_runs_inside_one_window_are_taken_in_bulk() -> None:
-    settlements = [
-        (_IDS[index % 3], _IDS[(index + 1) % 4], index, index % 2, NOW - (index % 30) * _DAY + index)
+    records = [
+        (
+            TLogKind.SETTLEMENT,
+            NOW - (index % 30) * _DAY + index,
+            SettlementPayload(_IDS[index % 3], _IDS[(index + 1) % 4], index, index % 2).encode(),
+        )
         for index in range(300)
     ]
+    records[100] = (TLogKind.STARTER_GRANT, NOW - 40 * _DAY, StarterGrantPayload(_IDS[1], 50).encode())
+    records[200] = (TLogKind.TRANSFER, NOW, TransferPayload(_IDS[1], 7, TransferDirection.OUT).encode())
     bulk_state = _initial_state()
     bulk = BulkReplay(bulk_state)
-    assert bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements), 0, 1))
+    bulk.apply_ledger_run(_find_run(_run_frames(records)))
+    assert bulk.records_in_runs == 300
     bulk.finish()
-    assert bulk_state == _expected([_settlement_event(*s) for s in settlements])
+    assert bulk_state == _expected(_events_of(records))
 
 
 @pytest.mark.parametrize(
-    ("times", "why"),
+    ("times", "in_bulk"),
     [
-        ([NOW, NOW - 30 * _DAY], "two UTC days on one day index"),
-        ([NOW, 5], "a timestamp before the bulk range"),
-        ([NOW, 2**62 + 1], "a timestamp after the bulk range"),
+        ([NOW, NOW - 30 * _DAY], 3),  # two UTC days on one day index: split between them
+        ([NOW, 5], 2),  # before the bulk range: that settlement alone, one by one
+        ([NOW, 2**62 + 1], 2),  # after the bulk range: the same
     ],
 )
-def test_runs_outside_the_preconditions_are_refused_unchanged(times: list[int], why: str) -> None:
+def test_runs_split_where_the_bulk_preconditions_break(times: list[int], in_bulk: int) -> None:
     bulk_state = _initial_state()
     bulk = BulkReplay(bulk_state)
-    settlements = [(_IDS[1], _IDS[2], 5, 0, ts) for ts in times]
-    assert not bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements), 0, 1)), why
-    assert bulk.identities == 1
+    records = [(TLogKind.SETTLEMENT, ts, SettlementPayload(_IDS[1], _IDS[2], 5, 0).encode()) for ts in times]
+    records.append((TLogKind.STARTER_GRANT, NOW, StarterGrantPayload(_IDS[2], 9).encode()))
+    bulk.apply_ledger_run(_find_run(_run_frames(records)))
+    assert bulk.records_in_runs == in_bulk
     bulk.finish()
-    assert bulk_state == _initial_state()
+    assert bulk_state == _expected(_events_of(records))
 
 
 def test_identities_sharing_their_first_eight_bytes_stay_apart() -> None:
@@ -182,9 +217,10 @@ def test_identities_sharing_their_first_eight_bytes_stay_apart() -> None:
     settlements = [(first, second, 3, 0, NOW), (second, first, 4, 1, NOW), (third, second, 5, 0, NOW)]
     bulk_state = {identity: state.copy() for identity, state in known.items()}
     bulk = BulkReplay(bulk_state)
-    assert bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements), 0, 1))
+    bulk.apply_ledger_run(_find_run(_settlement_frames(settlements)))
     bulk.settlement(second, third, 1, 0, NOW)
-    assert bulk.apply_settlement_run(find_settlement_run(_settlement_frames(settlements, 4), 0, 4))
+    bulk.apply_ledger_run(_find_run(_settlement_frames(settlements, 4), 0, 4))
+    assert bulk.records_in_runs == 6
     assert bulk.identities == 3
     bulk.finish()
     expected = {identity: state.copy() for identity, state in known.items()}
@@ -194,24 +230,38 @@ def test_identities_sharing_their_first_eight_bytes_stay_apart() -> None:
     assert list(bulk_state) == list(expected)
 
 
-def test_find_settlement_run_stops_at_the_first_frame_that_does_not_qualify() -> None:
+def test_find_ledger_run_stops_at_the_first_frame_that_does_not_qualify() -> None:
     settlements = [(_IDS[0], _IDS[1], 1, 0, NOW)] * 5
     frames = _settlement_frames(settlements)
     dispute = encode_frame(6 << 20, NOW, TLogKind.DISPUTE_FILED, DisputePayload(_IDS[0], False).encode())
-    assert len(find_settlement_run(frames + dispute + frames, 0, 1)) == 5
-    assert len(find_settlement_run(frames, 0, 2)) == 0  # seqs start at 1, not 2
+    assert len(_find_run(frames + dispute + frames)) == 5
+    assert len(_find_run(frames, 0, 2)) == 0  # seqs start at 1, not 2
     gap = _settlement_frames(settlements[:2]) + _settlement_frames(settlements[:2], first_ledger_seq=4)
-    assert len(find_settlement_run(gap, 0, 1)) == 2
+    assert len(_find_run(gap)) == 2
     local = encode_frame(
         (3 << 20) + 1, NOW, TLogKind.SETTLEMENT, SettlementPayload(_IDS[0], _IDS[1], 1, 0).encode()
     )
-    assert len(find_settlement_run(_settlement_frames(settlements[:2]) + local, 0, 1)) == 2
+    assert len(_find_run(_settlement_frames(settlements[:2]) + local)) == 2
+    long_grant = encode_frame(
+        3 << 20, NOW, TLogKind.STARTER_GRANT, StarterGrantPayload(_IDS[0], 1).encode() + b"x"
+    )
+    assert len(_find_run(_settlement_frames(settlements[:2]) + long_grant)) == 2  # not exactly a grant
     corrupt = bytearray(frames)
     corrupt[3 * 101 + 50] ^= 0xFF
-    assert len(find_settlement_run(bytes(corrupt), 0, 1)) == 3
-    assert len(find_settlement_run(frames[:-1], 0, 1)) == 4  # a torn last frame is not part of a run
-    assert len(find_settlement_run(frames, 2 * 101, 3)) == 3
-    assert len(find_settlement_run(frames, 0, 1, limit=2)) == 2
+    assert len(_find_run(bytes(corrupt))) == 3
+    assert len(_find_run(frames[:-1])) == 4  # a torn last frame is not part of a run
+    assert len(_find_run(frames, 2 * 101, 3)) == 3
+    assert len(_find_run(frames, 0, 1, limit=2)) == 2
+    mixed = _run_frames(
+        [
+            (TLogKind.TRANSFER, NOW, TransferPayload(_IDS[0], 5, TransferDirection.IN).encode()),
+            (TLogKind.STARTER_GRANT, NOW, StarterGrantPayload(_IDS[1], 5).encode()),
+            (TLogKind.SETTLEMENT, NOW, SettlementPayload(_IDS[0], _IDS[1], 1, 0).encode()),
+        ]
+    )
+    run = _find_run(mixed)
+    assert run.kinds == [TLogKind.TRANSFER, TLogKind.STARTER_GRANT, TLogKind.SETTLEMENT]
+    assert run.end == len(mixed)
 
 
 def test_a_snapshot_read_in_place_equals_the_decoded_one() -> None:
@@ -259,8 +309,8 @@ def test_adopting_a_snapshot_after_events_is_refused() -> None:
 
 
 def _mixed_tlog() -> list[bytes]:
-    """Frames after a snapshot at ledger 1: settlement runs of 300, 400 and 500 (taken whole) between a local
-    dispute, transfers, a grant, a short run and a run spanning two UTC days on one day index (refused)."""
+    """Frames after a snapshot at ledger 1: settlements between a local dispute, transfers, a grant, and a
+    stretch spanning two UTC days on one day index (where a bulk run splits)."""
     rng = random.Random(5)
     pool = [rng.randbytes(32) for _ in range(40)] + [ZERO_ID]
     frames: list[bytes] = []
@@ -340,10 +390,10 @@ def test_replay_from_disk_in_bulk_equals_one_by_one(tmp_path: Path, damage: str)
     bulk = BulkReplay({})
     bulk_state, bulk_report = _replay_copy(source, tmp_path / "bulk", bulk)
     one_state, one_report = _replay_copy(source, tmp_path / "one", None)
-    # The long runs before the damage went in whole (all three, 1200 settlements, when nothing is damaged).
+    # Runs before the damage went in bulk (when nothing is damaged: every record but the local dispute).
     assert bulk.records_in_runs >= 300
     if damage == "none":
-        assert bulk.records_in_runs == 1200
+        assert bulk.records_in_runs == len(frames) - 1
     assert bulk_state == one_state
     assert list(bulk_state) == list(one_state)
     for name in (
@@ -368,3 +418,28 @@ def test_replay_from_disk_in_bulk_equals_one_by_one(tmp_path: Path, damage: str)
     ).read_bytes()
     if damage == "none":
         assert bulk_report.tlog_records_applied == len(frames)
+
+
+def test_columns_grow_past_their_first_capacity() -> None:
+    """Thousands of new identities, some from single events and some from runs, each batch past the
+    capacity the columns started with."""
+    rng = random.Random(9)
+    identities = [rng.randbytes(32) for _ in range(5000)]
+    events = [
+        _settlement_event(identities[index], identities[-1 - index], index, index % 2, NOW - index % 30 * 613)
+        for index in range(1500)
+    ]
+    run = [
+        (identities[1500 + index], rng.choice(identities), 7, 0, NOW - (index % 30) * _DAY)
+        for index in range(3000)
+    ]
+    bulk_state = _initial_state()
+    bulk = BulkReplay(bulk_state)
+    for event in events:
+        bulk.apply(event)
+    bulk.apply_ledger_run(_find_run(_settlement_frames(run)))
+    assert bulk.records_in_runs == len(run)
+    bulk.finish()
+    expected = _expected([*events, *(_settlement_event(*settlement) for settlement in run)])
+    assert bulk_state == expected
+    assert list(bulk_state) == list(expected)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tracker.admission._events import LedgerEvent
 from tracker.admission._persist_records import record_to_event
-from tracker.admission._replay_bulk import MIN_BULK_RUN, BulkReplay, find_settlement_run
+from tracker.admission._replay_bulk import MIN_BULK_RUN, BulkReplay, find_ledger_run
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError
 from tracker.admission._snapshot_store import enumerate_snapshots, open_snapshot_columns, read_snapshot_file
 from tracker.admission._tlog_format import (
@@ -309,9 +309,9 @@ def _scan_and_replay(
     bulk: BulkReplay,
     on_record: Callable[[int, int, int, bytes], None],
 ) -> TLogScan:
-    """`scan_tlog_bytes` + `on_record` fused for the common case: the next contiguous ledger-derived
-    SETTLEMENTs, applied to `bulk` as whole runs where possible, else one by one without copying their
-    payload; everything else goes through `on_record`."""
+    """`scan_tlog_bytes` + `on_record` fused for the common case: the next contiguous ledger-derived records,
+    applied to `bulk` as whole runs where they are long enough, else settlements one by one without copying
+    their payload; everything else goes through `on_record`."""
     size = len(data)
     offset = records = 0
     first_seq: int | None = None
@@ -342,24 +342,14 @@ def _scan_and_replay(
         if length < MIN_FRAME_LENGTH or end > size:
             truncated = True
             break
-        # The next contiguous ledger-derived SETTLEMENT, not waiting behind a hole: the fast path.
-        next_settlement = (
-            kind == 0
-            and length == 97
-            and not deferred
-            and seq > floor
-            and not seq & mask
-            and seq >> shift == contiguous + 1
-        )
-        if (
-            next_settlement
-            and offset >= next_run_try
-            and _long_run_ahead(data, offset, (contiguous + MIN_BULK_RUN) << shift)
-        ):
-            run = find_settlement_run(data, offset, contiguous + 1)
+        # The next contiguous ledger-derived record, not waiting behind a hole: the fast paths.
+        next_ledger = not deferred and seq > floor and not seq & mask and seq >> shift == contiguous + 1
+        if next_ledger and offset >= next_run_try:
+            run = find_ledger_run(data, offset, seq, 1 << shift)
             run_length = len(run)
-            if run_length >= MIN_BULK_RUN and bulk.apply_settlement_run(run):
-                run_last = (contiguous + run_length) << shift
+            if run_length >= MIN_BULK_RUN:
+                bulk.apply_ledger_run(run)
+                run_last = seq + ((run_length - 1) << shift)
                 if first_seq is None:
                     first_seq = seq
                 top = max(top, run_last)
@@ -369,11 +359,12 @@ def _scan_and_replay(
                 applied += run_length
                 contiguous += run_length
                 floor = applied_seq = run_last
-                offset += run_length * run.itemsize
+                offset = run.end
                 del run
                 continue
-            next_run_try = offset + run_length * run.itemsize  # refused or short: one by one
+            next_run_try = run.end  # a short run: its frames go one by one
             del run
+        next_settlement = next_ledger and kind == 0 and length == 97
         if crc(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]:
             corrupt_offset = offset
             break
@@ -416,19 +407,6 @@ def _scan_and_replay(
         first_seq=first_seq,
         last_seq=top if top >= 0 else None,
     )
-
-
-_SETTLEMENT_FRAME_SIZE = 4 + 97
-
-
-def _long_run_ahead(data: bytes | mmap.mmap, offset: int, probe_seq: int) -> bool:
-    """A cheap look before `find_settlement_run`: is the frame MIN_BULK_RUN - 1 settlement frames ahead the
-    settlement a run that long would end with? (Keeps logs of short runs from paying for numpy passes.)"""
-    probe = offset + (MIN_BULK_RUN - 1) * _SETTLEMENT_FRAME_SIZE
-    if probe + _SETTLEMENT_FRAME_SIZE > len(data):
-        return False
-    length, seq, _, kind = _HEADER.unpack_from(data, probe)
-    return length == 97 and kind == 0 and seq == probe_seq
 
 
 def apply_tlog_tail(tlog_path: str, after_seq: int, apply_event: Callable[[LedgerEvent], None]) -> int:

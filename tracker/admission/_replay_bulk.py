@@ -9,23 +9,31 @@ per identity (`_ids`, `_rows`: identity → row, `_first_seen`) and one slot per
 lookup through `_index_heads` / `_index_rows`, the first words sorted). Single events update slots through
 memoryviews; the columns grow by doubling.
 
-A snapshot's consumer entries are copied in from the mapped file (`adopt_snapshot`). A run of plain
-settlements (ledger-derived, contiguous, valid CRC — `find_settlement_run`) is applied as a whole by
-`apply_settlement_run` in time proportional to the run: per bucket, the settlements of the run add up, and a
-bucket restarts at most once, on the run's first touch,
-because every record of the run that maps to one day index carries the same UTC day (checked; otherwise the
-run is refused and replayed one record at a time). Everything else goes through `apply` / `settlement`, one
-event at a time. `finish()` writes one ConsumerCreditState per row back into the consumer map. Tests compare
-the result with `apply_ledger_event` applied event by event.
+A snapshot's consumer entries are copied in from the mapped file (`adopt_snapshot`). A run of ledger-derived
+records with contiguous seqs and valid CRCs — settlements, transfers, starter grants, as `find_ledger_run`
+finds them — is applied as a whole by `apply_ledger_run`, in time proportional to the run:
+
+- per bucket, the settlements of the run add up, and a bucket restarts at most once, on the run's first
+  touch, because all settlements of a run that map to one day index carry the same UTC day (checked;
+  otherwise the run is replayed one record at a time);
+- a balance ends as the last starter grant of the run (if any) plus every move after it;
+- new identities get rows in first-touch order, and first_seen_at follows the grant rule in record order.
+
+Everything else goes through `apply` / `settlement`, one event at a time. `finish()` writes one
+ConsumerCreditState per row back into the consumer map. Tests compare the result with `apply_ledger_event`
+applied event by event.
 """
 
 from __future__ import annotations
 
 import mmap
+import struct
+from dataclasses import dataclass
 
 import numpy as np
 
 from tracker.admission._events import ZERO_ID, LedgerEvent, LedgerEventKind
+from tracker.admission._persist_records import record_to_event
 from tracker.admission._snapshot_format import SnapshotColumns
 from tracker.admission._state import (
     DAY_BUCKET_COUNT,
@@ -34,9 +42,9 @@ from tracker.admission._state import (
     ConsumerCreditState,
     day_bucket_index,
 )
-from tracker.admission._tlog_format import crc32c
+from tracker.admission._tlog_format import TLogKind, crc32c
 
-__all__ = ["MIN_BULK_RUN", "SETTLEMENT_FRAME", "BulkReplay", "find_settlement_run"]
+__all__ = ["MIN_BULK_RUN", "BulkReplay", "LedgerRun", "find_ledger_run"]
 
 _U32 = 0xFFFFFFFF
 _U64 = 1 << 64
@@ -52,68 +60,96 @@ _RECORD_BYTES = 24  # one packed bucket record of ConsumerCreditState: 6 uint32 
 _MIN_BULK_TS = 64 * SECONDS_PER_DAY
 _MAX_BULK_TS = 1 << 62
 
+_ID_WORDS = 4  # an identity as numbers: 4 × 8 bytes
+
 MIN_BULK_RUN = 64
-"""Shorter runs of settlements are cheaper one record at a time."""
+"""Shorter runs are cheaper one record at a time."""
 
-SETTLEMENT_FRAME = np.dtype(
-    [
-        ("length", ">u4"),
-        ("seq", ">u8"),
-        ("ts", ">i8"),
-        ("kind", "u1"),
-        ("consumer", "<u8", (4,)),  # the 32 id bytes as 4 words (numbers only for sorting and comparing)
-        ("seeder", "<u8", (4,)),
-        ("cost", ">u8"),
-        ("flags", ">u4"),
-        ("crc", ">u4"),
-    ]
+
+def _frame_dtype(*payload: tuple) -> np.dtype:
+    return np.dtype(
+        [("length", ">u4"), ("seq", ">u8"), ("ts", ">i8"), ("kind", "u1"), *payload, ("crc", ">u4")]
+    )
+
+
+# Complete frames (§7.1) of the kinds a run holds (§7.3 payloads); ids as 4 words, numbers only for sorting
+# and comparing.
+SETTLEMENT_FRAME = _frame_dtype(
+    ("consumer", "<u8", (_ID_WORDS,)), ("seeder", "<u8", (_ID_WORDS,)), ("cost", ">u8"), ("flags", ">u4")
 )
-"""A complete SETTLEMENT frame (§7.1 + §7.3: length 97) as a numpy record."""
-_SETTLEMENT_LENGTH = 97
-_SETTLEMENT_FRAME_SIZE = SETTLEMENT_FRAME.itemsize
-_LEDGER_SEQ_SHIFT = 20  # the seq scheme of _persistent.py: ledger entry L is tlog seq L << 20
-_ID_WORDS = 4
-assert _SETTLEMENT_FRAME_SIZE == 4 + _SETTLEMENT_LENGTH
+TRANSFER_FRAME = _frame_dtype(("consumer", "<u8", (_ID_WORDS,)), ("cost", ">u8"), ("direction", "u1"))
+STARTER_GRANT_FRAME = _frame_dtype(("consumer", "<u8", (_ID_WORDS,)), ("cost", ">u8"))
+_RUN_FRAMES = {
+    TLogKind.SETTLEMENT: SETTLEMENT_FRAME,
+    TLogKind.TRANSFER: TRANSFER_FRAME,
+    TLogKind.STARTER_GRANT: STARTER_GRANT_FRAME,
+}
+_RUN_LENGTHS = {int(kind): frame.itemsize - 4 for kind, frame in _RUN_FRAMES.items()}  # the length field
+_HEADER = struct.Struct(">IQqB")
+_CRC = struct.Struct(">I")
+_TRANSFER_OUT = 2
+_SETTLEMENT_PAYLOAD = struct.Struct(">32s32sQI")
 
 
-def find_settlement_run(
-    data: bytes | mmap.mmap, offset: int, next_ledger_seq: int, limit: int | None = None
-) -> np.ndarray:
-    """The longest run of complete frames starting at `offset` that are SETTLEMENTs of length 97 with tlog
-    seqs `next_ledger_seq << 20`, `(next_ledger_seq + 1) << 20`, … and a valid CRC, as a SETTLEMENT_FRAME
-    array viewing `data` (empty when the first frame does not qualify). At most `limit` frames."""
-    available = (len(data) - offset) // _SETTLEMENT_FRAME_SIZE
-    if limit is not None:
-        available = min(available, limit)
-    if available <= 0 or (next_ledger_seq + available) << _LEDGER_SEQ_SHIFT >= _U64:
-        return np.empty(0, SETTLEMENT_FRAME)
-    checked = 0
-    window = MIN_BULK_RUN
-    while checked < available:  # growing windows: a short run costs little, a long one few numpy calls
-        count = min(window, available - checked)
-        frames = np.frombuffer(
-            data, SETTLEMENT_FRAME, count=count, offset=offset + checked * _SETTLEMENT_FRAME_SIZE
-        )
-        expected = (np.arange(count, dtype=np.uint64) + np.uint64(next_ledger_seq + checked)) << np.uint64(
-            _LEDGER_SEQ_SHIFT
-        )
-        good = (frames["length"] == _SETTLEMENT_LENGTH) & (frames["kind"] == 0) & (frames["seq"] == expected)
-        if not good.all():
-            checked += int(good.argmin())
+@dataclass(slots=True)
+class LedgerRun:
+    """Frames found by `find_ledger_run`: frame i starts at `offsets[i]` in `data` and has kind `kinds[i]`;
+    `end` is the offset after the last one."""
+
+    data: bytes | mmap.mmap
+    offsets: list[int]
+    kinds: list[int]
+    end: int
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def part(self, start: int, stop: int) -> LedgerRun:
+        """Frames `start` to `stop` (exclusive) of this run."""
+        end = self.offsets[stop] if stop < len(self.offsets) else self.end
+        return LedgerRun(self.data, self.offsets[start:stop], self.kinds[start:stop], end)
+
+    def frames(self, kind: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in the run, the frames as records) of one kind, copied out of `data`."""
+        dtype = _RUN_FRAMES[TLogKind(kind)]
+        positions = np.flatnonzero(np.array(self.kinds, np.uint8) == kind)
+        starts = np.array(self.offsets, np.int64)[positions]
+        raw = np.frombuffer(self.data, np.uint8)
+        frames = raw[starts[:, None] + np.arange(dtype.itemsize)].view(dtype).reshape(-1)
+        del raw  # a view of `data`: drop it at once, so that a mapped file can close
+        return positions, frames
+
+
+def find_ledger_run(
+    data: bytes | mmap.mmap, offset: int, first_seq: int, seq_step: int, limit: int | None = None
+) -> LedgerRun:
+    """The longest run of complete frames from `offset` with seqs `first_seq`, `first_seq + seq_step`, …, of
+    the kinds SETTLEMENT, TRANSFER and STARTER_GRANT with exactly their payload sizes, and a valid CRC. At
+    most `limit` frames (no limit when None)."""
+    size = len(data)
+    unpack_header = _HEADER.unpack_from
+    unpack_crc = _CRC.unpack_from
+    lengths = _RUN_LENGTHS
+    offsets: list[int] = []
+    kinds: list[int] = []
+    expected = first_seq
+    remaining = -1 if limit is None else limit
+    while remaining and offset + 25 <= size:
+        length, seq, _, kind = unpack_header(data, offset)
+        end = offset + 4 + length
+        if (
+            seq != expected
+            or lengths.get(kind) != length
+            or end > size
+            or crc32c(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]
+        ):
             break
-        checked += count
-        window *= 2
-    if checked == 0:
-        return np.empty(0, SETTLEMENT_FRAME)
-    frames = np.frombuffer(data, SETTLEMENT_FRAME, count=checked, offset=offset)
-    body_starts = range(offset + 4, offset + checked * _SETTLEMENT_FRAME_SIZE, _SETTLEMENT_FRAME_SIZE)
-    body_ends = range(offset + _SETTLEMENT_LENGTH, len(data), _SETTLEMENT_FRAME_SIZE)
-    bodies = map(data.__getitem__, map(slice, body_starts, body_ends))
-    computed = np.fromiter(map(crc32c, bodies), dtype=np.uint32, count=checked)
-    matches = computed == frames["crc"]
-    if not matches.all():
-        frames = frames[: int(matches.argmin())]
-    return frames
+        offsets.append(offset)
+        kinds.append(kind)
+        offset = end
+        expected += seq_step
+        remaining -= 1
+    return LedgerRun(data, offsets, kinds, offset)
 
 
 class BulkReplay:
@@ -372,38 +408,123 @@ class BulkReplay:
 
     # --- runs of settlements -----------------------------------------------------------------------------
 
-    def apply_settlement_run(self, frames: np.ndarray) -> bool:
-        """Apply a run found by `find_settlement_run` as a whole. Returns False, changing nothing, when the
-        run does not meet the bulk preconditions (timestamps out of range, or two UTC days on one day index);
-        the caller then replays it one record at a time."""
-        count = len(frames)
-        ts = frames["ts"].astype(np.int64)
-        if count == 0 or int(ts.min()) < _MIN_BULK_TS or int(ts.max()) > _MAX_BULK_TS:
-            return False
+    def apply_ledger_run(self, run: LedgerRun) -> None:
+        """Apply a run found by `find_ledger_run` (see the module docstring for how): in bulk up to the first
+        settlement that breaks the bulk preconditions, that one alone, and so on."""
+        while len(run):
+            settlement_at, settlements = run.frames(TLogKind.SETTLEMENT)
+            cut = self._bulk_prefix(settlement_at, settlements["ts"].astype(np.int64), len(run))
+            if cut == 0:
+                self._apply_one_by_one(run.part(0, 1))
+                run = run.part(1, len(run))
+                continue
+            if cut < len(run):
+                keep = settlement_at < cut
+                settlement_at, settlements = settlement_at[keep], settlements[keep]
+            self._apply_in_bulk(run.part(0, cut), settlement_at, settlements)
+            run = run.part(cut, len(run))
+
+    @staticmethod
+    def _bulk_prefix(settlement_at: np.ndarray, ts: np.ndarray, count: int) -> int:
+        """How many leading records of a run can go in bulk: up to the first settlement with a timestamp out
+        of the bulk range or on a day index an earlier settlement of the run saw with another UTC day."""
+        if not len(ts):
+            return count
+        bad = (ts < _MIN_BULK_TS) | (ts > _MAX_BULK_TS)
+        day_number = np.where(bad, _MIN_BULK_TS // SECONDS_PER_DAY, ts // SECONDS_PER_DAY)
+        day_index = day_number % DAY_BUCKET_COUNT
+        indexes, first = np.unique(day_index[~bad], return_index=True)
+        first_day = np.zeros(DAY_BUCKET_COUNT, np.int64)
+        first_day[indexes] = day_number[~bad][first]
+        bad |= day_number != first_day[day_index]
+        if not bad.any():
+            return count
+        return int(settlement_at[int(bad.argmax())])
+
+    def _apply_in_bulk(self, run: LedgerRun, settlement_at: np.ndarray, settlements: np.ndarray) -> None:
+        count = len(run)
+        ts = settlements["ts"].astype(np.int64)
+        transfer_at, transfers = run.frames(TLogKind.TRANSFER)
+        grant_at, grants = run.frames(TLogKind.STARTER_GRANT)
+        seeded = settlements["seeder"].any(axis=1)
+        seeded_at = settlement_at[seeded]
+        # Every identity the run touches, in record order: record i touches its consumer at 2i and a
+        # settlement's seeder at 2i + 1.
+        touched_rows = self._rows_of(
+            np.concatenate(
+                (
+                    settlements["consumer"],
+                    settlements["seeder"][seeded],
+                    transfers["consumer"],
+                    grants["consumer"],
+                )
+            ),
+            np.concatenate((settlement_at * 2, seeded_at * 2 + 1, transfer_at * 2, grant_at * 2)),
+            np.concatenate((ts, ts[seeded], transfers["ts"].astype(np.int64), grants["ts"].astype(np.int64))),
+        )
+        ends = np.cumsum([len(settlements), int(seeded.sum()), len(transfers)])
+        consumer_rows, seeder_rows, transfer_rows, grant_rows = np.split(touched_rows, ends)
+        cost = settlements["cost"].astype(np.uint64)
+        self._add_settlements(consumer_rows, seeder_rows, seeded, ts, cost, settlements["flags"])
+
+        # Balances: moves (as int64, wrapping like Go's) count when they come after the row's last grant.
+        transfer_cost = transfers["cost"].astype(np.uint64).view(np.int64)
+        transfer_cost = np.where(transfers["direction"] == _TRANSFER_OUT, -transfer_cost, transfer_cost)
+        move_rows = np.concatenate((consumer_rows, seeder_rows, transfer_rows))
+        move_at = np.concatenate((settlement_at, seeded_at, transfer_at))
+        moves = np.concatenate((-cost.view(np.int64), cost[seeded].view(np.int64), transfer_cost))
+        balance = self._balance
+        if len(grant_rows):
+            last_grant = np.full(len(self._ids), -1, np.int64)
+            np.maximum.at(last_grant, grant_rows, grant_at)
+            latest = grant_at == last_grant[grant_rows]
+            balance[grant_rows[latest]] = grants["cost"].astype(np.uint64).view(np.int64)[latest]
+            later = move_at > last_grant[move_rows]
+            move_rows, moves = move_rows[later], moves[later]
+            first_seen = self._first_seen
+            for row, grant_ts in zip(
+                grant_rows.tolist(), grants["ts"].astype(np.int64).tolist(), strict=True
+            ):
+                if first_seen[row] == ZERO_TIME or first_seen[row] > grant_ts:
+                    first_seen[row] = grant_ts
+        np.add.at(balance, move_rows, moves)
+        self.records_in_runs += count
+
+    def _apply_one_by_one(self, run: LedgerRun) -> None:
+        data = run.data
+        for offset, kind in zip(run.offsets, run.kinds, strict=True):
+            length, _, ts, _ = _HEADER.unpack_from(data, offset)
+            payload = data[offset + 21 : offset + length]
+            if kind == TLogKind.SETTLEMENT:
+                self.settlement(*_SETTLEMENT_PAYLOAD.unpack(payload), ts)
+            else:
+                event = record_to_event(kind, ts, payload)
+                if event is not None:
+                    self.apply(event)
+
+    def _add_settlements(
+        self,
+        consumer_rows: np.ndarray,
+        seeder_rows: np.ndarray,
+        seeded: np.ndarray,
+        ts: np.ndarray,
+        cost: np.ndarray,
+        flags: np.ndarray,
+    ) -> None:
+        """The day buckets of settlements in a `_bulk_prefix`."""
         day_number = ts // SECONDS_PER_DAY
         day_index = day_number % DAY_BUCKET_COUNT
         today = day_number * SECONDS_PER_DAY
-        earliest = np.full(DAY_BUCKET_COUNT, _MAX_BULK_TS, np.int64)
-        np.minimum.at(earliest, day_index, today)
-        latest = np.zeros(DAY_BUCKET_COUNT, np.int64)
-        np.maximum.at(latest, day_index, today)
-        touched = latest > 0
-        if not np.array_equal(earliest[touched], latest[touched]):
-            return False
-        seeded = frames["seeder"].any(axis=1)
-        consumer_rows, seeder_rows = self._rows_of(frames, seeded, ts)
-
         settlement_keys = consumer_rows * _CODES + day_index
         consumer_flow_keys = settlement_keys + _FLOW_BASE
         seeder_flow_keys = seeder_rows * _CODES + (day_index[seeded] + _FLOW_BASE)
-        seeder_today = today[seeded]
         # Every record of a bucket shares its day, so the first touch's restart decision (taken on the state
         # before the run) is every touch's: restart all those buckets first, then add.
         restarts = []
         for keys, day in (
             (settlement_keys, today),
             (consumer_flow_keys, today),
-            (seeder_flow_keys, seeder_today),
+            (seeder_flow_keys, today[seeded]),
         ):
             restart = self._restarts(keys, day)
             restarts.append((keys[restart], day[restart]))
@@ -413,17 +534,11 @@ class BulkReplay:
             self._b[keys] = 0
             self._stamp[keys] = day
             self._written[keys] = True
-        cost = frames["cost"].astype(np.uint64)
-        seeder_cost = cost[seeded]
-        clean = (frames["flags"] & 1) == 0
+        clean = (flags & 1) == 0
         np.add.at(self._total, settlement_keys, np.uint32(1))
         np.add.at(self._a, settlement_keys[clean], np.uint32(1))
         np.add.at(self._b, consumer_flow_keys, cost.astype(np.uint32))
-        np.add.at(self._a, seeder_flow_keys, seeder_cost.astype(np.uint32))
-        np.subtract.at(self._balance, consumer_rows, cost.view(np.int64))  # int64 wraps like Go's
-        np.add.at(self._balance, seeder_rows, seeder_cost.view(np.int64))
-        self.records_in_runs += count
-        return True
+        np.add.at(self._a, seeder_flow_keys, cost[seeded].astype(np.uint32))
 
     def _restarts(self, keys: np.ndarray, today: np.ndarray) -> np.ndarray:
         """Which of these buckets `add_to_bucket` would restart at `today`: unset, or 30+ days older."""
@@ -439,41 +554,26 @@ class BulkReplay:
         self._index_rows = order
         self._unindexed = 0
 
-    def _rows_of(
-        self, frames: np.ndarray, seeded: np.ndarray, ts: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of each record's consumer and (where `seeded`) seeder, adding rows for new identities in
-        first-touch order (consumer before seeder) with first_seen_at = that record's ts."""
+    def _rows_of(self, words: np.ndarray, touch: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """The row of each id (4 words per id), adding rows for new identities in `touch` order with
+        first_seen_at = the touching record's `ts`."""
         if self._unindexed > max(1024, len(self._index_heads) // 8):
             self._rebuild_index()
-        consumer_words = frames["consumer"]
-        seeder_words = frames["seeder"][seeded]
-        consumer_rows = self._indexed_rows(consumer_words)
-        seeder_rows = self._indexed_rows(seeder_words)
-        missing_consumers = np.flatnonzero(consumer_rows < 0)
-        missing_seeders = np.flatnonzero(seeder_rows < 0)
-        if len(missing_consumers) or len(missing_seeders):
+        rows = self._indexed_rows(words)
+        missing = np.flatnonzero(rows < 0)
+        if len(missing):
             # Not in the index (new, added since it was built, or sharing a first word with another
-            # identity): look these up by their bytes, in touch order — record i touches its consumer at 2i,
-            # its seeder at 2i + 1.
-            seeder_records = np.flatnonzero(seeded)[missing_seeders]
-            touch = np.concatenate((missing_consumers * 2, seeder_records * 2 + 1))
-            order = touch.argsort(kind="stable")
-            blob = np.concatenate((consumer_words[missing_consumers], seeder_words[missing_seeders]))[
-                order
-            ].tobytes()
-            timestamps = ts[touch[order] // 2].tolist()
+            # identity): look these up by their bytes, in touch order.
+            missing = missing[touch[missing].argsort(kind="stable")]
+            blob = words[missing].tobytes()
+            timestamps = ts[missing].tolist()
             row_of = self._row
-            found = np.fromiter(
+            rows[missing] = np.fromiter(
                 (row_of(blob[at : at + 32], timestamps[at // 32]) for at in range(0, len(blob), 32)),
                 dtype=np.int64,
-                count=len(order),
+                count=len(missing),
             )
-            rows = np.empty(len(order), np.int64)
-            rows[order] = found
-            consumer_rows[missing_consumers] = rows[: len(missing_consumers)]
-            seeder_rows[missing_seeders] = rows[len(missing_consumers) :]
-        return consumer_rows, seeder_rows
+        return rows
 
     def _indexed_rows(self, words: np.ndarray) -> np.ndarray:
         """The row of each id (4 words per id) found through the index, -1 where it is not there."""
