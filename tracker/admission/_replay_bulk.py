@@ -29,6 +29,7 @@ from __future__ import annotations
 import mmap
 import struct
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -88,6 +89,8 @@ _RUN_LENGTHS = {int(kind): frame.itemsize - 4 for kind, frame in _RUN_FRAMES.ite
 _HEADER = struct.Struct(">IQqB")
 _CRC = struct.Struct(">I")
 _TRANSFER_OUT = 2
+_SETTLEMENT_LENGTH = _RUN_LENGTHS[TLogKind.SETTLEMENT]
+_SETTLEMENT_FRAME_SIZE = SETTLEMENT_FRAME.itemsize
 _SETTLEMENT_PAYLOAD = struct.Struct(">32s32sQI")
 
 
@@ -113,10 +116,12 @@ class LedgerRun:
         """(positions in the run, the frames as records) of one kind, copied out of `data`."""
         dtype = _RUN_FRAMES[TLogKind(kind)]
         positions = np.flatnonzero(np.array(self.kinds, np.uint8) == kind)
+        if not len(positions):
+            return positions, np.empty(0, dtype)
         starts = np.array(self.offsets, np.int64)[positions]
-        raw = np.frombuffer(self.data, np.uint8)
-        frames = raw[starts[:, None] + np.arange(dtype.itemsize)].view(dtype).reshape(-1)
-        del raw  # a view of `data`: drop it at once, so that a mapped file can close
+        windows = np.lib.stride_tricks.sliding_window_view(np.frombuffer(self.data, np.uint8), dtype.itemsize)
+        frames = windows[starts].view(dtype).reshape(-1)
+        del windows  # a view of `data`: drop it at once, so that a mapped file can close
         return positions, frames
 
 
@@ -136,13 +141,21 @@ def find_ledger_run(
     remaining = -1 if limit is None else limit
     while remaining and offset + 25 <= size:
         length, seq, _, kind = unpack_header(data, offset)
+        if seq != expected or lengths.get(kind) != length:
+            break
+        if kind == TLogKind.SETTLEMENT:  # usually many in a row: check them together
+            count = _settlement_stretch(data, offset, seq, seq_step, remaining)
+            if count == 0:
+                break
+            stop = offset + count * _SETTLEMENT_FRAME_SIZE
+            offsets.extend(range(offset, stop, _SETTLEMENT_FRAME_SIZE))
+            kinds.extend(repeat(kind, count))
+            offset = stop
+            expected += count * seq_step
+            remaining -= count
+            continue
         end = offset + 4 + length
-        if (
-            seq != expected
-            or lengths.get(kind) != length
-            or end > size
-            or crc32c(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]
-        ):
+        if end > size or crc32c(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]:
             break
         offsets.append(offset)
         kinds.append(kind)
@@ -150,6 +163,46 @@ def find_ledger_run(
         expected += seq_step
         remaining -= 1
     return LedgerRun(data, offsets, kinds, offset)
+
+
+def _settlement_stretch(
+    data: bytes | mmap.mmap, offset: int, first_seq: int, seq_step: int, limit: int
+) -> int:
+    """How many complete SETTLEMENT frames of length 97 with seqs `first_seq`, `first_seq + seq_step`, … and a
+    valid CRC follow one another from `offset` (at most `limit` when it is not negative)."""
+    available = (len(data) - offset) // _SETTLEMENT_FRAME_SIZE
+    if limit >= 0:
+        available = min(available, limit)
+    if first_seq + available * seq_step >= _U64:
+        available = max(0, (_U64 - 1 - first_seq) // seq_step)
+    checked = 0
+    window = 32
+    while checked < available:  # growing windows: a short stretch costs little, a long one few numpy calls
+        count = min(window, available - checked)
+        frames = np.frombuffer(
+            data, SETTLEMENT_FRAME, count=count, offset=offset + checked * _SETTLEMENT_FRAME_SIZE
+        )
+        expected = np.arange(count, dtype=np.uint64) * np.uint64(seq_step) + np.uint64(
+            first_seq + checked * seq_step
+        )
+        good = (frames["length"] == _SETTLEMENT_LENGTH) & (frames["kind"] == 0) & (frames["seq"] == expected)
+        del frames
+        if not good.all():
+            checked += int(good.argmin())
+            break
+        checked += count
+        window *= 4
+    if checked == 0:
+        return 0
+    body_starts = range(offset + 4, offset + checked * _SETTLEMENT_FRAME_SIZE, _SETTLEMENT_FRAME_SIZE)
+    body_ends = range(offset + _SETTLEMENT_LENGTH, len(data), _SETTLEMENT_FRAME_SIZE)
+    computed = np.fromiter(
+        map(crc32c, map(data.__getitem__, map(slice, body_starts, body_ends))), dtype=np.uint32, count=checked
+    )
+    stored = np.frombuffer(data, SETTLEMENT_FRAME, count=checked, offset=offset)["crc"]
+    matches = computed == stored
+    del stored
+    return checked if matches.all() else int(matches.argmin())
 
 
 class BulkReplay:
