@@ -116,7 +116,7 @@ def recompute(entries: list[CommittedEntry], local_events: list[tuple[int, Ledge
 
 
 def settlement(
-    consumer: bytes, cost: int = 1, seeder: bytes = bytes(32), timestamp: int = NOW
+    consumer: bytes, cost: int = 1, seeder: bytes = bytes(32), timestamp: int = NOW, flags: int = 0
 ) -> LedgerEvent:
     from tracker.admission._events import LedgerEventKind
 
@@ -125,6 +125,7 @@ def settlement(
         consumer_id=consumer,
         seeder_id=seeder,
         cost_credits=cost,
+        flags=flags,
         timestamp=timestamp,
     )
 

@@ -35,7 +35,7 @@ from tracker.admission._tlog_format import (
     encode_frame,
 )
 
-from ._helpers import NOW
+from ._helpers import NOW, settlement
 
 _DAY = 86400
 _IDS = [bytes([byte]) * 32 for byte in (1, 2, 3)] + [ZERO_ID]
@@ -72,14 +72,7 @@ def _initial_state() -> dict[bytes, ConsumerCreditState]:
 
 
 def _settlement_event(consumer: bytes, seeder: bytes, cost: int, flags: int, ts: int) -> LedgerEvent:
-    return LedgerEvent(
-        kind=LedgerEventKind.SETTLEMENT,
-        consumer_id=consumer,
-        seeder_id=seeder,
-        cost_credits=cost,
-        flags=flags,
-        timestamp=ts,
-    )
+    return settlement(consumer, cost, seeder, ts, flags)
 
 
 def _settlement_frames(settlements: list[tuple], first_ledger_seq: int = 1) -> bytes:
@@ -224,8 +217,8 @@ def test_identities_sharing_their_first_eight_bytes_stay_apart() -> None:
     assert bulk.identities == 3
     bulk.finish()
     expected = {identity: state.copy() for identity, state in known.items()}
-    for settlement in [*settlements, (second, third, 1, 0, NOW), *settlements]:
-        apply_ledger_event(expected, _settlement_event(*settlement))
+    for record in [*settlements, (second, third, 1, 0, NOW), *settlements]:
+        apply_ledger_event(expected, _settlement_event(*record))
     assert bulk_state == expected
     assert list(bulk_state) == list(expected)
 

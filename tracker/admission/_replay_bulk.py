@@ -358,16 +358,15 @@ class BulkReplay:
 
     def _add(self, row: int, base: int, ts: int, total: int, a: int, b: int) -> None:
         """`ConsumerCreditState.add_to_bucket` on the bucket of array `base` for day `ts`."""
-        index, today = self._day(ts)
+        cached = self._day_cache.get(ts)
+        index, today = cached if cached is not None else self._day(ts)
         key = row * _CODES + base + index
         totals, a_values, b_values, stamps = self._total_view, self._a_view, self._b_view, self._stamp_view
-        if not self._written_view[key]:
+        stamp = stamps[key]
+        if not self._written_view[key] or stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
             self._written_view[key] = True
             totals[key], a_values[key], b_values[key], stamps[key] = total & _U32, a & _U32, b & _U32, today
             return
-        stamp = stamps[key]
-        if stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
-            totals[key], a_values[key], b_values[key], stamps[key] = 0, 0, 0, today
         totals[key] = (totals[key] + total) & _U32
         a_values[key] = (a_values[key] + a) & _U32
         b_values[key] = (b_values[key] + b) & _U32
@@ -377,65 +376,15 @@ class BulkReplay:
         self._balance_view[row] = balance - _U64 if balance > _I64_MAX else balance
 
     def settlement(self, consumer: bytes, seeder: bytes, cost: int, flags: int, ts: int) -> None:
-        """One SETTLEMENT (§6): `_add` and `_move_balance` inlined, as replay takes this path for every
-        settlement outside a bulk run."""
-        rows = self._rows
-        row = rows.get(consumer)
-        if row is None:
-            row = self._row(consumer, ts)
-        seeder_row = -1
+        """One SETTLEMENT (§6)."""
+        row = self._row(consumer, ts)
+        self._add(row, 0, ts, 1, 0 if flags & 1 else 1, 0)
+        self._add(row, _FLOW_BASE, ts, 0, 0, cost)
+        self._move_balance(row, -cost)
         if seeder and seeder != ZERO_ID:
-            seeder_row = rows.get(seeder)
-            if seeder_row is None:
-                seeder_row = self._row(seeder, ts)
-        cached = self._day_cache.get(ts)
-        index, today = cached if cached is not None else self._day(ts)
-        written, totals, a_values, b_values, stamps, balances = (
-            self._written_view,
-            self._total_view,
-            self._a_view,
-            self._b_view,
-            self._stamp_view,
-            self._balance_view,
-        )
-        clean = 0 if flags & 1 else 1
-        key = row * _CODES + index
-        stamp = stamps[key]
-        if not written[key] or stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
-            written[key], totals[key], a_values[key], b_values[key], stamps[key] = True, 1, clean, 0, today
-        else:
-            totals[key] = (totals[key] + 1) & _U32
-            a_values[key] = (a_values[key] + clean) & _U32
-        key += _FLOW_BASE
-        stamp = stamps[key]
-        if not written[key] or stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
-            written[key], totals[key], a_values[key], b_values[key], stamps[key] = (
-                True,
-                0,
-                0,
-                cost & _U32,
-                today,
-            )
-        else:
-            b_values[key] = (b_values[key] + cost) & _U32
-        balance = (balances[row] - cost) % _U64
-        balances[row] = balance - _U64 if balance > _I64_MAX else balance
-        if seeder_row < 0:
-            return
-        key = seeder_row * _CODES + _FLOW_BASE + index
-        stamp = stamps[key]
-        if not written[key] or stamp == ZERO_TIME or today - stamp >= _STALE_AFTER_S:
-            written[key], totals[key], a_values[key], b_values[key], stamps[key] = (
-                True,
-                0,
-                cost & _U32,
-                0,
-                today,
-            )
-        else:
-            a_values[key] = (a_values[key] + cost) & _U32
-        balance = (balances[seeder_row] + cost) % _U64
-        balances[seeder_row] = balance - _U64 if balance > _I64_MAX else balance
+            row = self._row(seeder, ts)
+            self._add(row, _FLOW_BASE, ts, 0, cost, 0)
+            self._move_balance(row, cost)
 
     def apply(self, event: LedgerEvent) -> None:
         """Any event, with `apply_ledger_event`'s rules."""

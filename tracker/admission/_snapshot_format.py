@@ -203,26 +203,9 @@ def _validate(data: bytes | mmap.mmap) -> _Layout:
         raise SnapshotFormatError("admission/snapshot: trailer CRC mismatch")
     if ts >= 1 << 63:
         ts -= 1 << 64
-    offset = _HEADER.size
-    if body_end - offset < 4:
-        raise SnapshotFormatError("admission/snapshot: consumer count truncated")
-    (consumer_count,) = _U32.unpack_from(data, offset)
-    consumers_at = offset + 4
-    if consumer_count * CONSUMER_ENTRY_SIZE > body_end - consumers_at:
-        raise SnapshotFormatError(
-            f"admission/snapshot: consumer state truncated ({consumer_count} consumers declared, "
-            f"{(body_end - consumers_at) // CONSUMER_ENTRY_SIZE} fit)"
-        )
-    offset = consumers_at + consumer_count * CONSUMER_ENTRY_SIZE
-    if body_end - offset < 4:
-        raise SnapshotFormatError("admission/snapshot: seeder count truncated")
-    (seeder_count,) = _U32.unpack_from(data, offset)
-    seeders_at = offset + 4
-    if seeder_count * SEEDER_ENTRY_SIZE > body_end - seeders_at:
-        raise SnapshotFormatError(
-            f"admission/snapshot: seeder state truncated ({seeder_count} seeders declared, "
-            f"{(body_end - seeders_at) // SEEDER_ENTRY_SIZE} fit)"
-        )
+    consumer_count, consumers_at = _count(data, _HEADER.size, body_end, CONSUMER_ENTRY_SIZE, "consumer")
+    seeders_offset = consumers_at + consumer_count * CONSUMER_ENTRY_SIZE
+    seeder_count, seeders_at = _count(data, seeders_offset, body_end, SEEDER_ENTRY_SIZE, "seeder")
     return _Layout(
         seq=seq,
         ts=ts,
@@ -232,6 +215,22 @@ def _validate(data: bytes | mmap.mmap) -> _Layout:
         seeder_count=seeder_count,
         trailing_bytes=body_end - seeders_at - seeder_count * SEEDER_ENTRY_SIZE,
     )
+
+
+def _count(
+    data: bytes | mmap.mmap, offset: int, body_end: int, entry_size: int, what: str
+) -> tuple[int, int]:
+    """(count, offset of the first entry) of the u32-counted array at `offset`, checked to fit."""
+    if body_end - offset < 4:
+        raise SnapshotFormatError(f"admission/snapshot: {what} count truncated")
+    (count,) = _U32.unpack_from(data, offset)
+    start = offset + 4
+    if count * entry_size > body_end - start:
+        raise SnapshotFormatError(
+            f"admission/snapshot: {what} state truncated ({count} {what}s declared, "
+            f"{(body_end - start) // entry_size} fit)"
+        )
+    return count, start
 
 
 def _decode_seeders(data: bytes | mmap.mmap, layout: _Layout) -> dict[bytes, SeederHeartbeatState]:
