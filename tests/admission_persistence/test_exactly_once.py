@@ -159,5 +159,5 @@ def test_recovery_is_exactly_once(tmp_path_factory: object, operations: list[tup
     of 256+ settlements as a whole; and `BulkReplay` taking every run as a whole, however short."""
     tmp_path = tmp_path_factory.mktemp("exactly_once")  # type: ignore[attr-defined]
     shortest_run = 1 if engine == "bulk_runs_of_any_length" else MIN_BULK_RUN
-    with mock.patch("tracker.admission._replay.MIN_BULK_RUN", shortest_run):
+    with mock.patch("tracker.admission._replay_bulk.MIN_BULK_RUN", shortest_run):
         trio.run(_run, tmp_path, operations, engine != "one_by_one")

@@ -16,12 +16,8 @@ from tracker.admission._events import ZERO_ID, LedgerEvent, LedgerEventKind, app
 from tracker.admission._persist_records import record_to_event
 from tracker.admission._replay import ReplayReport, replay_from_disk
 from tracker.admission._replay_bulk import BulkReplay, LedgerRun, find_ledger_run
-from tracker.admission._snapshot_format import (
-    SnapshotData,
-    decode_snapshot,
-    decode_snapshot_columns,
-    encode_snapshot,
-)
+from tracker.admission._snapshot_columns import decode_snapshot_columns
+from tracker.admission._snapshot_format import SnapshotData, decode_snapshot, encode_snapshot
 from tracker.admission._snapshot_store import snapshot_path, write_snapshot_file
 from tracker.admission._state import ZERO_TIME, BucketArray, ConsumerCreditState, DayBucket
 from tracker.admission._tlog_format import (
@@ -353,7 +349,7 @@ def _replay_copy(
         snapshot_prefix=str(target / "admission.snapshot"),
         install_snapshot=install,
         apply_event=lambda event: apply_ledger_event(consumers, event),
-        bulk=bulk,
+        bulk=None if bulk is None else lambda: bulk,
         now=lambda: 1.0,
     )
     return consumers, report

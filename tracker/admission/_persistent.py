@@ -50,7 +50,6 @@ from tracker.admission._replay import (
     apply_tlog_tail,
     replay_from_disk,
 )
-from tracker.admission._replay_bulk import BulkReplay
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError, encode_snapshot
 from tracker.admission._snapshot_store import prune_snapshots, snapshot_path, write_snapshot_file
 from tracker.admission._state import ConsumerCreditState, SeederHeartbeatState
@@ -105,6 +104,12 @@ def _core_applies_pure_ledger_rules(core: object) -> bool:
     from tracker.admission._core import AdmissionCore
 
     return getattr(type(core), "apply_event", None) is AdmissionCore.apply_event
+
+
+def _bulk_replay(consumers: dict[bytes, Any]) -> Any:
+    from tracker.admission._replay_bulk import BulkReplay  # numpy: only when there is something to replay
+
+    return BulkReplay(consumers)
 
 
 class PersistentAdmission:
@@ -208,7 +213,7 @@ class PersistentAdmission:
                 snapshot_prefix=self.snapshot_prefix,
                 install_snapshot=self._install_snapshot,
                 apply_event=self.core.apply_event,
-                bulk=BulkReplay(self.core.consumers) if self._fast_replay else None,
+                bulk=partial(_bulk_replay, self.core.consumers) if self._fast_replay else None,
                 now=self._clock,
             )
         )
@@ -276,6 +281,8 @@ class PersistentAdmission:
                 "snapshot": str(report.snapshot_path) if report.snapshot_path else None,
                 "snapshot_seq": report.snapshot_seq,
                 "tlog_records_applied": report.tlog_records_applied,
+                "tlog_records_in_bulk": report.tlog_records_in_bulk,
+                "duration_s": round(report.duration_s, 3),
                 "ledger_cross_check_applied": report.cross_check_applied,
                 "degraded": self.degraded_mode,
                 "last_seq": self._last_seq,

@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.admission._events import LedgerEvent
 from tracker.admission._persist_records import record_to_event
-from tracker.admission._replay_bulk import MIN_BULK_RUN, BulkReplay, find_ledger_run
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError
-from tracker.admission._snapshot_store import enumerate_snapshots, open_snapshot_columns, read_snapshot_file
+from tracker.admission._snapshot_store import enumerate_snapshots, read_snapshot_file
 from tracker.admission._tlog_format import (
     FRAME_HEADER_SIZE,
     FRAME_OVERHEAD,
@@ -40,6 +40,9 @@ from tracker.admission._tlog_reader import (
     read_file_bytes,
     scan_tlog_bytes,
 )
+
+if TYPE_CHECKING:  # numpy is imported only when there is something to replay in bulk
+    from tracker.admission._replay_bulk import BulkReplay
 
 __all__ = [
     "LEDGER_SEQ_SHIFT",
@@ -95,6 +98,7 @@ class ReplayReport:
     tlog_files: int = 0
     tlog_records_read: int = 0
     tlog_records_applied: int = 0
+    tlog_records_in_bulk: int = 0  # of those, applied as part of a whole run (BulkReplay)
     torn_tails_cut: int = 0
     damage: list[TLogDamage] = field(default_factory=list)
     payload_errors: int = 0
@@ -127,6 +131,8 @@ def load_newest_snapshot(
             if bulk is None:
                 data = read_snapshot_file(path)
             else:
+                from tracker.admission._snapshot_columns import open_snapshot_columns
+
                 with open_snapshot_columns(path) as columns:
                     bulk.adopt_snapshot(columns)
                     data = SnapshotData(
@@ -157,7 +163,7 @@ def replay_from_disk(
     snapshot_prefix: str,
     install_snapshot: Callable[[SnapshotData], None],
     apply_event: Callable[[LedgerEvent], None],
-    bulk: BulkReplay | None = None,
+    bulk: Callable[[], BulkReplay] | None = None,
     repair: bool = True,
     now: Callable[[], float] = time.time,
 ) -> ReplayReport:
@@ -166,9 +172,9 @@ def replay_from_disk(
     Records with seq <= the snapshot seq (or <= an earlier applied record) are skipped, so nothing is applied
     twice. With `repair`, the active file's torn tail is cut off, and a file with a mid-file CRC failure (or a
     torn frame in a rotated file) is moved aside while its good prefix is rewritten under the original name.
-    With `bulk`, the snapshot and the records go into it (same rules, in columns; long runs of settlements as
-    a whole) instead of `apply_event`, and it is finished before returning. OSError from listing directories
-    propagates.
+    With `bulk` (a factory, called only when there is a snapshot or a non-empty tlog file), the snapshot and
+    the records go into a BulkReplay (same rules, in columns; long runs as a whole) instead of
+    `apply_event`, and it is finished before returning. OSError from listing directories propagates.
     """
     # Replay allocates millions of short-lived, acyclic objects; the cyclic collector would rescan the growing
     # state over and over (~15 % of the time). Nothing else runs during start-up replay.
@@ -180,7 +186,7 @@ def replay_from_disk(
             snapshot_prefix=snapshot_prefix,
             install_snapshot=install_snapshot,
             apply_event=apply_event,
-            bulk=bulk,
+            bulk_factory=bulk,
             repair=repair,
             now=now,
         )
@@ -195,12 +201,13 @@ def _replay_from_disk(
     snapshot_prefix: str,
     install_snapshot: Callable[[SnapshotData], None],
     apply_event: Callable[[LedgerEvent], None],
-    bulk: BulkReplay | None,
+    bulk_factory: Callable[[], BulkReplay] | None,
     repair: bool,
     now: Callable[[], float],
 ) -> ReplayReport:
     started = time.perf_counter()
     report = ReplayReport()
+    bulk = bulk_factory() if bulk_factory is not None and _has_data(tlog_path, snapshot_prefix) else None
     snapshot = load_newest_snapshot(snapshot_prefix, report, bulk) if snapshot_prefix else None
     if snapshot is not None:
         install_snapshot(snapshot)
@@ -293,6 +300,7 @@ def _replay_from_disk(
                     scan.good_end,
                 )
     if bulk is not None:
+        report.tlog_records_in_bulk = bulk.records_in_runs
         bulk.finish()
     report.duration_s = time.perf_counter() - started
     return report
@@ -300,6 +308,13 @@ def _replay_from_disk(
 
 _HEADER = struct.Struct(">IQqB")
 _CRC = struct.Struct(">I")
+
+
+def _has_data(tlog_path: str, snapshot_prefix: str) -> bool:
+    """Is there a snapshot or a non-empty tlog file to replay?"""
+    if snapshot_prefix and enumerate_snapshots(snapshot_prefix):
+        return True
+    return bool(tlog_path) and any(path.stat().st_size for path in enumerate_tlog_files(tlog_path))
 
 
 def _scan_and_replay(
@@ -312,6 +327,10 @@ def _scan_and_replay(
     """`scan_tlog_bytes` + `on_record` fused for the common case: the next contiguous ledger-derived records,
     applied to `bulk` as whole runs where they are long enough, else settlements one by one without copying
     their payload; everything else goes through `on_record`."""
+    from tracker.admission import _replay_bulk
+
+    find_ledger_run = _replay_bulk.find_ledger_run
+    shortest_run = _replay_bulk.MIN_BULK_RUN
     size = len(data)
     offset = records = 0
     first_seq: int | None = None
@@ -347,7 +366,7 @@ def _scan_and_replay(
         if next_ledger and offset >= next_run_try:
             run = find_ledger_run(data, offset, seq, 1 << shift)
             run_length = len(run)
-            if run_length >= MIN_BULK_RUN:
+            if run_length >= shortest_run:
                 bulk.apply_ledger_run(run)
                 run_last = seq + ((run_length - 1) << shift)
                 if first_seq is None:

@@ -35,7 +35,7 @@ import numpy as np
 
 from tracker.admission._events import ZERO_ID, LedgerEvent, LedgerEventKind
 from tracker.admission._persist_records import record_to_event
-from tracker.admission._snapshot_format import SnapshotColumns
+from tracker.admission._snapshot_columns import SnapshotColumns
 from tracker.admission._state import (
     DAY_BUCKET_COUNT,
     SECONDS_PER_DAY,

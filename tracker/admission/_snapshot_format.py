@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from tracker.admission._state import (
     DAY_BUCKET_COUNT,
     MINUTE_BUCKET_COUNT,
@@ -31,18 +29,18 @@ from tracker.admission._state import (
 from tracker.admission._tlog_format import crc32c, crc32c_of_range
 
 __all__ = [
-    "CONSUMER_ENTRY_DTYPE",
     "CONSUMER_ENTRY_SIZE",
     "SEEDER_ENTRY_SIZE",
     "SNAPSHOT_FORMAT_VERSION",
     "SNAPSHOT_MAGIC",
-    "SnapshotColumns",
     "SnapshotData",
     "SnapshotError",
     "SnapshotFormatError",
+    "SnapshotLayout",
+    "decode_seeders",
     "decode_snapshot",
-    "decode_snapshot_columns",
     "encode_snapshot",
+    "snapshot_layout",
 ]
 
 SNAPSHOT_MAGIC = 0x41444D53  # bytes on disk: 53 4D 44 41 ("SMDA")
@@ -70,19 +68,7 @@ _CHUNK_STARTS = range(0, DAY_BUCKET_COUNT, _CHUNK_DAYS)
 assert DAY_BUCKET_COUNT % _CHUNK_DAYS == 0
 _ARRAYS = (BucketArray.SETTLEMENT, BucketArray.DISPUTE, BucketArray.FLOW)
 
-BUCKET_DTYPE = np.dtype([("total", "<u4"), ("a", "<u4"), ("b", "<u4"), ("day_stamp", "<i8")])
-CONSUMER_ENTRY_DTYPE = np.dtype(
-    [
-        ("id", "V32"),
-        ("first_seen_at", "<i8"),
-        ("last_balance_seen", "<i8"),
-        ("buckets", BUCKET_DTYPE, (DAY_BUCKET_COUNT, 3)),  # [day index][settlement, dispute, flow]
-    ]
-)
-"""One consumer entry as a numpy record (bulk replay reads the entries of a snapshot in place)."""
-
 assert _BUCKETS_OFFSET + len(_UNSET_BUCKETS) == CONSUMER_ENTRY_SIZE
-assert CONSUMER_ENTRY_DTYPE.itemsize == CONSUMER_ENTRY_SIZE
 assert _SEEDER.size == SEEDER_ENTRY_SIZE
 
 
@@ -175,7 +161,7 @@ ConsumerFactory = Callable[[int, int, list[tuple[int, int, int, int, int]]], Any
 
 
 @dataclass(slots=True)
-class _Layout:
+class SnapshotLayout:
     """Where the parts of a validated snapshot are."""
 
     seq: int
@@ -187,7 +173,7 @@ class _Layout:
     trailing_bytes: int
 
 
-def _validate(data: bytes | mmap.mmap) -> _Layout:
+def snapshot_layout(data: bytes | mmap.mmap) -> SnapshotLayout:
     """Check magic, version, trailer CRC and that both declared counts fit; raises SnapshotFormatError."""
     size = len(data)
     if size < _MIN_SIZE:
@@ -206,7 +192,7 @@ def _validate(data: bytes | mmap.mmap) -> _Layout:
     consumer_count, consumers_at = _count(data, _HEADER.size, body_end, CONSUMER_ENTRY_SIZE, "consumer")
     seeders_offset = consumers_at + consumer_count * CONSUMER_ENTRY_SIZE
     seeder_count, seeders_at = _count(data, seeders_offset, body_end, SEEDER_ENTRY_SIZE, "seeder")
-    return _Layout(
+    return SnapshotLayout(
         seq=seq,
         ts=ts,
         consumers_at=consumers_at,
@@ -233,7 +219,7 @@ def _count(
     return count, start
 
 
-def _decode_seeders(data: bytes | mmap.mmap, layout: _Layout) -> dict[bytes, SeederHeartbeatState]:
+def decode_seeders(data: bytes | mmap.mmap, layout: SnapshotLayout) -> dict[bytes, SeederHeartbeatState]:
     seeders: dict[bytes, SeederHeartbeatState] = {}
     offset = layout.seeders_at
     for _ in range(layout.seeder_count):
@@ -255,7 +241,7 @@ def _decode_seeders(data: bytes | mmap.mmap, layout: _Layout) -> dict[bytes, See
 def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None) -> SnapshotData:
     """Parse snapshot bytes; raises SnapshotFormatError (never IndexError / struct.error) on bad input."""
     data = bytes(data)
-    layout = _validate(data)
+    layout = snapshot_layout(data)
     consumers: dict[bytes, Any] = {}
     make_consumer = consumer_factory if consumer_factory is not None else ConsumerCreditState.from_buckets
     unpack_head = _CONSUMER_HEAD.unpack_from
@@ -286,28 +272,5 @@ def decode_snapshot(data: bytes, consumer_factory: ConsumerFactory | None = None
         consumers[consumer_id] = make_consumer(first_seen_at, last_balance_seen, written)
         offset += CONSUMER_ENTRY_SIZE
     return SnapshotData(
-        layout.seq, layout.ts, consumers, _decode_seeders(data, layout), trailing_bytes=layout.trailing_bytes
-    )
-
-
-@dataclass(slots=True)
-class SnapshotColumns:
-    """A validated snapshot whose consumer entries are left in place: `consumer_entries` is a numpy array
-    of CONSUMER_ENTRY_DTYPE viewing the snapshot buffer (valid while that buffer is). Seeders are decoded."""
-
-    seq: int
-    ts: int
-    consumer_entries: np.ndarray
-    seeders: dict[bytes, SeederHeartbeatState]
-    trailing_bytes: int = 0
-
-
-def decode_snapshot_columns(data: bytes | mmap.mmap) -> SnapshotColumns:
-    """Validate snapshot bytes (same checks and errors as `decode_snapshot`) without decoding consumers."""
-    layout = _validate(data)
-    entries = np.frombuffer(
-        data, CONSUMER_ENTRY_DTYPE, count=layout.consumer_count, offset=layout.consumers_at
-    )
-    return SnapshotColumns(
-        layout.seq, layout.ts, entries, _decode_seeders(data, layout), trailing_bytes=layout.trailing_bytes
+        layout.seq, layout.ts, consumers, decode_seeders(data, layout), trailing_bytes=layout.trailing_bytes
     )

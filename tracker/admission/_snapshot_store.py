@@ -8,26 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import mmap
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-from tracker.admission._snapshot_format import (
-    ConsumerFactory,
-    SnapshotColumns,
-    SnapshotData,
-    SnapshotError,
-    decode_snapshot,
-    decode_snapshot_columns,
-)
+from tracker.admission._snapshot_format import ConsumerFactory, SnapshotData, SnapshotError, decode_snapshot
 
 __all__ = [
     "SnapshotReadError",
     "SnapshotWriteError",
     "enumerate_snapshots",
-    "open_snapshot_columns",
     "prune_snapshots",
     "read_snapshot_file",
     "snapshot_path",
@@ -79,30 +69,6 @@ def read_snapshot_file(path: Path, consumer_factory: ConsumerFactory | None = No
     except OSError as error:
         raise SnapshotReadError(f"admission/snapshot: read {path}: {error}") from error
     return decode_snapshot(data, consumer_factory)
-
-
-@contextlib.contextmanager
-def open_snapshot_columns(path: Path) -> Iterator[SnapshotColumns]:
-    """Memory-map and validate one snapshot; its consumer entries are read in place until the block ends.
-    Raises SnapshotFormatError (bad bytes) or SnapshotReadError (I/O)."""
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the mapping
-    except OSError as error:
-        raise SnapshotReadError(f"admission/snapshot: read {path}: {error}") from error
-    with handle:
-        try:
-            size = os.fstat(handle.fileno()).st_size
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else None
-        except OSError as error:
-            raise SnapshotReadError(f"admission/snapshot: read {path}: {error}") from error
-        if mapped is None:
-            yield decode_snapshot_columns(b"")  # raises: too short
-            return
-        try:
-            yield decode_snapshot_columns(mapped)
-        finally:
-            with contextlib.suppress(BufferError):  # a view still alive: the mapping closes with it
-                mapped.close()
 
 
 def write_snapshot_file(path: Path, data: bytes) -> None:
