@@ -156,7 +156,8 @@ async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> No
 )
 def test_recovery_is_exactly_once(tmp_path_factory: object, operations: list[tuple], engine: str) -> None:
     """Every replay engine: `apply_event` per record; `BulkReplay` (the production path), which takes runs
-    of 256+ settlements as a whole; and `BulkReplay` taking every run as a whole, however short."""
+    of MIN_BULK_RUN+ contiguous ledger records as a whole; and `BulkReplay` taking every run as a whole,
+    however short."""
     tmp_path = tmp_path_factory.mktemp("exactly_once")  # type: ignore[attr-defined]
     shortest_run = 1 if engine == "bulk_runs_of_any_length" else MIN_BULK_RUN
     with mock.patch("tracker.admission._replay_bulk.MIN_BULK_RUN", shortest_run):

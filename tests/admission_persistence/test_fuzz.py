@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import trio
 from prometheus_client import CollectorRegistry
 
 from tracker.admission._metrics import AdmissionMetrics
+from tracker.admission._replay_bulk import MIN_BULK_RUN
 from tracker.admission._snapshot_format import SnapshotFormatError, decode_snapshot
 from tracker.admission._snapshot_store import enumerate_snapshots
 from tracker.admission._state import BucketArray, ConsumerCreditState
@@ -101,7 +103,9 @@ async def _run_cases(base: Path, work: Path, ledger: FakeLedger) -> dict[str, in
         (directory / target).write_bytes(mutated)
         core = SimpleCore()
         metrics = AdmissionMetrics(CollectorRegistry())
-        persistent = await open_persistent(directory, core=core, ledger=ledger, metrics=metrics)
+        # Odd cases replay every stretch of ledger records as a bulk run, however short.
+        with mock.patch("tracker.admission._replay_bulk.MIN_BULK_RUN", 1 if case % 2 else MIN_BULK_RUN):
+            persistent = await open_persistent(directory, core=core, ledger=ledger, metrics=metrics)
         report = persistent.replay_report
         assert report is not None
         # Every committed ledger entry is reflected exactly once, whatever happened to the files.
