@@ -432,3 +432,25 @@ def test_columns_grow_past_their_first_capacity() -> None:
     expected = _expected([*events, *(_settlement_event(*settlement) for settlement in run)])
     assert bulk_state == expected
     assert list(bulk_state) == list(expected)
+
+
+def test_ids_of_other_lengths_never_match_a_tlog_id() -> None:
+    """An id that is not 32 bytes (possible in events, never in a tlog) is kept apart from the all-zero id."""
+    odd: dict[bytes, ConsumerCreditState] = {
+        b"": ConsumerCreditState(NOW, 1),
+        b"\x00" * 5: ConsumerCreditState(),
+    }
+    rng = random.Random(4)
+    events = [_settlement_event(rng.randbytes(32), ZERO_ID, 1, 0, NOW) for _ in range(1100)]  # index them
+    bulk_state = {identity: state.copy() for identity, state in odd.items()}
+    bulk = BulkReplay(bulk_state)
+    for event in events:
+        bulk.apply(event)
+    records = [(ZERO_ID, _IDS[1], 3, 0, NOW), (_IDS[1], ZERO_ID, 4, 0, NOW)]
+    bulk.apply_ledger_run(_find_run(_settlement_frames(records)))
+    bulk.finish()
+    expected = {identity: state.copy() for identity, state in odd.items()}
+    for event in [*events, *(_settlement_event(*record) for record in records)]:
+        apply_ledger_event(expected, event)
+    assert bulk_state == expected
+    assert list(bulk_state) == list(expected)

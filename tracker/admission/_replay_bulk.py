@@ -239,7 +239,7 @@ class BulkReplay:
     def __init__(self, consumers: dict[bytes, ConsumerCreditState]) -> None:
         self._consumers = consumers
         self._day_cache: dict[int, tuple[int, int]] = {}
-        self.records_in_runs = 0  # settlements applied as part of a whole run
+        self.records_in_runs = 0  # records applied as part of a whole run
         self._clear()
         for identity, state in consumers.items():
             row = self._row(identity, state.first_seen_at)
@@ -548,12 +548,16 @@ class BulkReplay:
         return ~self._written[keys] | (stamp == ZERO_TIME) | (stamp <= today - _STALE_AFTER_S)
 
     def _rebuild_index(self) -> None:
-        """Sort every known identity's first word into the index."""
+        """Sort every known identity's first word into the index (32-byte ids only: a tlog id has 32 bytes,
+        and other ids have no words to compare)."""
         count = len(self._ids)
-        heads = self._id_words[:count, 0]
+        rows = np.arange(count)
+        if any(len(identity) != 32 for identity in self._ids):
+            rows = rows[np.fromiter((len(identity) == 32 for identity in self._ids), np.bool_, count)]
+        heads = self._id_words[rows, 0]
         order = heads.argsort(kind="stable")
         self._index_heads = heads[order]
-        self._index_rows = order
+        self._index_rows = rows[order]
         self._unindexed = 0
 
     def _rows_of(self, words: np.ndarray, touch: np.ndarray, ts: np.ndarray) -> np.ndarray:
