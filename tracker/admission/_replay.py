@@ -26,13 +26,10 @@ from tracker.admission._persist_records import record_to_event
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError
 from tracker.admission._snapshot_store import enumerate_snapshots, read_snapshot_file
 from tracker.admission._tlog_format import (
-    FRAME_HEADER_SIZE,
-    FRAME_OVERHEAD,
-    MIN_FRAME_LENGTH,
     TLogError,
-    crc32c,
 )
 from tracker.admission._tlog_reader import (
+    RunTaker,
     TLogScan,
     cut_torn_tail,
     enumerate_tlog_files,
@@ -266,10 +263,9 @@ def _replay_from_disk(
             is_active = index == len(files) - 1 and path.name == Path(tlog_path).name
             try:
                 with read_file_bytes(path) as data:
-                    if bulk is not None:
-                        scan = _scan_and_replay(data, path, report, bulk, on_record)
-                    else:
-                        scan = scan_tlog_bytes(data, on_record, path)
+                    take_run = _bulk_run_taker(data, report, bulk) if bulk is not None else None
+                    scan = scan_tlog_bytes(data, on_record, path, take_run)
+                    del take_run  # it holds `data`
                     damage_reason = _damage_reason(scan, is_active)
                     if damage_reason is not None:
                         defer()
@@ -306,10 +302,6 @@ def _replay_from_disk(
     return report
 
 
-_HEADER = struct.Struct(">IQqB")
-_CRC = struct.Struct(">I")
-
-
 def _has_data(tlog_path: str, snapshot_prefix: str) -> bool:
     """Is there a snapshot or a non-empty tlog file to replay?"""
     if snapshot_prefix and enumerate_snapshots(snapshot_prefix):
@@ -317,115 +309,44 @@ def _has_data(tlog_path: str, snapshot_prefix: str) -> bool:
     return bool(tlog_path) and any(path.stat().st_size for path in enumerate_tlog_files(tlog_path))
 
 
-def _scan_and_replay(
-    data: bytes | mmap.mmap,
-    path: Path,
-    report: ReplayReport,
-    bulk: BulkReplay,
-    on_record: Callable[[int, int, int, bytes], None],
-) -> TLogScan:
-    """`scan_tlog_bytes` + `on_record` fused for the common case: the next contiguous ledger-derived records,
-    applied to `bulk` as whole runs where they are long enough, else settlements one by one without copying
-    their payload; everything else goes through `on_record`."""
+def _bulk_run_taker(data: bytes | mmap.mmap, report: ReplayReport, bulk: BulkReplay) -> RunTaker:
+    """The `take_run` hook of `scan_tlog_bytes` that applies runs of the next contiguous ledger-derived
+    records (not waiting behind a hole) to `bulk` as a whole, when they are long enough; shorter runs are
+    left to `on_record`, one by one."""
     from tracker.admission import _replay_bulk
 
-    find_ledger_run = _replay_bulk.find_ledger_run
     shortest_run = _replay_bulk.MIN_BULK_RUN
-    size = len(data)
-    offset = records = 0
-    first_seq: int | None = None
-    top = -1
-    truncated = False
-    corrupt_offset: int | None = None
-    unpack_header = _HEADER.unpack_from
-    unpack_crc = _CRC.unpack_from
-    unpack_settlement = _SETTLEMENT.unpack_from
-    settle = bulk.settlement
-    crc = crc32c
-    mask = LOCAL_SEQ_MASK
-    shift = LEDGER_SEQ_SHIFT
-    floor, last, applied_seq = report.floor, report.last_seq, report.applied_seq
-    contiguous, read, applied = (
-        report.ledger_contiguous,
-        report.tlog_records_read,
-        report.tlog_records_applied,
-    )
-    deferred = report.deferred_after_seq is not None
-    next_run_try = 0  # offset from which to look for a bulk run again
-    while offset < size:
-        if size - offset < FRAME_OVERHEAD:
-            truncated = True
-            break
-        length, seq, ts, kind = unpack_header(data, offset)
-        end = offset + 4 + length
-        if length < MIN_FRAME_LENGTH or end > size:
-            truncated = True
-            break
-        # The next contiguous ledger-derived record, not waiting behind a hole: the fast paths.
-        next_ledger = not deferred and seq > floor and not seq & mask and seq >> shift == contiguous + 1
-        if next_ledger and offset >= next_run_try:
-            run = find_ledger_run(data, offset, seq, 1 << shift)
-            run_length = len(run)
-            if run_length >= shortest_run:
-                bulk.apply_ledger_run(run)
-                run_last = seq + ((run_length - 1) << shift)
-                if first_seq is None:
-                    first_seq = seq
-                top = max(top, run_last)
-                last = max(last, run_last)
-                records += run_length
-                read += run_length
-                applied += run_length
-                contiguous += run_length
-                floor = applied_seq = run_last
-                offset = run.end
-                del run
-                continue
-            next_run_try = run.end  # a short run: its frames go one by one
-            del run
-        next_settlement = next_ledger and kind == 0 and length == 97
-        if crc(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]:
-            corrupt_offset = offset
-            break
-        if first_seq is None:
-            first_seq = seq
-        if seq > top:
-            top = seq
-        records += 1
-        if next_settlement:
-            read += 1
-            if seq > last:
-                last = seq
-            floor = applied_seq = seq
-            settle(*unpack_settlement(data, offset + FRAME_HEADER_SIZE), ts)
-            applied += 1
-            contiguous += 1
-        else:
-            report.floor, report.last_seq, report.applied_seq = floor, last, applied_seq
-            report.ledger_contiguous, report.tlog_records_read = contiguous, read
-            report.tlog_records_applied = applied
-            on_record(seq, ts, kind, data[offset + FRAME_HEADER_SIZE : end - 4])
-            floor, last, applied_seq = report.floor, report.last_seq, report.applied_seq
-            contiguous, read = report.ledger_contiguous, report.tlog_records_read
-            applied = report.tlog_records_applied
-            deferred = report.deferred_after_seq is not None
-        offset = end
-    report.floor, report.last_seq, report.applied_seq = floor, last, applied_seq
-    report.ledger_contiguous, report.tlog_records_read, report.tlog_records_applied = (
-        contiguous,
-        read,
-        applied,
-    )
-    return TLogScan(
-        path=path,
-        size=size,
-        good_end=offset,
-        records=records,
-        truncated=truncated,
-        corrupt_offset=corrupt_offset,
-        first_seq=first_seq,
-        last_seq=top if top >= 0 else None,
-    )
+    find_ledger_run = _replay_bulk.find_ledger_run
+    step = 1 << LEDGER_SEQ_SHIFT
+    look_from = 0  # after a short run: the offset from which to look again
+
+    def take_run(offset: int, seq: int) -> tuple[int, int, int] | None:
+        nonlocal look_from
+        if (
+            offset < look_from
+            or report.deferred_after_seq is not None
+            or seq <= report.floor
+            or seq & LOCAL_SEQ_MASK
+            or seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
+        ):
+            return None
+        run = find_ledger_run(data, offset, seq, step)
+        count = len(run)
+        end = run.end
+        if count < shortest_run:
+            look_from = end
+            return None
+        bulk.apply_ledger_run(run)
+        del run  # it views `data`
+        last = seq + (count - 1) * step
+        report.tlog_records_read += count
+        report.tlog_records_applied += count
+        report.ledger_contiguous += count
+        report.floor = report.applied_seq = last
+        report.last_seq = max(report.last_seq, last)
+        return end, count, last
+
+    return take_run
 
 
 def apply_tlog_tail(tlog_path: str, after_seq: int, apply_event: Callable[[LedgerEvent], None]) -> int:

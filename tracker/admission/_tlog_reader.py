@@ -21,6 +21,7 @@ from tracker.admission._tlog_format import FRAME_HEADER_SIZE, FRAME_OVERHEAD, MI
 
 __all__ = [
     "DAMAGED_SUFFIX",
+    "RunTaker",
     "TLogScan",
     "cut_torn_tail",
     "enumerate_tlog_files",
@@ -37,6 +38,10 @@ _DIGITS = re.compile(r"[0-9]+")
 
 RecordSink = Callable[[int, int, int, bytes], None]
 """Called once per good frame with (seq, ts, kind, payload)."""
+
+RunTaker = Callable[[int, int], "tuple[int, int, int] | None"]
+"""Offered every complete frame, as (offset, seq), before its CRC is checked: may take a run of frames from
+there (checking them itself) and return (offset after the run, frames taken, highest seq among them)."""
 
 
 @dataclass(slots=True)
@@ -58,10 +63,13 @@ class TLogScan:
 
 
 def scan_tlog_bytes(
-    data: bytes | mmap.mmap, on_record: RecordSink | None = None, path: Path | None = None
+    data: bytes | mmap.mmap,
+    on_record: RecordSink | None = None,
+    path: Path | None = None,
+    take_run: RunTaker | None = None,
 ) -> TLogScan:
-    """Walk the frames of one file's bytes from offset 0, calling `on_record` for each good frame, and stop at
-    the first truncated or corrupt frame."""
+    """Walk the frames of one file's bytes from offset 0, calling `on_record` for each good frame (but those
+    `take_run` takes), and stop at the first truncated or corrupt frame."""
     size = len(data)
     offset = 0
     records = 0
@@ -81,6 +89,14 @@ def scan_tlog_bytes(
         if length < MIN_FRAME_LENGTH or end > size:
             truncated = True
             break
+        taken = take_run(offset, seq) if take_run is not None else None
+        if taken is not None:
+            offset, count, top = taken
+            if first_seq is None:
+                first_seq = seq
+            last_seq = max(last_seq, top)
+            records += count
+            continue
         if crc(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]:
             corrupt_offset = offset
             break
