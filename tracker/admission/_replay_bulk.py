@@ -477,11 +477,13 @@ class BulkReplay:
         moves = np.concatenate((-cost.view(np.int64), cost[seeded].view(np.int64), transfer_cost))
         balance = self._balance
         if len(grant_rows):
-            last_grant = np.full(len(self._ids), -1, np.int64)
-            np.maximum.at(last_grant, grant_rows, grant_at)
-            latest = grant_at == last_grant[grant_rows]
-            balance[grant_rows[latest]] = grants["cost"].astype(np.uint64).view(np.int64)[latest]
-            later = move_at > last_grant[move_rows]
+            # Each granted row's last grant (grants are in record order: the last occurrence wins).
+            granted, from_end = np.unique(grant_rows[::-1], return_index=True)
+            last = len(grant_rows) - 1 - from_end
+            balance[granted] = grants["cost"].astype(np.uint64).view(np.int64)[last]
+            position = np.minimum(granted.searchsorted(move_rows), len(granted) - 1)
+            last_grant_at = np.where(granted[position] == move_rows, grant_at[last][position], -1)
+            later = move_at > last_grant_at
             move_rows, moves = move_rows[later], moves[later]
             first_seen = self._first_seen
             for row, grant_ts in zip(
