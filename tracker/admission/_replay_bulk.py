@@ -87,8 +87,9 @@ _RUN_FRAMES = {
 }
 _RUN_LENGTHS = {int(kind): frame.itemsize - 4 for kind, frame in _RUN_FRAMES.items()}  # the length field
 _HEADER = struct.Struct(">IQqB")
-_CRC = struct.Struct(">I")
 _TRANSFER_OUT = 2
+_FRAME_SIZES = np.zeros(256, np.int64)  # kind → complete frame size, for the run kinds
+_FRAME_SIZES[[int(kind) for kind in _RUN_FRAMES]] = [frame.itemsize for frame in _RUN_FRAMES.values()]
 _SETTLEMENT_LENGTH = _RUN_LENGTHS[TLogKind.SETTLEMENT]
 _SETTLEMENT_FRAME_SIZE = SETTLEMENT_FRAME.itemsize
 _SETTLEMENT_PAYLOAD = struct.Struct(">32s32sQI")
@@ -133,7 +134,6 @@ def find_ledger_run(
     most `limit` frames (no limit when None)."""
     size = len(data)
     unpack_header = _HEADER.unpack_from
-    unpack_crc = _CRC.unpack_from
     lengths = _RUN_LENGTHS
     offsets: list[int] = []
     kinds: list[int] = []
@@ -141,42 +141,38 @@ def find_ledger_run(
     remaining = -1 if limit is None else limit
     while remaining and offset + 25 <= size:
         length, seq, _, kind = unpack_header(data, offset)
-        if seq != expected or lengths.get(kind) != length:
+        if seq != expected or lengths.get(kind) != length or offset + 4 + length > size:
             break
-        if kind == TLogKind.SETTLEMENT:  # usually many in a row: check them together
-            count = _settlement_stretch(data, offset, seq, seq_step, remaining)
-            if count == 0:
-                break
-            stop = offset + count * _SETTLEMENT_FRAME_SIZE
-            offsets.extend(range(offset, stop, _SETTLEMENT_FRAME_SIZE))
-            kinds.extend(repeat(kind, count))
-            offset = stop
-            expected += count * seq_step
-            remaining -= count
-            continue
-        end = offset + 4 + length
-        if end > size or crc32c(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]:
-            break
-        offsets.append(offset)
-        kinds.append(kind)
-        offset = end
-        expected += seq_step
-        remaining -= 1
+        # Settlements usually come many in a row: look at them together.
+        count = (
+            _settlement_stretch(data, offset, seq, seq_step, remaining) if kind == TLogKind.SETTLEMENT else 1
+        )
+        stop = offset + count * (4 + length)
+        offsets.extend(range(offset, stop, 4 + length))
+        kinds.extend(repeat(kind, count))
+        offset = stop
+        expected += count * seq_step
+        remaining -= count
+    good = _good_crcs(data, offsets, kinds)
+    if good < len(offsets):
+        offset = offsets[good]
+        del offsets[good:], kinds[good:]
     return LedgerRun(data, offsets, kinds, offset)
 
 
 def _settlement_stretch(
     data: bytes | mmap.mmap, offset: int, first_seq: int, seq_step: int, limit: int
 ) -> int:
-    """How many complete SETTLEMENT frames of length 97 with seqs `first_seq`, `first_seq + seq_step`, … and a
-    valid CRC follow one another from `offset` (at most `limit` when it is not negative)."""
+    """How many (≥ 1) complete SETTLEMENT frames of length 97 with seqs `first_seq`, `first_seq + seq_step`, …
+    follow one another from `offset`, the first of them checked by the caller (at most `limit` when it is
+    not negative). CRCs are not checked."""
     available = (len(data) - offset) // _SETTLEMENT_FRAME_SIZE
     if limit >= 0:
         available = min(available, limit)
     if first_seq + available * seq_step >= _U64:
-        available = max(0, (_U64 - 1 - first_seq) // seq_step)
+        available = max(1, (_U64 - 1 - first_seq) // seq_step)
     checked = 0
-    window = 32
+    window = 128
     while checked < available:  # growing windows: a short stretch costs little, a long one few numpy calls
         count = min(window, available - checked)
         frames = np.frombuffer(
@@ -188,21 +184,28 @@ def _settlement_stretch(
         good = (frames["length"] == _SETTLEMENT_LENGTH) & (frames["kind"] == 0) & (frames["seq"] == expected)
         del frames
         if not good.all():
-            checked += int(good.argmin())
-            break
+            return checked + int(good.argmin())
         checked += count
-        window *= 4
-    if checked == 0:
+        window *= 8
+    return checked
+
+
+def _good_crcs(data: bytes | mmap.mmap, offsets: list[int], kinds: list[int]) -> int:
+    """How many of the frames (of run kinds) at `offsets` have a valid CRC before the first that does not."""
+    if not offsets:
         return 0
-    body_starts = range(offset + 4, offset + checked * _SETTLEMENT_FRAME_SIZE, _SETTLEMENT_FRAME_SIZE)
-    body_ends = range(offset + _SETTLEMENT_LENGTH, len(data), _SETTLEMENT_FRAME_SIZE)
+    starts = np.array(offsets, np.int64)
+    ends = starts + _FRAME_SIZES[np.array(kinds, np.uint8)]
     computed = np.fromiter(
-        map(crc32c, map(data.__getitem__, map(slice, body_starts, body_ends))), dtype=np.uint32, count=checked
+        map(crc32c, map(data.__getitem__, map(slice, (starts + 4).tolist(), (ends - 4).tolist()))),
+        dtype=np.uint32,
+        count=len(offsets),
     )
-    stored = np.frombuffer(data, SETTLEMENT_FRAME, count=checked, offset=offset)["crc"]
+    raw = np.frombuffer(data, np.uint8)
+    stored = np.lib.stride_tricks.sliding_window_view(raw, 4)[ends - 4].view(">u4").reshape(-1)
+    del raw
     matches = computed == stored
-    del stored
-    return checked if matches.all() else int(matches.argmin())
+    return len(offsets) if matches.all() else int(matches.argmin())
 
 
 class BulkReplay:
