@@ -33,7 +33,10 @@ def ledger_part(state):
     return [state.first_seen_at, state.last_balance_seen, [list(b) for b in
             [(x.total, x.a, x.b, x.day_stamp) for x in state.settlement_buckets + state.flow_buckets]]]
 
-async def main(mode, data_dir):
+async def main(mode, data_dir, engine):
+    if engine == "bulk":  # replay every stretch of ledger records as a bulk run, however short
+        import tracker.admission._replay_bulk as replay_bulk
+        replay_bulk.MIN_BULK_RUN = 1
     data_dir = Path(data_dir)
     config = SimpleNamespace(tlog_path=str(data_dir / "admission.tlog"),
         snapshot_path_prefix=str(data_dir / "admission.snapshot"), snapshot_interval_s=1,
@@ -41,7 +44,7 @@ async def main(mode, data_dir):
     identity = identity_from_seed(b"h4-crash-test-seed-0000000000000")
     async with open_ledger(data_dir / "ledger.sqlite", identity) as ledger:
         core = Core()
-        persistent = PersistentAdmission(core, config, rotation_bytes=4096)
+        persistent = PersistentAdmission(core, config, rotation_bytes=4096, fast_replay=engine == "bulk")
         report = await persistent.startup_replay(ledger)
         if mode == "check":
             expected = {}
@@ -55,7 +58,8 @@ async def main(mode, data_dir):
                          == {k.hex(): ledger_part(v) for k, v in expected.items()},
                 "consumers": len(core.consumers), "entries": len(await ledger.entries_since(0, 0)),
                 "disputes": disputes, "degraded": persistent.degraded_mode, "cross_check_applied":
-                report.cross_check_applied, "last_seq": persistent.last_seq}), flush=True)
+                report.cross_check_applied, "last_seq": persistent.last_seq,
+                "in_bulk": report.tlog_records_in_bulk}), flush=True)
             await persistent.aclose()
             return
         ledger.subscribe(persistent.on_ledger_entry)
@@ -86,17 +90,17 @@ async def main(mode, data_dir):
                 if count % 20 == 0:
                     print("PROGRESS", count, flush=True)
 
-trio.run(main, sys.argv[1], sys.argv[2])
+trio.run(main, sys.argv[1], sys.argv[2], sys.argv[3])
 """
 
 
-def _run_and_kill(data_dir: Path, min_seconds: float) -> list[str]:
+def _run_and_kill(data_dir: Path, min_seconds: float, engine: str) -> list[str]:
     """Start a writer, let it run for at least `min_seconds` after start-up (and two progress lines), SIGKILL
     it, and return everything it printed."""
     stderr_path = data_dir / "child-stderr.log"
     with open(stderr_path, "a") as stderr_file:
         process = subprocess.Popen(
-            [sys.executable, "-c", CHILD, "write", str(data_dir)],
+            [sys.executable, "-c", CHILD, "write", str(data_dir), engine],
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             text=True,
@@ -129,15 +133,16 @@ def test_sigkill_loop_state_equals_recompute_from_ledger(tmp_path: Path) -> None
     durable_disputes: dict[str, int] = {}
     cycles = (0.2, 1.3, 2.2)  # the later ones run long enough for the 1 s snapshot ticker to fire
     snapshots_between_kills = 0
-    for min_seconds in cycles:
-        lines = _run_and_kill(tmp_path, min_seconds)
+    # Start-ups alternate between the replay engines: `apply_event` per record and bulk runs.
+    for min_seconds, engine in zip(cycles, ("one_by_one", "bulk", "one_by_one"), strict=True):
+        lines = _run_and_kill(tmp_path, min_seconds, engine)
         snapshots_between_kills += len(list(tmp_path.glob("admission.snapshot.*")))
         for line in lines:
             if line.startswith("DISPUTE "):
                 key = line.split()[1]
                 durable_disputes[key] = durable_disputes.get(key, 0) + 1
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, "check", str(tmp_path)],
+        [sys.executable, "-c", CHILD, "check", str(tmp_path), "bulk"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -147,6 +152,7 @@ def test_sigkill_loop_state_equals_recompute_from_ledger(tmp_path: Path) -> None
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["equal"] is True
     assert summary["entries"] > 0 and summary["consumers"] > 0
+    assert summary["in_bulk"] > 0  # the checking start-up replayed runs in bulk
     assert not summary["degraded"]
     # A dispute reported durable survives; at most one per kill was durable but not yet reported.
     for key, count in durable_disputes.items():
