@@ -349,7 +349,7 @@ def _replay_copy(
         snapshot_prefix=str(target / "admission.snapshot"),
         install_snapshot=install,
         apply_event=lambda event: apply_ledger_event(consumers, event),
-        bulk=None if bulk is None else lambda: bulk,
+        bulk_factory=None if bulk is None else lambda: bulk,
         now=lambda: 1.0,
     )
     return consumers, report

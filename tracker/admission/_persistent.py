@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -60,6 +60,9 @@ from tracker.admission._tlog_writer import (
     TLogWriteError,
     TLogWriter,
 )
+
+if TYPE_CHECKING:
+    from tracker.admission._replay_bulk import BulkReplay
 
 __all__ = [
     "AdmissionStateCore",
@@ -106,7 +109,7 @@ def _core_applies_pure_ledger_rules(core: object) -> bool:
     return getattr(type(core), "apply_event", None) is AdmissionCore.apply_event
 
 
-def _bulk_replay(consumers: dict[bytes, Any]) -> Any:
+def _bulk_replay(consumers: dict[bytes, ConsumerCreditState]) -> BulkReplay:
     from tracker.admission._replay_bulk import BulkReplay  # numpy: only when there is something to replay
 
     return BulkReplay(consumers)
@@ -213,7 +216,7 @@ class PersistentAdmission:
                 snapshot_prefix=self.snapshot_prefix,
                 install_snapshot=self._install_snapshot,
                 apply_event=self.core.apply_event,
-                bulk=partial(_bulk_replay, self.core.consumers) if self._fast_replay else None,
+                bulk_factory=partial(_bulk_replay, self.core.consumers) if self._fast_replay else None,
                 now=self._clock,
             )
         )

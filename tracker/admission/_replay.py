@@ -160,7 +160,7 @@ def replay_from_disk(
     snapshot_prefix: str,
     install_snapshot: Callable[[SnapshotData], None],
     apply_event: Callable[[LedgerEvent], None],
-    bulk: Callable[[], BulkReplay] | None = None,
+    bulk_factory: Callable[[], BulkReplay] | None = None,
     repair: bool = True,
     now: Callable[[], float] = time.time,
 ) -> ReplayReport:
@@ -169,7 +169,7 @@ def replay_from_disk(
     Records with seq <= the snapshot seq (or <= an earlier applied record) are skipped, so nothing is applied
     twice. With `repair`, the active file's torn tail is cut off, and a file with a mid-file CRC failure (or a
     torn frame in a rotated file) is moved aside while its good prefix is rewritten under the original name.
-    With `bulk` (a factory, called only when there is a snapshot or a non-empty tlog file), the snapshot and
+    With `bulk_factory` (called only when there is a snapshot or a non-empty tlog file), the snapshot and
     the records go into a BulkReplay (same rules, in columns; long runs as a whole) instead of
     `apply_event`, and it is finished before returning. OSError from listing directories propagates.
     """
@@ -183,7 +183,7 @@ def replay_from_disk(
             snapshot_prefix=snapshot_prefix,
             install_snapshot=install_snapshot,
             apply_event=apply_event,
-            bulk_factory=bulk,
+            bulk_factory=bulk_factory,
             repair=repair,
             now=now,
         )
