@@ -9,7 +9,6 @@ seq scheme it relies on is described in `_persistent.py`.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import mmap
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.admission._events import LedgerEvent
+from tracker.admission._files import fsync_directory, write_durably
 from tracker.admission._persist_records import record_to_event
 from tracker.admission._snapshot_format import SnapshotData, SnapshotError
 from tracker.admission._snapshot_store import enumerate_snapshots, read_snapshot_file
@@ -388,20 +388,8 @@ def _set_damaged_file_aside(path: Path, good_prefix: bytes, now: float) -> Path:
     """Move the damaged file aside and put its good prefix back under the original name (crash-safe order:
     the prefix is written and fsynced to a temporary name first)."""
     repair_tmp = path.with_name(path.name + ".repair.tmp")
-    fd = os.open(repair_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(good_prefix)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_durably(repair_tmp, good_prefix)
     moved_to = move_aside(path, now)
     os.rename(repair_tmp, path)
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    fsync_directory(path.parent)
     return moved_to

@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from tracker.admission._files import fsync_directory, write_durably
 from tracker.admission._snapshot_format import ConsumerFactory, SnapshotData, SnapshotError, decode_snapshot
 
 __all__ = [
@@ -76,21 +77,13 @@ def write_snapshot_file(path: Path, data: bytes) -> None:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_durably(tmp, data)
         os.rename(tmp, path)
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise SnapshotWriteError(f"admission/snapshot: write {path}: {error}") from error
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def prune_snapshots(prefix: str | os.PathLike[str], keep: int) -> list[Path]:
@@ -107,16 +100,3 @@ def prune_snapshots(prefix: str | os.PathLike[str], keep: int) -> list[Path]:
         except OSError as error:
             _logger.warning("admission/snapshot: prune %s failed: %s", path, error)
     return deleted
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import trio
 
+from tracker.admission._files import fsync_directory
 from tracker.admission._persist_metrics import PersistenceMetrics
 from tracker.admission._tlog_format import crc32c
 
@@ -228,7 +229,7 @@ class TLogWriter:
             self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
         )
         self._file_size = 0
-        _fsync_directory(self.path.parent)
+        fsync_directory(self.path.parent)
         if self._metrics is not None:
             self._metrics.tlog_rotations.inc()
 
@@ -300,16 +301,3 @@ class TLogWriter:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
