@@ -95,58 +95,73 @@ def build_usage_entry(
     return _finish(builder, body)
 
 
-def build_transfer_out_entry(
-    *, prev_hash: bytes, seq: int, consumer_id: bytes, amount: int, timestamp: int, transfer_ref: bytes
+def _credit_entry(
+    builder: str,
+    kind: EntryKind,
+    *,
+    prev_hash: bytes,
+    seq: int,
+    consumer_id: bytes,
+    amount: int,
+    timestamp: int,
+    transfer_ref: bytes | None,
 ) -> EntryBody:
-    builder = "BuildTransferOutEntry"
+    """A transfer or starter-grant body: no seeder, model, tokens or request id; no ref for a grant."""
     _common_ranges(builder, seq, amount, timestamp)
     body = EntryBody(
         prev_hash=_check_bytes(builder, "prev_hash", prev_hash),
         seq=seq,
-        kind=EntryKind.TRANSFER_OUT,
+        kind=kind,
         consumer_id=_check_bytes(builder, "consumer_id", consumer_id),
         seeder_id=ZERO_ID,
         cost_credits=amount,
         timestamp=timestamp,
         request_id=ZERO_REQUEST_ID,
-        ref=_check_bytes(builder, "transfer_ref", transfer_ref),
+        ref=ZERO_REF if transfer_ref is None else _check_bytes(builder, "transfer_ref", transfer_ref),
     )
     return _finish(builder, body)
+
+
+def build_transfer_out_entry(
+    *, prev_hash: bytes, seq: int, consumer_id: bytes, amount: int, timestamp: int, transfer_ref: bytes
+) -> EntryBody:
+    return _credit_entry(
+        "BuildTransferOutEntry",
+        EntryKind.TRANSFER_OUT,
+        prev_hash=prev_hash,
+        seq=seq,
+        consumer_id=consumer_id,
+        amount=amount,
+        timestamp=timestamp,
+        transfer_ref=transfer_ref,
+    )
 
 
 def build_transfer_in_entry(
     *, prev_hash: bytes, seq: int, amount: int, timestamp: int, transfer_ref: bytes
 ) -> EntryBody:
-    builder = "BuildTransferInEntry"
-    _common_ranges(builder, seq, amount, timestamp)
-    body = EntryBody(
-        prev_hash=_check_bytes(builder, "prev_hash", prev_hash),
+    return _credit_entry(
+        "BuildTransferInEntry",
+        EntryKind.TRANSFER_IN,
+        prev_hash=prev_hash,
         seq=seq,
-        kind=EntryKind.TRANSFER_IN,
         consumer_id=ZERO_ID,
-        seeder_id=ZERO_ID,
-        cost_credits=amount,
+        amount=amount,
         timestamp=timestamp,
-        request_id=ZERO_REQUEST_ID,
-        ref=_check_bytes(builder, "transfer_ref", transfer_ref),
+        transfer_ref=transfer_ref,
     )
-    return _finish(builder, body)
 
 
 def build_starter_grant_entry(
     *, prev_hash: bytes, seq: int, consumer_id: bytes, amount: int, timestamp: int
 ) -> EntryBody:
-    builder = "BuildStarterGrantEntry"
-    _common_ranges(builder, seq, amount, timestamp)
-    body = EntryBody(
-        prev_hash=_check_bytes(builder, "prev_hash", prev_hash),
+    return _credit_entry(
+        "BuildStarterGrantEntry",
+        EntryKind.STARTER_GRANT,
+        prev_hash=prev_hash,
         seq=seq,
-        kind=EntryKind.STARTER_GRANT,
-        consumer_id=_check_bytes(builder, "consumer_id", consumer_id),
-        seeder_id=ZERO_ID,
-        cost_credits=amount,
+        consumer_id=consumer_id,
+        amount=amount,
         timestamp=timestamp,
-        request_id=ZERO_REQUEST_ID,
-        ref=ZERO_REF,
+        transfer_ref=None,
     )
-    return _finish(builder, body)
