@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from quart import g, request
@@ -155,22 +156,19 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
     async def blocklist() -> object:
         return json_response(bridge.blocklist())
 
-    @app.post("/admission/peers/blocklist/<peer_hex>", endpoint="admission_blocklist_add")
-    async def blocklist_add(peer_hex: str) -> object:
+    async def change_blocklist(peer_hex: str, change: Callable[[bytes], object], action: str) -> object:
         operator_id = operator()
         peer_id = parse_identity_hex(peer_hex)
         if peer_id is None:
             return error_response(400, "bad peer_id")
-        bridge.blocklist_add(peer_id)
-        await override(operator_id, "peers/blocklist/add", {"peer_id": peer_hex})
+        change(peer_id)
+        await override(operator_id, action, {"peer_id": peer_hex})
         return json_response({"ok": True})
+
+    @app.post("/admission/peers/blocklist/<peer_hex>", endpoint="admission_blocklist_add")
+    async def blocklist_add(peer_hex: str) -> object:
+        return await change_blocklist(peer_hex, bridge.blocklist_add, "peers/blocklist/add")
 
     @app.delete("/admission/peers/blocklist/<peer_hex>", endpoint="admission_blocklist_remove")
     async def blocklist_remove(peer_hex: str) -> object:
-        operator_id = operator()
-        peer_id = parse_identity_hex(peer_hex)
-        if peer_id is None:
-            return error_response(400, "bad peer_id")
-        bridge.blocklist_remove(peer_id)
-        await override(operator_id, "peers/blocklist/remove", {"peer_id": peer_hex})
-        return json_response({"ok": True})
+        return await change_blocklist(peer_hex, bridge.blocklist_remove, "peers/blocklist/remove")
