@@ -69,10 +69,6 @@ def ledger_seq_of(tlog_seq: int) -> int:
     return tlog_seq >> LEDGER_SEQ_SHIFT
 
 
-def is_ledger_derived(tlog_seq: int) -> bool:
-    return tlog_seq > 0 and tlog_seq & LOCAL_SEQ_MASK == 0
-
-
 @dataclass(slots=True)
 class TLogDamage:
     """One damaged tlog file: where the good prefix ends and where the original bytes were moved."""
