@@ -5,5 +5,5 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
-GOLDEN_DIR = SHARED_DIR / "golden"
+GOLDEN_DIR = REPO_ROOT / "tests" / "golden"
+"""Wire vectors produced by the Go tracker, committed with the tests (see tests/golden/README.md)."""

@@ -1,4 +1,4 @@
-"""Wire bytes, hashes and signatures rebuilt byte for byte from the Go fixtures (shared/golden and §1.12)."""
+"""Wire bytes, hashes and signatures rebuilt byte for byte from the Go fixtures (tests/golden and §1.12)."""
 
 from __future__ import annotations
 
