@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from tracker.identity import TrackerIdentity, identity_from_seed
+from tracker.identity import SigningKey, TrackerIdentity, identity_from_seed
 from tracker.ledger import (
     Ledger,
     TransferInRecord,
@@ -26,7 +23,7 @@ NOW = 1_714_000_000
 class Party:
     """A consumer or seeder: an Ed25519 key and a 32-byte identity id."""
 
-    private_key: Ed25519PrivateKey
+    private_key: SigningKey
     public_key: bytes
     identity_id: bytes
 
@@ -34,14 +31,14 @@ class Party:
         return self.private_key.sign(message)
 
 
-def key_from_seed_input(text: str | bytes) -> Ed25519PrivateKey:
+def key_from_seed_input(text: str | bytes) -> SigningKey:
     data = text.encode() if isinstance(text, str) else text
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(data).digest())
+    return SigningKey(hashlib.sha256(data).digest())
 
 
 def party(label: str) -> Party:
     private_key = key_from_seed_input("ledger-test-key-" + label)
-    public_key = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    public_key = private_key.public_key
     return Party(private_key, public_key, hashlib.sha256(public_key).digest())
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from tests.conftest import GOLDEN_DIR
 from tests.ledger.helpers import tracker_identity
 from tracker._proto.balance_pb2 import BalanceSnapshotBody, SignedBalanceSnapshot
+from tracker.identity import SigningKey
 from tracker.ledger import (
     Entry,
     Ledger,
@@ -26,12 +24,12 @@ from tracker.ledger import (
 BASE_SEED = b"token-bay-fixture-seed-v1-000000"
 
 
-def _fixture_key(label: str) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(BASE_SEED + label.encode()).digest())
+def _fixture_key(label: str) -> SigningKey:
+    return SigningKey(hashlib.sha256(BASE_SEED + label.encode()).digest())
 
 
-def _public(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+def _public(key: SigningKey) -> bytes:
+    return key.public_key
 
 
 def _golden(name: str) -> str:

@@ -5,17 +5,13 @@ Canonical bytes = deterministic proto3 serialization of `CreditAttestationBody`,
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from tracker._proto.admission_pb2 import (
     CreditAttestationBody,
     FetchHeadroomRequest,
     FetchHeadroomResponse,
     SignedCreditAttestation,
 )
+from tracker.identity import signing_key, verify
 
 ID_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -108,7 +104,7 @@ def sign_credit_attestation(private_key: bytes, body: CreditAttestationBody | No
         raise AttestationSigningError("admission: cannot sign a nil attestation body")
     if len(private_key) != PRIVATE_KEY_SIZE:
         raise AttestationSigningError(f"admission: private key length {len(private_key)}, want 64")
-    return _private_key(bytes(private_key[:32])).sign(canonical_body_bytes(body))
+    return signing_key(bytes(private_key[:32])).sign(canonical_body_bytes(body))
 
 
 def verify_credit_attestation(public_key: bytes, signed: SignedCreditAttestation | None) -> bool:
@@ -117,19 +113,4 @@ def verify_credit_attestation(public_key: bytes, signed: SignedCreditAttestation
         return False
     if len(public_key) != ID_SIZE or len(signed.tracker_sig) != SIGNATURE_SIZE:
         return False
-    try:
-        preimage = canonical_body_bytes(signed.body)
-        _public_key(bytes(public_key)).verify(signed.tracker_sig, preimage)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-@lru_cache(maxsize=4096)
-def _public_key(raw: bytes) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
-@lru_cache(maxsize=16)
-def _private_key(seed: bytes) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return verify(public_key, canonical_body_bytes(signed.body), signed.tracker_sig)

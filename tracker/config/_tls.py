@@ -8,6 +8,7 @@ import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
 from tracker.identity import TrackerIdentity
@@ -20,16 +21,22 @@ _NOT_AFTER = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
 def self_signed_certificate(identity: TrackerIdentity) -> x509.Certificate:
     """The tracker's certificate: subject = issuer = CN token-bay-tracker, signed by the identity key."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_COMMON_NAME)])
+    private_key = _x509_private_key(identity)
     return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(identity.private_key.public_key())
+        .public_key(private_key.public_key())
         .serial_number(1)
         .not_valid_before(_NOT_BEFORE)
         .not_valid_after(_NOT_AFTER)
-        .sign(identity.private_key, algorithm=None)
+        .sign(private_key, algorithm=None)
     )
+
+
+def _x509_private_key(identity: TrackerIdentity) -> Ed25519PrivateKey:
+    """The identity key as the `cryptography` object X.509 building needs (signing elsewhere is libsodium)."""
+    return Ed25519PrivateKey.from_private_bytes(identity.seed)
 
 
 def _write_file(path: str | os.PathLike[str], data: bytes, mode: int) -> None:
@@ -51,7 +58,7 @@ def write_self_signed_cert(
     """Write the certificate (PEM, 0644) and the identity's private key (PKCS#8 PEM, 0600); replaces
     existing files. Returns the certificate."""
     certificate = self_signed_certificate(identity)
-    key_pem = identity.private_key.private_bytes(
+    key_pem = _x509_private_key(identity).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     _write_file(key_path, key_pem, 0o600)

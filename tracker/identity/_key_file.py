@@ -7,8 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from tracker.identity._signing import SigningKey
 
 IDENTITY_KEY_FILE_SIZE = 64
 _SEED_SIZE = 32
@@ -24,7 +23,7 @@ class TrackerIdentity:
 
     seed: bytes
     public_key: bytes
-    private_key: Ed25519PrivateKey = field(repr=False, compare=False)
+    signing_key: SigningKey = field(repr=False, compare=False)
 
     @property
     def key_bytes(self) -> bytes:
@@ -35,20 +34,15 @@ class TrackerIdentity:
     def tracker_id(self) -> bytes:
         return hashlib.sha256(self.public_key).digest()
 
-    @property
-    def verify_key(self) -> Ed25519PublicKey:
-        return self.private_key.public_key()
-
     def sign(self, message: bytes) -> bytes:
-        return self.private_key.sign(message)
+        return self.signing_key.sign(message)
 
 
 def identity_from_seed(seed: bytes) -> TrackerIdentity:
     if len(seed) != _SEED_SIZE:
         raise IdentityKeyError(f"identity seed must be {_SEED_SIZE} bytes, got {len(seed)}")
-    private_key = Ed25519PrivateKey.from_private_bytes(seed)
-    public_key = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return TrackerIdentity(seed=seed, public_key=public_key, private_key=private_key)
+    signing_key = SigningKey(seed)
+    return TrackerIdentity(seed=signing_key.seed, public_key=signing_key.public_key, signing_key=signing_key)
 
 
 def generate_identity() -> TrackerIdentity:

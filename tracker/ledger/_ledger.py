@@ -23,7 +23,7 @@ from tracker.ledger._errors import (
     LedgerStorageError,
 )
 from tracker.ledger._merkle import merkle_root, merkle_root_preimage
-from tracker.ledger._prepare import EntryPreparer, PreparedEntry, SigningKey, check_identity_id
+from tracker.ledger._prepare import EntryPreparer, PreparedEntry, check_identity_id, tracker_signing_key
 from tracker.ledger._records import (
     AppendRequest,
     CommittedEntry,
@@ -83,7 +83,7 @@ class Ledger:
     ) -> None:
         if store is None:
             raise LedgerError("ledger: Open requires a non-nil Store")
-        self._key = SigningKey(tracker_key)
+        self._key = tracker_signing_key(tracker_key)
         self._store = store
         self._clock = clock
         self._owns_store = owns_store

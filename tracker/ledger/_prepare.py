@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from tracker._proto.ledger_pb2 import EntryBody
+from tracker.identity import SigningKey, SigningKeyError
 from tracker.ledger._builders import (
     build_starter_grant_entry,
     build_transfer_in_entry,
@@ -47,22 +45,25 @@ TIMESTAMP_WINDOW_SECONDS = 300
 TRACKER_KEY_SIZE = 64
 
 
-class SigningKey:
-    """The tracker key in Go layout (seed ‖ pub); from a TrackerIdentity-like object or the 64 raw bytes."""
-
-    def __init__(self, tracker_key: object) -> None:
-        key_bytes = getattr(tracker_key, "key_bytes", tracker_key)
-        if not isinstance(key_bytes, bytes | bytearray):
-            raise LedgerError("ledger: tracker key must be a TrackerIdentity or 64 raw bytes")
-        if len(key_bytes) != TRACKER_KEY_SIZE:
-            raise LedgerError(f"ledger: tracker key length {len(key_bytes)}, want {TRACKER_KEY_SIZE}")
-        self._private_key = Ed25519PrivateKey.from_private_bytes(bytes(key_bytes[:32]))
-        self.public_key = self._private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        if self.public_key != bytes(key_bytes[32:]):
-            raise LedgerError("ledger: tracker key is inconsistent: its public half does not match its seed")
-
-    def sign(self, message: bytes) -> bytes:
-        return self._private_key.sign(message)
+def tracker_signing_key(tracker_key: object) -> SigningKey:
+    """The tracker's SigningKey from a TrackerIdentity-like object (`signing_key` or `key_bytes`), a
+    SigningKey, or the 64 raw bytes of the Go layout (seed ‖ pub)."""
+    if isinstance(tracker_key, SigningKey):
+        return tracker_key
+    signing_key = getattr(tracker_key, "signing_key", None)
+    if isinstance(signing_key, SigningKey):
+        return signing_key
+    key_bytes = getattr(tracker_key, "key_bytes", tracker_key)
+    if not isinstance(key_bytes, bytes | bytearray):
+        raise LedgerError("ledger: tracker key must be a TrackerIdentity or 64 raw bytes")
+    if len(key_bytes) != TRACKER_KEY_SIZE:
+        raise LedgerError(f"ledger: tracker key length {len(key_bytes)}, want {TRACKER_KEY_SIZE}")
+    try:
+        return SigningKey.from_key_bytes(bytes(key_bytes))
+    except SigningKeyError:
+        raise LedgerError(
+            "ledger: tracker key is inconsistent: its public half does not match its seed"
+        ) from None
 
 
 @dataclass(slots=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 from enum import IntEnum
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from tracker._proto.balance_pb2 import BalanceSnapshotBody, SignedBalanceSnapshot
 from tracker._proto.ledger_pb2 import Entry, EntryBody
+from tracker.identity import verify as verify_signature
 
 HASH_SIZE = 32
 ID_SIZE = 32
@@ -53,17 +51,6 @@ def hash_canonical(canonical: bytes) -> bytes:
 def entry_hash(body: EntryBody) -> bytes:
     """SHA-256 of canonical(body); the next entry's prev_hash."""
     return hashlib.sha256(canonical_bytes(body)).digest()
-
-
-def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """Pure Ed25519 verify; False (never an exception) for a wrong-length key or signature, or a bad one."""
-    if len(public_key) != PUBLIC_KEY_SIZE or len(signature) != SIGNATURE_SIZE:
-        return False
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 def encode_entry(entry: Entry) -> bytes:
