@@ -6,29 +6,23 @@ one libsodium call and the 64 bytes it returns. `verify` never raises: a key or 
 length, a key that is not a curve point, a non-canonical signature or a bad one is a plain False. libsodium
 keeps nothing per public key between calls, so there is no verify-key object to cache.
 
-The libsodium functions are called through PyNaCl's cffi module (`nacl._sodium`, pinned with PyNaCl)
-rather than `nacl.signing`, whose objects allocate a signed-message copy and an exception per bad
-signature; the lengths libsodium reads are checked here before every call.
+PyNaCl's low-level `nacl.bindings` functions are used rather than the `nacl.signing` objects (one wrapper
+object less per call). They pass pointers straight to libsodium, so the lengths it reads are checked here
+before every call.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import nacl.bindings  # noqa: F401  (importing it runs sodium_init(), which libsodium requires first)
-from nacl._sodium import ffi, lib
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+from nacl.exceptions import BadSignatureError
 
 SEED_SIZE = 32
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
 KEY_BYTES_SIZE = 64
 """Go's `ed25519.PrivateKey` layout and the identity key file: seed (32) ‖ public key (32)."""
-
-_crypto_sign = lib.crypto_sign
-_crypto_sign_open = lib.crypto_sign_open
-_NULL = ffi.NULL
-_new = ffi.new
-_buffer = ffi.buffer
 
 
 class SigningKeyError(ValueError):
@@ -45,14 +39,10 @@ class SigningKey:
         if not isinstance(seed, bytes | bytearray | memoryview) or len(seed) != SEED_SIZE:
             size = len(seed) if isinstance(seed, bytes | bytearray | memoryview) else type(seed).__name__
             raise SigningKeyError(f"Ed25519 seed must be {SEED_SIZE} bytes, got {size}")
-        seed = bytes(seed)
-        public = _new("unsigned char[]", PUBLIC_KEY_SIZE)
-        secret = _new("unsigned char[]", KEY_BYTES_SIZE)
-        if lib.crypto_sign_seed_keypair(public, secret, seed) != 0:
-            raise SigningKeyError("libsodium refused to derive an Ed25519 key pair from the seed")
-        self.seed: bytes = seed
-        self.public_key: bytes = _buffer(public, PUBLIC_KEY_SIZE)[:]
-        self._secret: bytes = _buffer(secret, KEY_BYTES_SIZE)[:]
+        self.seed: bytes = bytes(seed)
+        public_key, secret = crypto_sign_seed_keypair(self.seed)
+        self.public_key: bytes = public_key
+        self._secret: bytes = secret  # libsodium's secret key: seed ‖ public key
 
     @classmethod
     def from_key_bytes(cls, key_bytes: bytes) -> SigningKey:
@@ -77,10 +67,7 @@ class SigningKey:
         """The 64-byte Ed25519 signature of `message` (bytes-like)."""
         if type(message) is not bytes:
             message = bytes(message)
-        length = len(message)
-        signed = _new("unsigned char[]", length + SIGNATURE_SIZE)
-        _crypto_sign(signed, _NULL, message, length, self._secret)
-        return _buffer(signed, SIGNATURE_SIZE)[:]
+        return crypto_sign(message, self._secret)[:SIGNATURE_SIZE]
 
     def __repr__(self) -> str:
         return f"SigningKey(public_key={self.public_key.hex()})"
@@ -110,9 +97,11 @@ def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
         or len(signature) != SIGNATURE_SIZE
     ):
         return _verify_coerced(public_key, message, signature)
-    signed = signature + message
-    # libsodium verifies sig ‖ message in place; with NULL output it copies nothing out.
-    return _crypto_sign_open(_NULL, _NULL, signed, len(signed), public_key) == 0
+    try:
+        crypto_sign_open(signature + message, public_key)
+    except BadSignatureError:
+        return False
+    return True
 
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
@@ -129,5 +118,4 @@ def _verify_coerced(public_key: object, message: object, signature: object) -> b
     public_key, signature = bytes(public_key), bytes(signature)
     if len(public_key) != PUBLIC_KEY_SIZE or len(signature) != SIGNATURE_SIZE:
         return False
-    signed = signature + bytes(message)
-    return _crypto_sign_open(_NULL, _NULL, signed, len(signed), public_key) == 0
+    return verify(public_key, bytes(message), signature)
