@@ -219,3 +219,65 @@ async def test_open_ledger_refuses_an_empty_batch_size_and_reports_a_bad_path(
     with pytest.raises(LedgerStorageError, match="cannot open ledger database"):
         async with open_ledger(tmp_path / "missing-dir" / "l.sqlite", identity):
             pass
+
+
+async def test_a_lone_append_handed_to_the_worker_is_committed_even_when_cancelled(
+    ledger_path: Path, identity, clock
+) -> None:
+    async with open_ledger(ledger_path, identity, clock=clock) as ledger:
+        write_lock = ledger.core._write_lock
+        write_lock.acquire()  # hold the lone append inside the worker thread
+        cancel_scope = trio.CancelScope()
+        returned: list[CommittedEntry] = []
+        try:
+            async with trio.open_nursery() as nursery:
+
+                async def lone() -> None:
+                    with cancel_scope:
+                        returned.append(await ledger.issue_starter_grant(identity_id("lone"), 3))
+
+                nursery.start_soon(lone)
+                await trio.testing.wait_all_tasks_blocked()
+                cancel_scope.cancel()
+                await trio.testing.wait_all_tasks_blocked()
+                write_lock.release()
+        finally:
+            if write_lock.locked():
+                write_lock.release()
+        assert [committed.seq for committed in returned] == [1]
+        assert (await ledger.balance(identity_id("lone"))).credits == 3
+
+
+async def test_appends_arriving_during_a_lone_append_share_the_next_transaction(
+    ledger_path: Path, identity, clock
+) -> None:
+    registry = CollectorRegistry()
+    seen: list[int] = []
+    async with open_ledger(ledger_path, identity, clock=clock, metrics=LedgerMetrics(registry)) as ledger:
+        ledger.subscribe(lambda committed: seen.append(committed.seq))
+        write_lock = ledger.core._write_lock
+        write_lock.acquire()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ledger.issue_starter_grant, identity_id("first"), 1)
+                await trio.testing.wait_all_tasks_blocked()  # the lone append holds the worker
+                for index in range(10):
+                    nursery.start_soon(ledger.issue_starter_grant, identity_id(f"queued-{index}"), 1)
+                await trio.testing.wait_all_tasks_blocked()
+                write_lock.release()
+        finally:
+            if write_lock.locked():
+                write_lock.release()
+        assert await ledger.assert_chain_integrity() == 11
+    assert seen == list(range(1, 12))
+    assert _sample(registry, "ledger_group_commit_batch_size_count") == 2  # the lone one, then the ten
+    assert _sample(registry, "ledger_group_commit_batch_size_sum") == 11
+    assert _sample(registry, "ledger_appends_total", kind="starter_grant", result="committed") == 11
+
+
+async def test_the_ledger_fsyncs_every_commit_by_default(ledger_path: Path, identity, clock) -> None:
+    async with open_ledger(ledger_path, identity, clock=clock) as ledger:
+        writer = ledger.core.store._writer
+        assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: durable across power loss
+    async with open_ledger(ledger_path, identity, clock=clock, synchronous="NORMAL") as ledger:
+        assert ledger.core.store._writer.execute("PRAGMA synchronous").fetchone()[0] == 1

@@ -127,7 +127,7 @@ def test_pragmas_on_every_connection(ledger_path: Path) -> None:
     try:
         for connection in (store._writer, store._reader):
             assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert connection.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+            assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: survives power loss
             assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
             assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
@@ -135,10 +135,10 @@ def test_pragmas_on_every_connection(ledger_path: Path) -> None:
         store.close()  # idempotent
 
 
-def test_synchronous_full_can_be_asked_for_and_bad_modes_are_refused(ledger_path: Path) -> None:
-    store = LedgerStore.open(ledger_path, synchronous="FULL")
+def test_synchronous_normal_can_be_asked_for_and_bad_modes_are_refused(ledger_path: Path) -> None:
+    store = LedgerStore.open(ledger_path, synchronous="NORMAL")
     try:
-        assert store._writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store._writer.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     finally:
         store.close()
     with pytest.raises(LedgerStorageError, match="synchronous must be one of NORMAL, FULL"):

@@ -33,7 +33,7 @@ from tracker.ledger._records import (
     TransferOutRecord,
     UsageRecord,
 )
-from tracker.ledger._store import BalanceRow, EntryRow, LedgerStore
+from tracker.ledger._store import DEFAULT_SYNCHRONOUS, BalanceRow, EntryRow, LedgerStore
 from tracker.ledger._wire import (
     BALANCE_SNAPSHOT_TTL_SECONDS,
     ZERO_HASH,
@@ -103,10 +103,10 @@ class Ledger:
         *,
         clock: Callable[[], float] = time.time,
         read_only: bool = False,
-        synchronous: str = "NORMAL",
+        synchronous: str = DEFAULT_SYNCHRONOUS,
     ) -> Ledger:
         """Open the SQLite file at `path` and the ledger over it; `close()` closes both. `synchronous`:
-        see LedgerStore.open (NORMAL by default, as the Go tracker)."""
+        see LedgerStore.open (FULL by default: durable across power loss)."""
         store = LedgerStore.open(path, read_only=read_only, synchronous=synchronous)
         try:
             return cls(store, tracker_key, clock=clock, owns_store=True)

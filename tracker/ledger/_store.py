@@ -17,6 +17,7 @@ from tracker.ledger._schema import SCHEMA_V1, SIDE_TABLES
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+DEFAULT_SYNCHRONOUS = "FULL"
 _TRANSFER_KINDS = (2, 3)
 _REFS_WATERMARK = "transfer_refs_indexed_through_seq"
 
@@ -76,7 +77,7 @@ def _entry_row(row: tuple) -> EntryRow:
     )
 
 
-def _connect(path: Path, *, read_only: bool, synchronous: str = "NORMAL") -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool, synchronous: str = DEFAULT_SYNCHRONOUS) -> sqlite3.Connection:
     if read_only:
         connection = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
@@ -107,15 +108,16 @@ class LedgerStore:
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike[str], *, read_only: bool = False, synchronous: str = "NORMAL"
+        cls, path: str | os.PathLike[str], *, read_only: bool = False, synchronous: str = DEFAULT_SYNCHRONOUS
     ) -> LedgerStore:
         """Open (creating when writable) the database at `path` and apply the v1 schema + side tables.
 
         read_only=True opens an existing file without changing it (offline tools); raises
         LedgerStorageError when the file is missing, unreadable or not a ledger database. `synchronous` is
-        the SQLite pragma: NORMAL (the Go setting and the default: a commit survives a process crash; the
-        WAL is fsynced at checkpoints, so an OS crash or power loss can drop the last commits) or FULL
-        (the WAL is fsynced at every commit)."""
+        the SQLite pragma. FULL, the default, fsyncs the WAL at every commit, so a committed append survives
+        an OS crash or a power cut; group commit shares that fsync between the appends of one batch. NORMAL
+        (the Go tracker's setting) survives only a process crash: the WAL is fsynced at checkpoints, so a
+        power cut can drop the last commits. NORMAL is kept for benchmarks and is not a config key."""
         if synchronous not in SYNCHRONOUS_MODES:
             raise LedgerStorageError(f"storage: synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         if not str(path):
