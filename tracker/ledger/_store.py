@@ -28,6 +28,10 @@ _INSERT_ENTRY = (
     " output_tokens, cost_credits, timestamp, request_id, flags, ref, consumer_sig, seeder_sig, tracker_sig,"
     " canonical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_SELECT_CREDITS = "SELECT credits FROM balances WHERE identity_id = ?"
+_SELECT_TRANSFER_REF = "SELECT seq FROM transfer_refs WHERE ref = ?"
+_INSERT_TRANSFER_REF = "INSERT INTO transfer_refs (ref, seq) VALUES (?, ?)"
+_INSERT_RECIPIENT = "INSERT INTO transfer_in_recipients (seq, identity_id) VALUES (?, ?)"
 _UPSERT_BALANCE = (
     "INSERT INTO balances (identity_id, credits, last_seq, updated_at) VALUES (?, ?, ?, ?)"
     " ON CONFLICT(identity_id) DO UPDATE SET credits = excluded.credits, last_seq = excluded.last_seq,"
@@ -102,6 +106,9 @@ class LedgerStore:
     def __init__(self, path: Path, writer: sqlite3.Connection | None, reader: sqlite3.Connection) -> None:
         self.path = path
         self._writer = writer
+        # One reused cursor for the append path: Connection.execute builds a new cursor per statement. The
+        # statements themselves are prepared once and reused by sqlite3's statement cache (keyed by SQL).
+        self._cursor = writer.cursor() if writer is not None else None
         self._reader = reader
         self._closed = False
         self._has_side_tables = True
@@ -176,11 +183,16 @@ class LedgerStore:
             raise LedgerStorageError("storage: store was opened read-only")
         return self._writer
 
+    def _write_cursor(self) -> sqlite3.Cursor:
+        if self._closed or self._cursor is None:
+            self._write_connection()  # raises the error that says why
+        return self._cursor  # type: ignore[return-value]
+
     def begin(self) -> None:
-        self._write_connection().execute("BEGIN IMMEDIATE")
+        self._write_cursor().execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
-        self._write_connection().execute("COMMIT")
+        self._write_cursor().execute("COMMIT")
 
     def rollback(self) -> None:
         writer = self._write_connection()
@@ -188,20 +200,20 @@ class LedgerStore:
             writer.execute("ROLLBACK")
 
     def savepoint(self) -> None:
-        self._write_connection().execute("SAVEPOINT entry")
+        self._write_cursor().execute("SAVEPOINT entry")
 
     def release_savepoint(self) -> None:
-        self._write_connection().execute("RELEASE entry")
+        self._write_cursor().execute("RELEASE entry")
 
     def rollback_to_savepoint(self) -> None:
-        writer = self._write_connection()
-        writer.execute("ROLLBACK TO entry")
-        writer.execute("RELEASE entry")
+        cursor = self._write_cursor()
+        cursor.execute("ROLLBACK TO entry")
+        cursor.execute("RELEASE entry")
 
     def insert_entry(self, values: tuple) -> None:
         """Insert one entries row (the 18 columns in schema order; empty signatures passed as None)."""
         try:
-            self._write_connection().execute(_INSERT_ENTRY, values)
+            self._write_cursor().execute(_INSERT_ENTRY, values)
         except sqlite3.IntegrityError as error:
             text = str(error)
             if (
@@ -213,31 +225,23 @@ class LedgerStore:
             raise LedgerStorageError(f"storage: append insert: {error}") from None
 
     def credits_in_transaction(self, identity_id: bytes) -> int | None:
-        row = (
-            self._write_connection()
-            .execute("SELECT credits FROM balances WHERE identity_id = ?", (identity_id,))
-            .fetchone()
-        )
+        row = self._write_cursor().execute(_SELECT_CREDITS, (identity_id,)).fetchone()
         return None if row is None else row[0]
 
     def upsert_balance(self, identity_id: bytes, credits: int, last_seq: int, updated_at: int) -> None:
         if len(identity_id) != 32:
             raise LedgerStorageError(f"storage: balance identity_id length {len(identity_id)}, want 32")
-        self._write_connection().execute(_UPSERT_BALANCE, (identity_id, credits, last_seq, updated_at))
+        self._write_cursor().execute(_UPSERT_BALANCE, (identity_id, credits, last_seq, updated_at))
 
     def transfer_ref_seq_in_transaction(self, ref: bytes) -> int | None:
-        row = (
-            self._write_connection().execute("SELECT seq FROM transfer_refs WHERE ref = ?", (ref,)).fetchone()
-        )
+        row = self._write_cursor().execute(_SELECT_TRANSFER_REF, (ref,)).fetchone()
         return None if row is None else row[0]
 
     def insert_transfer_ref(self, ref: bytes, seq: int) -> None:
-        self._write_connection().execute("INSERT INTO transfer_refs (ref, seq) VALUES (?, ?)", (ref, seq))
+        self._write_cursor().execute(_INSERT_TRANSFER_REF, (ref, seq))
 
     def insert_transfer_in_recipient(self, seq: int, identity_id: bytes) -> None:
-        self._write_connection().execute(
-            "INSERT INTO transfer_in_recipients (seq, identity_id) VALUES (?, ?)", (seq, identity_id)
-        )
+        self._write_cursor().execute(_INSERT_RECIPIENT, (seq, identity_id))
 
     def put_merkle_root(self, hour: int, root: bytes, tracker_sig: bytes) -> None:
         if not root or not tracker_sig:
