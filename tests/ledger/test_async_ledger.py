@@ -281,3 +281,22 @@ async def test_the_ledger_fsyncs_every_commit_by_default(ledger_path: Path, iden
         assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: durable across power loss
     async with open_ledger(ledger_path, identity, clock=clock, synchronous="NORMAL") as ledger:
         assert ledger.core.store._writer.execute("PRAGMA synchronous").fetchone()[0] == 1
+
+
+async def test_callers_of_a_group_commit_queue_together_for_the_next_one(
+    ledger_path: Path, identity, clock
+) -> None:
+    registry = CollectorRegistry()
+    async with open_ledger(ledger_path, identity, clock=clock, metrics=LedgerMetrics(registry)) as ledger:
+
+        async def caller(index: int) -> None:
+            for step in range(10):
+                await ledger.issue_starter_grant(identity_id(f"caller-{index}-{step}"), 1)
+
+        async with trio.open_nursery() as nursery:
+            for index in range(8):
+                nursery.start_soon(caller, index)
+        assert await ledger.assert_chain_integrity() == 80
+    # 8 callers x 10 appends: about 10 transactions of 8. A lone caller jumping ahead of the others on its
+    # own after every group commit would make that about 20 (batches of 1 and 7, alternating).
+    assert _sample(registry, "ledger_group_commit_batch_size_count") <= 12

@@ -95,6 +95,7 @@ class AsyncLedger:
         self._pending: deque[_PendingAppend] = deque()
         self._wakeup = trio.Event()
         self._writing = False
+        self._last_batch_size = 1
         self._read_limiter = trio.CapacityLimiter(1)
         self._audit_limiter = trio.CapacityLimiter(1)
         self._subscribers: list[Subscriber] = []
@@ -147,7 +148,7 @@ class AsyncLedger:
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._closing:
             raise LedgerClosed("ledger: closed")
-        if self._writing or self._pending:
+        if self._writing or self._pending or self._last_batch_size > 1:
             pending = _PendingAppend(request, time.perf_counter(), trio.Event())
             self._pending.append(pending)
             self._wakeup.set()
@@ -158,7 +159,9 @@ class AsyncLedger:
                     self._pending.remove(pending)
                 raise
         else:
-            # Nothing to batch with: write it from this task, without the committer's two task switches.
+            # Nothing to batch with, and the last batch was a lone append too (the callers of a group commit
+            # come back together and must queue together): write it from this task, without the
+            # committer's two task switches.
             pending = _PendingAppend(request, time.perf_counter(), None)
             pending.taken = True
             await self._write_batch([pending])
@@ -184,6 +187,7 @@ class AsyncLedger:
             self._deliver(batch, results)
         finally:
             self._writing = False
+            self._last_batch_size = len(batch)
         if self._pending:
             self._wakeup.set()
 
@@ -194,13 +198,18 @@ class AsyncLedger:
                 self._wakeup = trio.Event()
                 await self._wakeup.wait()
                 continue
+            # Callers woken together (by the last commit) may still be runnable: let them queue first, so
+            # that they share this transaction instead of splitting it.
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            if self._writing or not self._pending:
+                continue
             batch: list[_PendingAppend] = []
             while self._pending and len(batch) < self._max_batch_size:
                 pending = self._pending.popleft()
                 pending.taken = True
                 batch.append(pending)
             await self._write_batch(batch)
-            await trio.lowlevel.checkpoint()
+            await trio.lowlevel.checkpoint()  # the committer's cancellation point
 
     def _deliver(
         self, batch: list[_PendingAppend], results: Sequence[CommittedEntry | BaseException]
