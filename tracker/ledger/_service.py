@@ -149,11 +149,12 @@ class AsyncLedger:
         if self._closing:
             raise LedgerClosed("ledger: closed")
         if self._writing or self._pending or self._last_batch_size > 1:
-            pending = _PendingAppend(request, time.perf_counter(), trio.Event())
+            done = trio.Event()
+            pending = _PendingAppend(request, time.perf_counter(), done)
             self._pending.append(pending)
             self._wakeup.set()
             try:
-                await pending.done.wait()  # type: ignore[union-attr]
+                await done.wait()
             except trio.Cancelled:
                 if not pending.taken:
                     self._pending.remove(pending)
