@@ -93,6 +93,9 @@ def test_an_inconsistent_go_layout_key_is_refused() -> None:
         SigningKey.from_key_bytes(key.key_bytes[:63])
     with pytest.raises(SigningKeyError):
         sign(b"\x01" * 40, b"m")
+    with pytest.raises(SigningKeyError, match="must be bytes, got int"):
+        sign(32, b"m")  # type: ignore[arg-type]  (bytes(32) would be an all-zero seed)
+    assert sign(bytearray(FIXTURE_SEED), b"m") == key.sign(b"m")
 
 
 def _not_a_point() -> bytes:

@@ -82,8 +82,13 @@ def signing_key(key: bytes) -> SigningKey:
 
 
 def sign(key: bytes, message: bytes) -> bytes:
-    """The Ed25519 signature of `message` by a 32-byte seed or a 64-byte Go-layout key (seed ‖ public key)."""
-    return signing_key(bytes(key)).sign(message)
+    """The Ed25519 signature of `message` by a 32-byte seed or a 64-byte Go-layout key (seed ‖ public key).
+    Raises SigningKeyError for anything else."""
+    if type(key) is not bytes:
+        if not isinstance(key, bytearray | memoryview):
+            raise SigningKeyError(f"Ed25519 key must be bytes, got {type(key).__name__}")
+        key = bytes(key)
+    return signing_key(key).sign(message)
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
