@@ -28,20 +28,20 @@ from types import SimpleNamespace
 
 import trio
 
-from tracker.admission._events import LedgerEvent, LedgerEventKind, apply_ledger_event
-from tracker.admission._persistent import PersistentAdmission
-from tracker.admission._replay import LEDGER_SEQ_SHIFT
-from tracker.admission._snapshot_format import encode_snapshot
-from tracker.admission._snapshot_store import snapshot_path, write_snapshot_file
-from tracker.admission._state import ConsumerCreditState
-from tracker.admission._tlog_format import (
+from tracker.admission._service import PersistentAdmission
+from tracker.admission.core._events import LedgerEvent, LedgerEventKind, apply_ledger_event
+from tracker.admission.core._state import ConsumerCreditState
+from tracker.admission.persistence._replay import LEDGER_SEQ_SHIFT
+from tracker.admission.persistence._snapshot_format import encode_snapshot
+from tracker.admission.persistence._snapshot_store import snapshot_path, write_snapshot_file
+from tracker.admission.persistence._tlog_format import (
     DisputePayload,
     SettlementPayload,
     StarterGrantPayload,
     TLogKind,
     crc32c,
 )
-from tracker.admission._tlog_writer import TLogWriter
+from tracker.admission.persistence._tlog_writer import TLogWriter
 
 NOW = 1777118400
 WINDOW_S = 0.005
@@ -142,8 +142,8 @@ def _admission_core(directory: Path) -> object:
     """The production AdmissionCore (default config) the tracker replays into."""
     from prometheus_client import CollectorRegistry
 
-    from tracker.admission._core import AdmissionCore
-    from tracker.admission._metrics import AdmissionMetrics
+    from tracker.admission.core._gatekeeper import AdmissionCore
+    from tracker.admission.core._metrics import AdmissionMetrics
     from tracker.config import config_for_data_dir
     from tracker.identity import identity_from_seed
     from tracker.registry import Registry

@@ -17,9 +17,9 @@ import json, os, random, sys, time
 from types import SimpleNamespace
 from pathlib import Path
 import trio
-from tracker.admission._events import (
+from tracker.admission.core._events import (
     LedgerEvent, LedgerEventKind, apply_ledger_event, event_from_committed_entry)
-from tracker.admission._persistent import PersistentAdmission
+from tracker.admission._service import PersistentAdmission
 from tracker.identity import identity_from_seed
 from tracker.ledger import TransferInRecord, ZERO_HASH, open_ledger
 
@@ -35,7 +35,7 @@ def ledger_part(state):
 
 async def main(mode, data_dir, engine):
     if engine == "bulk":  # replay every stretch of ledger records as a bulk run, however short
-        import tracker.admission._replay_bulk as replay_bulk
+        import tracker.admission.persistence.bulk._engine as replay_bulk
         replay_bulk.MIN_BULK_RUN = 1
     data_dir = Path(data_dir)
     config = SimpleNamespace(tlog_path=str(data_dir / "admission.tlog"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import trio
 
-from tests.admission_persistence._helpers import (
+from tests.admission._helpers import (
     KIND_USAGE,
     NOW,
     FakeLedger,

@@ -25,8 +25,8 @@ from tests_e2e.test_run_support import (
     start_tracker,
     use_ephemeral_ports,
 )
-from tracker.admission._snapshot_store import enumerate_snapshots
-from tracker.admission._tlog_reader import enumerate_tlog_files, scan_tlog_file
+from tracker.admission.persistence._snapshot_store import enumerate_snapshots
+from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
 from tracker.config import load as load_config
 
 

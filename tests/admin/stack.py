@@ -24,8 +24,8 @@ from tracker.admission import (
     SupplySnapshot,
     TLogKind,
 )
-from tracker.admission._tlog_format import OperatorOverridePayload
-from tracker.admission._tlog_reader import enumerate_tlog_files, scan_tlog_file
+from tracker.admission.persistence._tlog_format import OperatorOverridePayload
+from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
 from tracker.config import Config, config_for_data_dir
 from tracker.identity import TrackerIdentity, identity_from_seed
 from tracker.ledger import AsyncLedger, UsageRecord, build_usage_entry, canonical_bytes, open_ledger

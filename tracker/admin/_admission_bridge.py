@@ -19,7 +19,7 @@ from tracker.admission import (
     event_from_committed_entry,
     seeder_state_to_go_json,
 )
-from tracker.admission._events import event_touches  # not exported (yet) by tracker.admission
+from tracker.admission.core._events import event_touches  # not exported (yet) by tracker.admission
 
 RECOMPUTE_PAGE_SIZE = 1000
 

@@ -1,6 +1,6 @@
 """Admission: credit score, supply pressure, Decide, priority queue, attestations (admission.md)."""
 
-from tracker.admission._attestation import (
+from tracker.admission.core._attestation import (
     AttestationSigningError,
     AttestationValidationError,
     canonical_body_bytes,
@@ -10,14 +10,7 @@ from tracker.admission._attestation import (
     validate_fetch_headroom_response,
     verify_credit_attestation,
 )
-from tracker.admission._core import (
-    DEFAULT_QUEUE_TIMEOUT_S,
-    AdmissionCore,
-    check_config,
-    compute_retry_after_s,
-    min_serve_priority_for,
-)
-from tracker.admission._decision import (
+from tracker.admission.core._decision import (
     AdmissionConfigError,
     AdmissionError,
     DecisionResult,
@@ -30,16 +23,23 @@ from tracker.admission._decision import (
     RejectReason,
     ScoreSource,
 )
-from tracker.admission._events import (
+from tracker.admission.core._events import (
     FLAG_CONSUMER_SIG_MISSING,
     LedgerEvent,
     LedgerEventKind,
     apply_ledger_event,
     event_from_committed_entry,
 )
-from tracker.admission._metrics import AdmissionMetrics
-from tracker.admission._peers import AllowAllPeerSet, PeerSet, StaticPeerSet, parse_peer_id
-from tracker.admission._queue import (
+from tracker.admission.core._gatekeeper import (
+    DEFAULT_QUEUE_TIMEOUT_S,
+    AdmissionCore,
+    check_config,
+    compute_retry_after_s,
+    min_serve_priority_for,
+)
+from tracker.admission.core._metrics import AdmissionMetrics
+from tracker.admission.core._peers import AllowAllPeerSet, PeerSet, StaticPeerSet, parse_peer_id
+from tracker.admission.core._queue import (
     EtaBand,
     PositionBand,
     PriorityQueue,
@@ -48,8 +48,8 @@ from tracker.admission._queue import (
     eta_band,
     position_band,
 )
-from tracker.admission._score import Signals, compute_local_score, compute_signals, go_round, sigmoid
-from tracker.admission._state import (
+from tracker.admission.core._score import Signals, compute_local_score, compute_signals, go_round, sigmoid
+from tracker.admission.core._state import (
     DAY_BUCKET_COUNT,
     EMPTY_DAY_BUCKET,
     MINUTE_BUCKET_COUNT,
@@ -65,8 +65,8 @@ from tracker.admission._state import (
     rotate_if_stale,
     strip_to_day,
 )
-from tracker.admission._supply import EMPTY_SUPPLY, DemandTracker, SupplySnapshot
-from tracker.admission._views import (
+from tracker.admission.core._supply import EMPTY_SUPPLY, DemandTracker, SupplySnapshot
+from tracker.admission.core._views import (
     AdmissionStatus,
     ConsumerView,
     QueueItemView,
@@ -146,16 +146,21 @@ __all__ = [
 ]
 
 # --- persistence: tlog, snapshots, start-up replay (H4) ---
-from tracker.admission._persist_metrics import PersistenceMetrics
-from tracker.admission._persistent import (
+from tracker.admission._service import (
     NotReplayedError,
     PersistentAdmission,
     SnapshotDeferredError,
 )
-from tracker.admission._replay import LEDGER_SEQ_SHIFT, ReplayReport, ledger_seq_of, tlog_seq_for_ledger
-from tracker.admission._snapshot_format import SnapshotData, SnapshotError, SnapshotFormatError
-from tracker.admission._tlog_format import TLogError, TLogKind
-from tracker.admission._tlog_writer import TLogWriteError
+from tracker.admission.persistence._metrics import PersistenceMetrics
+from tracker.admission.persistence._replay import (
+    LEDGER_SEQ_SHIFT,
+    ReplayReport,
+    ledger_seq_of,
+    tlog_seq_for_ledger,
+)
+from tracker.admission.persistence._snapshot_format import SnapshotData, SnapshotError, SnapshotFormatError
+from tracker.admission.persistence._tlog_format import TLogError, TLogKind
+from tracker.admission.persistence._tlog_writer import TLogWriteError
 
 __all__ += [
     "LEDGER_SEQ_SHIFT",

@@ -57,7 +57,7 @@ def _print_help(parser: CliParser) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from tracker.admission._persist_inspect import (
+    from tracker.admission.persistence._inspect import (
         find_set_aside_files,
         inspect_configured_snapshots,
         inspect_configured_tlog,
@@ -122,7 +122,7 @@ def _time(ts: int | None) -> str:
 def _print_text(
     tlogs: list[Any], snapshots: list[Any], aside: list[Path], problems: list[Any], args: Any
 ) -> None:
-    from tracker.admission._replay import LEDGER_SEQ_SHIFT
+    from tracker.admission.persistence._replay import LEDGER_SEQ_SHIFT
 
     if not args.tlog and not args.snapshot and not tlogs:
         print("tlog: no files")

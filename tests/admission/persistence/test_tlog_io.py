@@ -1,0 +1,179 @@
+"""tlog writer and reader on disk (admission.md §7.4, §7.5): buffering, durable appends, rotation, failure
+roll-back, enumeration and scanning."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+import trio
+
+from tracker.admission.persistence import _tlog_writer
+from tracker.admission.persistence._metrics import PersistenceMetrics
+from tracker.admission.persistence._tlog_format import DisputePayload, encode_frame
+from tracker.admission.persistence._tlog_reader import (
+    cut_torn_tail,
+    enumerate_tlog_files,
+    move_aside,
+    scan_tlog_bytes,
+    scan_tlog_file,
+)
+from tracker.admission.persistence._tlog_writer import TLogWriteError, TLogWriter
+
+
+def _records(path: Path) -> list[tuple[int, int, int, bytes]]:
+    found: list[tuple[int, int, int, bytes]] = []
+    scan_tlog_file(path, lambda *record: found.append(record))
+    return found
+
+
+async def test_appends_are_buffered_until_flush(tmp_path: Path) -> None:
+    path = tmp_path / "admission.tlog"
+    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer.append(1, 100, 0, b"a" * 76)
+    assert path.stat().st_size == 0
+    assert writer.needs_flush
+    await writer.flush(fsync=True)
+    assert _records(path) == [(1, 100, 0, b"a" * 76)]
+    assert not writer.needs_flush
+    await writer.aclose()
+
+
+async def test_durable_append_is_readable_immediately(tmp_path: Path) -> None:
+    path = tmp_path / "admission.tlog"
+    metrics = PersistenceMetrics()
+    writer = await trio.to_thread.run_sync(lambda: TLogWriter.open(path, metrics=metrics))
+    writer.append(1, 100, 0, b"s" * 76)
+    async with writer.flush_lock:
+        await writer.append_durable_locked(2, 100, 1, DisputePayload(b"\x11" * 32, False).encode())
+    # The dispute and everything buffered before it are on disk (and fsynced) when the call returns.
+    assert [record[0] for record in _records(path)] == [1, 2]
+    assert metrics.tlog_fsyncs._value.get() == 1
+    assert metrics.tlog_bytes_written._value.get() == path.stat().st_size
+    await writer.aclose()
+
+
+async def test_rotation_names_and_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "admission.tlog"
+    (tmp_path / "admission.tlog.4").write_bytes(b"an older rotated file")
+    writer = await trio.to_thread.run_sync(lambda: TLogWriter.open(path, rotation_bytes=200))
+    for seq in range(1, 11):
+        writer.append(seq, 1, 0, b"p" * 21)  # 46-byte frames
+        await writer.flush(fsync=False)
+    await writer.aclose()
+    files = enumerate_tlog_files(path)
+    assert [file.name for file in files] == [
+        "admission.tlog.4",
+        "admission.tlog.5",
+        "admission.tlog.10",
+        "admission.tlog",
+    ]
+    assert (tmp_path / "admission.tlog.4").read_bytes() == b"an older rotated file"
+    assert [record[0] for record in _records(files[1])] == [1, 2, 3, 4, 5]
+    assert [record[0] for record in _records(files[2])] == [6, 7, 8, 9, 10]
+    assert path.stat().st_size == 0
+
+
+async def test_reopen_appends_after_existing_frames(tmp_path: Path) -> None:
+    path = tmp_path / "admission.tlog"
+    for seq in (1, 2):
+        writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+        writer.append(seq, 1, 0, b"x")
+        await writer.aclose()
+    assert [record[0] for record in _records(path)] == [1, 2]
+
+
+async def test_failed_write_is_rolled_back_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "admission.tlog"
+    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer.append(1, 1, 0, b"first")
+    await writer.flush()
+    real_write = os.write
+    calls = {"n": 0}
+
+    def half_then_fail(fd: int, data: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_write(fd, bytes(memoryview(data))[:7])  # type: ignore[arg-type]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_tlog_writer.os, "write", half_then_fail)
+    writer.append(2, 1, 0, b"second")
+    with pytest.raises(TLogWriteError, match="No space left"):
+        await writer.flush()
+    monkeypatch.setattr(_tlog_writer.os, "write", real_write)
+    scan = scan_tlog_file(path)
+    assert scan.clean and scan.records == 1  # the half-written frame was truncated away
+    writer.append(3, 1, 0, b"third")
+    await writer.flush()
+    assert [record[0] for record in _records(path)] == [1, 2, 3]
+    await writer.aclose()
+
+
+async def test_failed_durable_append_is_dropped_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "admission.tlog"
+    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer.append(1, 1, 0, b"settlement")
+
+    def fail(fd: int, data: object) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    real_write = os.write
+    monkeypatch.setattr(_tlog_writer.os, "write", fail)
+    async with writer.flush_lock:
+        with pytest.raises(TLogWriteError):
+            await writer.append_durable_locked(2, 1, 1, DisputePayload(b"\x22" * 32, False).encode())
+    monkeypatch.setattr(_tlog_writer.os, "write", real_write)
+    await writer.aclose()
+    # The batched record is kept and written later; the failed dispute (reported as not applied) is not.
+    assert [record[0] for record in _records(path)] == [1]
+
+
+def test_backpressure_refuses_appends(tmp_path: Path) -> None:
+    writer = TLogWriter.open(tmp_path / "t", max_pending_bytes=100)
+    writer.append(1, 1, 0, b"x" * 50)  # 75-byte frames
+    writer.append(2, 1, 0, b"x" * 50)
+    with pytest.raises(TLogWriteError, match="refusing new appends"):
+        writer.append(3, 1, 0, b"x")
+    writer.close_sync()
+    with pytest.raises(TLogWriteError, match="closed"):
+        writer.append(4, 1, 0, b"x")
+
+
+def test_enumeration_order_and_ignored_names(tmp_path: Path) -> None:
+    base = tmp_path / "admission.tlog"
+    for name in ("admission.tlog.200", "admission.tlog.50", "admission.tlog", "admission.tlog.100"):
+        (tmp_path / name).write_bytes(b"")
+    for name in ("admission.tlog.damaged-20260101T000000Z", "admission.tlog.abc", "other.tlog.1"):
+        (tmp_path / name).write_bytes(b"")
+    assert [path.name for path in enumerate_tlog_files(base)] == [
+        "admission.tlog.50",
+        "admission.tlog.100",
+        "admission.tlog.200",
+        "admission.tlog",
+    ]
+    assert enumerate_tlog_files(tmp_path / "missing" / "admission.tlog") == []
+
+
+def test_scan_reports_torn_tail_and_corruption(tmp_path: Path) -> None:
+    frames = b"".join(encode_frame(seq, 1, 0, b"payload") for seq in (1, 2, 3))
+    scan = scan_tlog_bytes(frames + frames[:10])
+    assert (scan.records, scan.truncated, scan.corrupt_offset, scan.good_end) == (3, True, None, len(frames))
+    damaged = bytearray(frames)
+    damaged[len(frames) // 3 + 30] ^= 0xFF  # inside the second frame's payload
+    scan = scan_tlog_bytes(bytes(damaged))
+    assert (scan.records, scan.corrupt_offset, scan.last_seq) == (1, len(frames) // 3, 1)
+    path = tmp_path / "t"
+    path.write_bytes(frames + b"\x00\x00")
+    cut_torn_tail(path, len(frames))
+    assert path.read_bytes() == frames
+    moved = move_aside(path, now=0)
+    assert moved.name == "t.damaged-19700101T000000Z" and not path.exists()
+    path.write_bytes(b"")
+    assert move_aside(path, now=0).name == "t.damaged-19700101T000000Z-1"

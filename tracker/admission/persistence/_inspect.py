@@ -1,0 +1,240 @@
+"""Offline inspection of admission persistence files (tlog and snapshots) for `trio-tracker admission
+inspect`: read-only summaries — counts per kind, seq ranges, torn tails, corrupt offsets, snapshot headers and
+errors."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tracker.admission.persistence._records import record_to_event
+from tracker.admission.persistence._replay import LEDGER_SEQ_SHIFT, LOCAL_SEQ_MASK
+from tracker.admission.persistence._snapshot_format import SnapshotFormatError, decode_snapshot
+from tracker.admission.persistence._snapshot_store import enumerate_snapshots
+from tracker.admission.persistence._tlog_format import (
+    OperatorOverridePayload,
+    SnapshotMarkPayload,
+    TLogError,
+    TLogKind,
+    kind_name,
+)
+from tracker.admission.persistence._tlog_reader import (
+    DAMAGED_SUFFIX,
+    enumerate_tlog_files,
+    read_file_bytes,
+    scan_tlog_bytes,
+)
+
+__all__ = ["SnapshotInspection", "TLogInspection", "find_set_aside_files", "inspect_snapshot", "inspect_tlog"]
+
+
+@dataclass(slots=True)
+class TLogInspection:
+    path: Path
+    active: bool
+    size: int = 0
+    records: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    seq_min: int | None = None
+    seq_max: int | None = None
+    ts_min: int | None = None
+    ts_max: int | None = None
+    good_end: int = 0
+    torn_tail_bytes: int = 0
+    corrupt_offset: int | None = None
+    payload_errors: list[dict[str, Any]] = field(default_factory=list)
+    seq_regressions: int = 0
+    record_lines: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def damaged(self) -> bool:
+        torn_mid_stream = self.torn_tail_bytes > 0 and not self.active
+        return self.corrupt_offset is not None or torn_mid_stream or bool(self.payload_errors)
+
+    @property
+    def status(self) -> str:
+        if self.corrupt_offset is not None:
+            return "corrupt"
+        if self.payload_errors:
+            return "bad_payload"
+        if self.torn_tail_bytes:
+            return "torn_tail" if self.active else "truncated_mid_stream"
+        return "clean"
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "path": str(self.path),
+            "active": self.active,
+            "status": self.status,
+            "damaged": self.damaged,
+            "size": self.size,
+            "records": self.records,
+            "counts": dict(sorted(self.counts.items())),
+            "seq_min": self.seq_min,
+            "seq_max": self.seq_max,
+            "ledger_seq_max": None if self.seq_max is None else self.seq_max >> LEDGER_SEQ_SHIFT,
+            "ts_min": self.ts_min,
+            "ts_max": self.ts_max,
+            "good_end": self.good_end,
+            "torn_tail_bytes": self.torn_tail_bytes,
+            "corrupt_offset": self.corrupt_offset,
+            "payload_errors": self.payload_errors,
+            "seq_regressions": self.seq_regressions,
+        }
+        if self.record_lines:
+            result["record_list"] = self.record_lines
+        return result
+
+
+def _describe_payload(kind: int, ts: int, payload: bytes) -> dict[str, Any]:
+    if kind == TLogKind.SNAPSHOT_MARK:
+        mark = SnapshotMarkPayload.decode(payload)
+        return {"snapshot_seq": mark.snapshot_seq, "path": mark.path}
+    if kind == TLogKind.OPERATOR_OVERRIDE:
+        override = OperatorOverridePayload.decode(payload)
+        return {
+            "operator_id": override.operator_id,
+            "action": override.action,
+            "params": override.params.decode(errors="replace"),
+            "ts": override.ts,
+        }
+    event = record_to_event(kind, ts, payload)
+    if event is None:
+        return {"payload_bytes": len(payload)}
+    described: dict[str, Any] = {"event": event.kind.name.lower(), "consumer_id": event.consumer_id.hex()}
+    if kind == TLogKind.SETTLEMENT:
+        described.update(seeder_id=event.seeder_id.hex(), cost=event.cost_credits, flags=event.flags)
+    elif kind in (TLogKind.TRANSFER, TLogKind.STARTER_GRANT):
+        described["cost"] = event.cost_credits
+    return described
+
+
+def inspect_tlog(path: Path, *, active: bool, with_records: bool = False) -> TLogInspection:
+    """Scan one tlog file. OSError propagates."""
+    inspection = TLogInspection(path=path, active=active)
+    last_seq = -1
+
+    def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
+        nonlocal last_seq
+        name = kind_name(kind)
+        inspection.counts[name] = inspection.counts.get(name, 0) + 1
+        if kind != TLogKind.SNAPSHOT_MARK:
+            if seq <= last_seq:
+                inspection.seq_regressions += 1
+            last_seq = max(last_seq, seq)
+            inspection.seq_min = seq if inspection.seq_min is None else min(inspection.seq_min, seq)
+            inspection.seq_max = seq if inspection.seq_max is None else max(inspection.seq_max, seq)
+        inspection.ts_min = ts if inspection.ts_min is None else min(inspection.ts_min, ts)
+        inspection.ts_max = ts if inspection.ts_max is None else max(inspection.ts_max, ts)
+        try:
+            described = _describe_payload(kind, ts, payload)
+        except TLogError as error:
+            inspection.payload_errors.append(
+                {"record": inspection.counts[name], "seq": seq, "error": str(error)}
+            )
+            described = {"error": str(error)}
+        if with_records:
+            line = {"seq": seq, "ts": ts, "kind": name}
+            if kind != TLogKind.SNAPSHOT_MARK and seq:
+                line["ledger_seq"] = seq >> LEDGER_SEQ_SHIFT
+                line["local"] = bool(seq & LOCAL_SEQ_MASK)
+            line.update(described)
+            inspection.record_lines.append(line)
+
+    with read_file_bytes(path) as data:
+        scan = scan_tlog_bytes(data, on_record, path)
+    inspection.size = scan.size
+    inspection.records = scan.records
+    inspection.good_end = scan.good_end
+    inspection.corrupt_offset = scan.corrupt_offset
+    inspection.torn_tail_bytes = scan.size - scan.good_end if scan.truncated else 0
+    return inspection
+
+
+def inspect_configured_tlog(base: str, *, with_records: bool = False) -> list[TLogInspection]:
+    files = enumerate_tlog_files(base)
+    active_name = Path(base).name
+    return [
+        inspect_tlog(
+            path, active=(index == len(files) - 1 and path.name == active_name), with_records=with_records
+        )
+        for index, path in enumerate(files)
+    ]
+
+
+@dataclass(slots=True)
+class SnapshotInspection:
+    path: Path
+    size: int = 0
+    error: str | None = None
+    seq: int | None = None
+    ts: int | None = None
+    consumers: int | None = None
+    seeders: int | None = None
+    trailing_bytes: int = 0
+    name_seq: int | None = None
+
+    @property
+    def damaged(self) -> bool:
+        return self.error is not None or self.trailing_bytes > 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "status": "damaged" if self.damaged else "ok",
+            "damaged": self.damaged,
+            "error": self.error,
+            "size": self.size,
+            "seq": self.seq,
+            "ledger_seq": None if self.seq is None else self.seq >> LEDGER_SEQ_SHIFT,
+            "name_seq": self.name_seq,
+            "ts": self.ts,
+            "consumers": self.consumers,
+            "seeders": self.seeders,
+            "trailing_bytes": self.trailing_bytes,
+        }
+
+
+def inspect_snapshot(path: Path, name_seq: int | None = None) -> SnapshotInspection:
+    """Decode one snapshot file. OSError propagates."""
+    data = Path(path).read_bytes()
+    inspection = SnapshotInspection(path=path, size=len(data), name_seq=name_seq)
+    try:
+        snapshot = decode_snapshot(data)
+    except SnapshotFormatError as error:
+        inspection.error = str(error)
+        return inspection
+    inspection.seq = snapshot.seq
+    inspection.ts = snapshot.ts
+    inspection.consumers = len(snapshot.consumers)
+    inspection.seeders = len(snapshot.seeders)
+    inspection.trailing_bytes = snapshot.trailing_bytes
+    if snapshot.trailing_bytes:
+        inspection.error = f"admission/snapshot: {snapshot.trailing_bytes} bytes after the last entry"
+    elif name_seq is not None and name_seq != snapshot.seq:
+        inspection.error = f"admission/snapshot: file name says seq {name_seq}, header says {snapshot.seq}"
+    return inspection
+
+
+def inspect_configured_snapshots(prefix: str) -> list[SnapshotInspection]:
+    return [inspect_snapshot(path, seq) for seq, path in enumerate_snapshots(prefix)]
+
+
+def find_set_aside_files(*bases: str) -> list[Path]:
+    """Files start-up moved aside earlier (`<name>.damaged-…`) next to the given tlog/snapshot bases."""
+    found: list[Path] = []
+    for base in bases:
+        if not base:
+            continue
+        directory = Path(base).parent
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            continue
+        head = Path(base).name + "."
+        for entry in entries:
+            if entry.name.startswith(head) and DAMAGED_SUFFIX + "-" in entry.name:
+                found.append(Path(entry.path))
+    return sorted(set(found))

@@ -1,0 +1,391 @@
+"""Start-up replay from disk (admission.md §9 plus README "Deliberate differences"): newest readable snapshot
+(older ones on failure; all unreadable → degraded), then the tlog records after it, repairing the tlog on disk
+as it goes (torn tail cut off; a damaged file moved aside with its good prefix kept under the original name).
+
+This module is blocking file I/O plus pure apply calls; `PersistentAdmission.startup_replay` runs it in a
+worker thread before anything else touches the state, then does the ledger cross-check on the Trio thread. The
+seq scheme it relies on is described in `_persistent.py`.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import mmap
+import os
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracker.admission.core._events import LedgerEvent
+from tracker.admission.persistence._files import fsync_directory, write_durably
+from tracker.admission.persistence._records import record_to_event
+from tracker.admission.persistence._snapshot_format import SnapshotData, SnapshotError
+from tracker.admission.persistence._snapshot_store import enumerate_snapshots, read_snapshot_file
+from tracker.admission.persistence._tlog_format import (
+    TLogError,
+)
+from tracker.admission.persistence._tlog_reader import (
+    RunTaker,
+    TLogScan,
+    cut_torn_tail,
+    enumerate_tlog_files,
+    move_aside,
+    read_file_bytes,
+    scan_tlog_bytes,
+)
+
+if TYPE_CHECKING:  # numpy is imported only when there is something to replay in bulk
+    from tracker.admission.persistence.bulk._engine import BulkReplay
+
+__all__ = [
+    "LEDGER_SEQ_SHIFT",
+    "LOCAL_SEQ_MASK",
+    "ReplayReport",
+    "TLogDamage",
+    "apply_tlog_tail",
+    "ledger_seq_of",
+    "replay_from_disk",
+    "tlog_seq_for_ledger",
+]
+
+_logger = logging.getLogger("tracker.admission.replay")
+
+LEDGER_SEQ_SHIFT = 20
+"""tlog seq of the record derived from ledger entry L = L << 20; local records take the next free seq."""
+LOCAL_SEQ_MASK = (1 << LEDGER_SEQ_SHIFT) - 1
+_SETTLEMENT = struct.Struct(">32s32sQI")
+
+
+def tlog_seq_for_ledger(ledger_seq: int) -> int:
+    return ledger_seq << LEDGER_SEQ_SHIFT
+
+
+def ledger_seq_of(tlog_seq: int) -> int:
+    """The ledger position a tlog/snapshot seq reflects."""
+    return tlog_seq >> LEDGER_SEQ_SHIFT
+
+
+@dataclass(slots=True)
+class TLogDamage:
+    """One damaged tlog file: where the good prefix ends and where the original bytes were moved."""
+
+    path: Path
+    offset: int
+    reason: str  # "crc_mismatch" or "truncated_mid_stream"
+    moved_to: Path | None
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    """What start-up replay found and did."""
+
+    snapshot_path: Path | None = None
+    snapshot_seq: int = 0
+    snapshot_load_failures: int = 0
+    snapshot_errors: list[str] = field(default_factory=list)
+    degraded: bool = False
+    tlog_files: int = 0
+    tlog_records_read: int = 0
+    tlog_records_applied: int = 0
+    tlog_records_in_bulk: int = 0  # of those, applied as part of a whole run (BulkReplay)
+    torn_tails_cut: int = 0
+    damage: list[TLogDamage] = field(default_factory=list)
+    payload_errors: int = 0
+    last_seq: int = 0  # highest seq seen in any snapshot or tlog record
+    applied_seq: int = 0  # highest seq whose effect is in memory
+    ledger_contiguous: int = 0  # every ledger entry <= this is reflected in memory
+    # First hole in the ledger-derived records (a lost or damaged stretch of tlog): records with seq > this
+    # were
+    # NOT applied by the disk pass. Ledger entries after the hole are re-read from the ledger in order; the
+    # local
+    # records after it are kept here to be merged in at their positions.
+    deferred_after_seq: int | None = None
+    deferred_local: list[tuple[int, LedgerEvent]] = field(default_factory=list)
+    deferred_records: int = 0
+    floor: int = 0  # highest seq considered so far (records at or below it are never applied again)
+    cross_check_applied: int = 0
+    cross_check_persisted: int = 0
+    duration_s: float = 0.0
+
+
+def load_newest_snapshot(
+    prefix: str, report: ReplayReport, bulk: BulkReplay | None = None
+) -> SnapshotData | None:
+    """Try snapshots newest → oldest; the first readable one wins. Failures are counted in `report`; if files
+    exist but none is readable, `report.degraded` is set. With `bulk`, the consumers go straight into it
+    (the returned SnapshotData then has none)."""
+    snapshots = enumerate_snapshots(prefix)
+    for _, path in reversed(snapshots):
+        try:
+            if bulk is None:
+                data = read_snapshot_file(path)
+            else:
+                from tracker.admission.persistence.bulk._columns import open_snapshot_columns
+
+                with open_snapshot_columns(path) as columns:
+                    bulk.adopt_snapshot(columns)
+                    data = SnapshotData(
+                        columns.seq, columns.ts, {}, columns.seeders, trailing_bytes=columns.trailing_bytes
+                    )
+                    del columns  # the entries view the mapping, which closes now
+        except SnapshotError as error:
+            report.snapshot_load_failures += 1
+            report.snapshot_errors.append(str(error))
+            _logger.error("admission: snapshot %s unusable, trying an older one: %s", path, error)
+            continue
+        report.snapshot_path = path
+        report.snapshot_seq = data.seq
+        return data
+    if snapshots:
+        report.degraded = True
+        _logger.error(
+            "admission: none of the %d snapshots under %s is readable; running in degraded mode",
+            len(snapshots),
+            prefix,
+        )
+    return None
+
+
+def replay_from_disk(
+    *,
+    tlog_path: str,
+    snapshot_prefix: str,
+    install_snapshot: Callable[[SnapshotData], None],
+    apply_event: Callable[[LedgerEvent], None],
+    bulk_factory: Callable[[], BulkReplay] | None = None,
+    repair: bool = True,
+    now: Callable[[], float] = time.time,
+) -> ReplayReport:
+    """Load the newest usable snapshot and replay the tlog after it. Blocking.
+
+    Records with seq <= the snapshot seq (or <= an earlier applied record) are skipped, so nothing is applied
+    twice. With `repair`, the active file's torn tail is cut off, and a file with a mid-file CRC failure (or a
+    torn frame in a rotated file) is moved aside while its good prefix is rewritten under the original name.
+    With `bulk_factory` (called only when there is a snapshot or a non-empty tlog file), the snapshot and
+    the records go into a BulkReplay (same rules, in columns; long runs as a whole) instead of
+    `apply_event`, and it is finished before returning. OSError from listing directories propagates.
+    """
+    # Replay allocates millions of short-lived, acyclic objects; the cyclic collector would rescan the growing
+    # state over and over (~15 % of the time). Nothing else runs during start-up replay.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _replay_from_disk(
+            tlog_path=tlog_path,
+            snapshot_prefix=snapshot_prefix,
+            install_snapshot=install_snapshot,
+            apply_event=apply_event,
+            bulk_factory=bulk_factory,
+            repair=repair,
+            now=now,
+        )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _replay_from_disk(
+    *,
+    tlog_path: str,
+    snapshot_prefix: str,
+    install_snapshot: Callable[[SnapshotData], None],
+    apply_event: Callable[[LedgerEvent], None],
+    bulk_factory: Callable[[], BulkReplay] | None,
+    repair: bool,
+    now: Callable[[], float],
+) -> ReplayReport:
+    started = time.perf_counter()
+    report = ReplayReport()
+    bulk = bulk_factory() if bulk_factory is not None and _has_data(tlog_path, snapshot_prefix) else None
+    snapshot = load_newest_snapshot(snapshot_prefix, report, bulk) if snapshot_prefix else None
+    if snapshot is not None:
+        install_snapshot(snapshot)
+        report.last_seq = report.applied_seq = snapshot.seq
+        report.ledger_contiguous = ledger_seq_of(snapshot.seq)
+    if tlog_path:
+        files = enumerate_tlog_files(tlog_path)
+        report.tlog_files = len(files)
+        report.floor = report.applied_seq
+
+        def defer() -> None:
+            if report.deferred_after_seq is None:
+                report.deferred_after_seq = report.applied_seq
+
+        settle = bulk.settlement if bulk is not None else None
+        apply_any = bulk.apply if bulk is not None else apply_event
+        unpack_settlement = _SETTLEMENT.unpack_from
+
+        def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
+            report.tlog_records_read += 1
+            if seq > report.last_seq:
+                report.last_seq = seq
+            if seq <= report.floor:
+                return  # already in the snapshot (or out of order): never apply twice
+            report.floor = seq
+            ledger_derived = seq & LOCAL_SEQ_MASK == 0
+            if (
+                report.deferred_after_seq is None
+                and ledger_derived
+                and seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
+            ):
+                defer()
+            if kind == 0 and settle is not None and report.deferred_after_seq is None and len(payload) >= 76:
+                settle(*unpack_settlement(payload), ts)  # the hot path: settlements, in bulk
+            else:
+                try:
+                    event = record_to_event(kind, ts, payload)
+                except TLogError as error:
+                    report.payload_errors += 1
+                    _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
+                    return
+                if event is None:
+                    return
+                if report.deferred_after_seq is not None:
+                    report.deferred_records += 1
+                    if not ledger_derived:
+                        report.deferred_local.append((seq, event))
+                    return
+                apply_any(event)
+            report.applied_seq = seq
+            report.tlog_records_applied += 1
+            if ledger_derived:
+                report.ledger_contiguous = seq >> LEDGER_SEQ_SHIFT
+
+        for index, path in enumerate(files):
+            is_active = index == len(files) - 1 and path.name == Path(tlog_path).name
+            try:
+                with read_file_bytes(path) as data:
+                    take_run = _bulk_run_taker(data, report, bulk) if bulk is not None else None
+                    scan = scan_tlog_bytes(data, on_record, path, take_run)
+                    del take_run  # it holds `data`
+                    damage_reason = _damage_reason(scan, is_active)
+                    if damage_reason is not None:
+                        defer()
+                        good_prefix = bytes(data[: scan.good_end])
+            except OSError as error:
+                raise OSError(f"admission: read tlog {path}: {error}") from error
+            if damage_reason is not None:
+                report.degraded = True
+                offset = scan.corrupt_offset if scan.corrupt_offset is not None else scan.good_end
+                moved_to = _set_damaged_file_aside(path, good_prefix, now()) if repair else None
+                report.damage.append(TLogDamage(path, offset, damage_reason, moved_to))
+                _logger.error(
+                    "admission: tlog %s damaged at offset %d (%s): kept %d good records, original moved to "
+                    "%s",
+                    path,
+                    offset,
+                    damage_reason,
+                    scan.records,
+                    moved_to,
+                )
+            elif scan.truncated and repair:
+                cut_torn_tail(path, scan.good_end)
+                report.torn_tails_cut += 1
+                _logger.warning(
+                    "admission: tlog %s ended in a torn frame; cut %d bytes at offset %d",
+                    path,
+                    scan.size - scan.good_end,
+                    scan.good_end,
+                )
+    if bulk is not None:
+        report.tlog_records_in_bulk = bulk.records_in_runs
+        bulk.finish()
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+def _has_data(tlog_path: str, snapshot_prefix: str) -> bool:
+    """Is there a snapshot or a non-empty tlog file to replay?"""
+    if snapshot_prefix and enumerate_snapshots(snapshot_prefix):
+        return True
+    return bool(tlog_path) and any(path.stat().st_size for path in enumerate_tlog_files(tlog_path))
+
+
+def _bulk_run_taker(data: bytes | mmap.mmap, report: ReplayReport, bulk: BulkReplay) -> RunTaker:
+    """The `take_run` hook of `scan_tlog_bytes` that applies runs of the next contiguous ledger-derived
+    records (not waiting behind a hole) to `bulk` as a whole, when they are long enough; shorter runs are
+    left to `on_record`, one by one."""
+    from tracker.admission.persistence.bulk import _engine as _replay_bulk
+
+    shortest_run = _replay_bulk.MIN_BULK_RUN
+    find_ledger_run = _replay_bulk.find_ledger_run
+    step = 1 << LEDGER_SEQ_SHIFT
+    look_from = 0  # after a short run: the offset from which to look again
+
+    def take_run(offset: int, seq: int) -> tuple[int, int, int] | None:
+        nonlocal look_from
+        if (
+            offset < look_from
+            or report.deferred_after_seq is not None
+            or seq <= report.floor
+            or seq & LOCAL_SEQ_MASK
+            or seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
+        ):
+            return None
+        run = find_ledger_run(data, offset, seq, step)
+        count = len(run)
+        end = run.end
+        if count < shortest_run:
+            look_from = end
+            return None
+        bulk.apply_ledger_run(run)
+        del run  # it views `data`
+        last = seq + (count - 1) * step
+        report.tlog_records_read += count
+        report.tlog_records_applied += count
+        report.ledger_contiguous += count
+        report.floor = report.applied_seq = last
+        report.last_seq = max(report.last_seq, last)
+        return end, count, last
+
+    return take_run
+
+
+def apply_tlog_tail(tlog_path: str, after_seq: int, apply_event: Callable[[LedgerEvent], None]) -> int:
+    """Second disk pass when the ledger cannot fill a hole: apply every record with seq > `after_seq` in file
+    order (each seq at most once). Returns the highest ledger seq among them. Blocking."""
+    floor = after_seq
+    highest_ledger = 0
+
+    def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
+        nonlocal floor, highest_ledger
+        if seq <= floor:
+            return
+        floor = seq
+        try:
+            event = record_to_event(kind, ts, payload)
+        except TLogError:
+            return
+        if event is None:
+            return
+        apply_event(event)
+        if seq & LOCAL_SEQ_MASK == 0:
+            highest_ledger = max(highest_ledger, seq >> LEDGER_SEQ_SHIFT)
+
+    for path in enumerate_tlog_files(tlog_path):
+        with read_file_bytes(path) as data:
+            scan_tlog_bytes(data, on_record, path)
+    return highest_ledger
+
+
+def _damage_reason(scan: TLogScan, is_active: bool) -> str | None:
+    if scan.corrupt_offset is not None:
+        return "crc_mismatch"
+    if scan.truncated and not is_active:
+        return "truncated_mid_stream"
+    return None
+
+
+def _set_damaged_file_aside(path: Path, good_prefix: bytes, now: float) -> Path:
+    """Move the damaged file aside and put its good prefix back under the original name (crash-safe order:
+    the prefix is written and fsynced to a temporary name first)."""
+    repair_tmp = path.with_name(path.name + ".repair.tmp")
+    write_durably(repair_tmp, good_prefix)
+    moved_to = move_aside(path, now)
+    os.rename(repair_tmp, path)
+    fsync_directory(path.parent)
+    return moved_to

@@ -1,0 +1,303 @@
+"""The admission tlog writer: cheap in-memory appends, batched write+fsync, synchronous dispute durability,
+size-based rotation to `<path>.<last_seq>` (never overwriting a file).
+
+Appends only encode a frame into an in-memory buffer (no syscall), so the event hot path stays cheap. The
+buffer is written by `write_batch`, which the Trio façade (`flush`, `append_durable_locked`) runs in a worker
+thread; the fsync ticker calls `flush()` every `admission.fsync_batch_window_ms`. Batches are written in order
+under `flush_lock`. A failed write is rolled back on disk (truncate to the size before it) and its bytes stay
+buffered for the next attempt, so no frame is ever half-written in the middle of the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import struct
+import threading
+import time
+from pathlib import Path
+
+import trio
+
+from tracker.admission.persistence._files import fsync_directory
+from tracker.admission.persistence._metrics import PersistenceMetrics
+from tracker.admission.persistence._tlog_format import crc32c
+
+__all__ = [
+    "DEFAULT_MAX_PENDING_BYTES",
+    "DEFAULT_ROTATION_BYTES",
+    "TLogClosedError",
+    "TLogWriteError",
+    "TLogWriter",
+]
+
+DEFAULT_ROTATION_BYTES = 1 << 30
+DEFAULT_MAX_PENDING_BYTES = 64 << 20
+
+_U64 = 0xFFFFFFFFFFFFFFFF
+_logger = logging.getLogger("tracker.admission.tlog")
+_SEQ_TS_KIND = struct.Struct(">QQB")
+_LENGTH = struct.Struct(">I")
+_CRC = struct.Struct(">I")
+
+
+class TLogWriteError(OSError):
+    """An append or flush of the tlog failed (disk full, I/O error, too much unwritten data buffered)."""
+
+
+class TLogClosedError(TLogWriteError):
+    """The writer is closed."""
+
+
+class TLogWriter:
+    """Appends frames to the active tlog file at `path`.
+
+    Construct with `TLogWriter.open(path, ...)` (does file I/O: call it from a worker thread inside Trio).
+    `last_seq` must be the highest seq already persisted anywhere (tlog files or snapshots) so rotation names
+    and `last_seq` stay monotonic across restarts.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        *,
+        size: int,
+        last_seq: int,
+        rotation_bytes: int,
+        max_pending_bytes: int,
+        metrics: PersistenceMetrics | None,
+    ) -> None:
+        self.path = Path(path)
+        self._fd: int | None = fd
+        self._file_size = size
+        self._rotation_bytes = rotation_bytes
+        self._max_pending_bytes = max_pending_bytes
+        self._metrics = metrics
+        self._pending = bytearray()
+        self._pending_records = 0
+        self._last_seq_written = last_seq
+        self.last_seq = last_seq
+        """Highest seq appended so far (buffered or written)."""
+        self._unsynced = False
+        self._closing = False
+        self._file_lock = threading.Lock()
+        self.flush_lock = trio.Lock()
+        """Held while a batch is taken from the buffer and written; a durable append takes it first."""
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        last_seq: int = 0,
+        rotation_bytes: int = DEFAULT_ROTATION_BYTES,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+        metrics: PersistenceMetrics | None = None,
+    ) -> TLogWriter:
+        """Open (creating, mode 0644) the active file for appending. Blocking file I/O."""
+        path = Path(path)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        size = os.fstat(fd).st_size
+        return cls(
+            path,
+            fd,
+            size=size,
+            last_seq=last_seq,
+            rotation_bytes=rotation_bytes,
+            max_pending_bytes=max_pending_bytes,
+            metrics=metrics,
+        )
+
+    # --- hot path -----------------------------------------------------------------------------------------
+
+    def append(self, seq: int, ts: int, kind: int, payload: bytes) -> int:
+        """Encode one frame into the buffer; returns its size. No I/O. Raises TLogWriteError when the
+        writer is closed or more than `max_pending_bytes` are waiting for a write that keeps failing."""
+        if self._fd is None or self._closing:
+            raise TLogClosedError("admission/tlog: writer is closed")
+        pending = self._pending
+        if len(pending) > self._max_pending_bytes:
+            raise TLogWriteError(
+                f"admission/tlog: {len(pending)} bytes are waiting to be written to {self.path}; "
+                "refusing new appends until the disk accepts writes again"
+            )
+        body = _SEQ_TS_KIND.pack(seq, ts & _U64, kind) + payload
+        pending += _LENGTH.pack(len(body) + 4)
+        pending += body
+        pending += _CRC.pack(crc32c(body))
+        self._pending_records += 1
+        if seq > self.last_seq:
+            self.last_seq = seq
+        return len(body) + 8
+
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._pending)
+
+    @property
+    def needs_flush(self) -> bool:
+        """True when there are buffered bytes or written bytes that were not fsynced yet."""
+        return bool(self._pending) or self._unsynced
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    # --- batch I/O (worker thread) ------------------------------------------------------------------------
+
+    def take_pending(self) -> tuple[bytes, int, int]:
+        """Detach the buffer: (bytes, highest seq in them, record count)."""
+        data = bytes(self._pending)
+        records = self._pending_records
+        self._pending.clear()
+        self._pending_records = 0
+        return data, self.last_seq, records
+
+    def restore_pending(self, data: bytes, records: int) -> None:
+        """Put bytes whose write failed back in front of the buffer (called on the thread that appends)."""
+        if data:
+            self._pending[0:0] = data
+            self._pending_records += records
+
+    def write_batch(self, data: bytes, last_seq: int, records: int, fsync: bool) -> None:
+        """Write `data` (whole frames) to the active file, fsync if asked, rotate if the file is big enough.
+        Blocking; thread-safe. On failure the file is truncated back to its size before the write and
+        TLogWriteError is raised (the caller keeps the bytes)."""
+        with self._file_lock:
+            fd = self._fd
+            if fd is None:
+                raise TLogClosedError("admission/tlog: writer is closed")
+            started = time.perf_counter()
+            before = self._file_size
+            try:
+                if data:
+                    view = memoryview(data)
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
+                    self._file_size = before + len(data)
+                    self._unsynced = True
+                if fsync and self._unsynced:
+                    os.fsync(fd)
+                    self._unsynced = False
+            except OSError as error:
+                self._file_size = before
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, before)
+                raise TLogWriteError(f"admission/tlog: write to {self.path} failed: {error}") from error
+            if data:
+                self._last_seq_written = max(self._last_seq_written, last_seq)
+            metrics = self._metrics
+            if metrics is not None:
+                if data:
+                    metrics.tlog_bytes_written.inc(len(data))
+                    metrics.tlog_records_appended.inc(records)
+                if fsync:
+                    metrics.tlog_fsyncs.inc()
+                    metrics.tlog_fsync_duration.observe(time.perf_counter() - started)
+            if self._file_size >= self._rotation_bytes:
+                try:
+                    self._rotate_locked()
+                except OSError as error:
+                    # The batch itself is on disk; a failed rotation only means the active file keeps growing.
+                    _logger.error("admission/tlog: rotation of %s failed: %s", self.path, error)
+                    if self._fd is None:
+                        self._fd = os.open(
+                            self.path,
+                            os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                            0o644,
+                        )
+                        self._file_size = os.fstat(self._fd).st_size
+
+    def _rotate_locked(self) -> None:
+        fd = self._fd
+        assert fd is not None
+        if self._unsynced:
+            os.fsync(fd)
+            self._unsynced = False
+        os.close(fd)
+        self._fd = None
+        suffix = self._last_seq_written
+        target = self.path.with_name(f"{self.path.name}.{suffix}")
+        while target.exists():  # never overwrite an older rotated file
+            suffix += 1
+            target = self.path.with_name(f"{self.path.name}.{suffix}")
+        os.rename(self.path, target)
+        self._fd = os.open(
+            self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
+        )
+        self._file_size = 0
+        fsync_directory(self.path.parent)
+        if self._metrics is not None:
+            self._metrics.tlog_rotations.inc()
+
+    def flush_sync(self, fsync: bool = True) -> None:
+        """Write the buffer now (blocking; for tools, tests and shutdown outside Trio)."""
+        data, last_seq, records = self.take_pending()
+        try:
+            self.write_batch(data, last_seq, records, fsync)
+        except TLogWriteError:
+            self.restore_pending(data, records)
+            raise
+
+    def close_sync(self) -> None:
+        """Flush, fsync and close (blocking, idempotent)."""
+        if self._fd is None:
+            return
+        self.flush_sync(fsync=True)
+        with self._file_lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    # --- Trio façade --------------------------------------------------------------------------------------
+
+    async def flush(self, fsync: bool = True) -> None:
+        """Write the buffer (and fsync) in a worker thread. Raises TLogWriteError (bytes stay buffered)."""
+        async with self.flush_lock:
+            await self.flush_locked(fsync)
+
+    async def flush_locked(self, fsync: bool = True, *, drop_last_on_failure: int = 0) -> None:
+        """`flush` for a caller already holding `flush_lock`. With `drop_last_on_failure` = N, the last N
+        buffered bytes (a durable append whose caller will report failure) are discarded, not kept, on
+        failure."""
+        if not self.needs_flush or self._fd is None:
+            return
+        data, last_seq, records = self.take_pending()
+        try:
+            await trio.to_thread.run_sync(self.write_batch, data, last_seq, records, fsync)
+        except TLogWriteError:
+            if drop_last_on_failure:
+                self.restore_pending(data[: len(data) - drop_last_on_failure], records - 1)
+            else:
+                self.restore_pending(data, records)
+            raise
+
+    async def append_durable_locked(self, seq: int, ts: int, kind: int, payload: bytes) -> None:
+        """Append and write+fsync before returning (dispute kinds). The caller holds `flush_lock`, so the
+        frame is the last one of the batch; on failure it is removed from the buffer and TLogWriteError is
+        raised."""
+        size = self.append(seq, ts, kind, payload)
+        await self.flush_locked(fsync=True, drop_last_on_failure=size)
+
+    async def aclose(self) -> None:
+        """Flush, fsync and close in a worker thread; shielded from cancellation. Appends made after this
+        starts are refused (TLogClosedError), so nothing is lost between the last flush and the close."""
+        with trio.CancelScope(shield=True):
+            async with self.flush_lock:
+                if self._fd is None:
+                    return
+                self._closing = True
+                data, last_seq, records = self.take_pending()
+                try:
+                    await trio.to_thread.run_sync(self.write_batch, data, last_seq, records, True)
+                finally:
+                    await trio.to_thread.run_sync(self._close_fd)
+
+    def _close_fd(self) -> None:
+        with self._file_lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
