@@ -14,13 +14,6 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.admission._service import PersistentAdmission
-from tracker.admission.core._events import LedgerEvent
-from tracker.admission.persistence._snapshot_store import enumerate_snapshots
-from tracker.admission.persistence._tlog_format import TLogKind
-from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
-from tracker.admission.persistence.bulk._engine import MIN_BULK_RUN
-
 from tests.admission._helpers import (
     KIND_STARTER_GRANT,
     KIND_TRANSFER_IN,
@@ -34,6 +27,12 @@ from tests.admission._helpers import (
     open_persistent,
     recompute,
 )
+from tracker.admission._service import PersistentAdmission
+from tracker.admission.core._events import LedgerEvent
+from tracker.admission.persistence._snapshot_store import enumerate_snapshots
+from tracker.admission.persistence._tlog_format import TLogKind
+from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
+from tracker.admission.persistence.bulk._engine import MIN_BULK_RUN
 
 _IDS = [make_id(byte) for byte in (1, 2, 3, 4)]
 _DAY = 86400

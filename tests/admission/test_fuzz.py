@@ -12,13 +12,6 @@ from unittest import mock
 import trio
 from prometheus_client import CollectorRegistry
 
-from tracker.admission.core._metrics import AdmissionMetrics
-from tracker.admission.core._state import BucketArray, ConsumerCreditState
-from tracker.admission.persistence._snapshot_format import SnapshotFormatError, decode_snapshot
-from tracker.admission.persistence._snapshot_store import enumerate_snapshots
-from tracker.admission.persistence._tlog_reader import scan_tlog_bytes
-from tracker.admission.persistence.bulk._engine import MIN_BULK_RUN
-
 from tests.admission._helpers import (
     KIND_STARTER_GRANT,
     KIND_TRANSFER_IN,
@@ -33,6 +26,13 @@ from tests.admission._helpers import (
     open_persistent,
     recompute,
 )
+from tracker.admission._errors import SnapshotFormatError
+from tracker.admission.core._metrics import AdmissionMetrics
+from tracker.admission.core._state import BucketArray, ConsumerCreditState
+from tracker.admission.persistence._snapshot_format import decode_snapshot
+from tracker.admission.persistence._snapshot_store import enumerate_snapshots
+from tracker.admission.persistence._tlog_reader import scan_tlog_bytes
+from tracker.admission.persistence.bulk._engine import MIN_BULK_RUN
 
 CASES_PER_FILE_KIND = 600
 _IDS = [make_id(byte) for byte in range(1, 6)]

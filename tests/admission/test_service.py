@@ -12,13 +12,6 @@ from pathlib import Path
 import pytest
 import trio
 
-from tracker.admission._service import LEDGER_SEQ_SHIFT, NotReplayedError, PersistentAdmission
-from tracker.admission.core._decision import Outcome
-from tracker.admission.persistence import _tlog_writer
-from tracker.admission.persistence._snapshot_store import enumerate_snapshots
-from tracker.admission.persistence._tlog_format import TLogKind
-from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
-
 from tests.admission._helpers import (
     KIND_STARTER_GRANT,
     KIND_TRANSFER_IN,
@@ -38,6 +31,13 @@ from tests.admission._helpers import (
     recompute,
     settlement,
 )
+from tracker.admission._errors import NotReplayedError
+from tracker.admission._service import LEDGER_SEQ_SHIFT, PersistentAdmission
+from tracker.admission.core._decision import Outcome
+from tracker.admission.persistence import _tlog_writer
+from tracker.admission.persistence._snapshot_store import enumerate_snapshots
+from tracker.admission.persistence._tlog_format import TLogKind
+from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
 
 
 def _tlog_records(tmp_path: Path) -> list[tuple[int, int, int, bytes]]:

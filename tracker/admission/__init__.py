@@ -1,8 +1,15 @@
 """Admission: credit score, supply pressure, Decide, priority queue, attestations (admission.md)."""
 
-from tracker.admission.core._attestation import (
+from tracker.admission._errors import (
+    AdmissionConfigError,
+    AdmissionError,
     AttestationSigningError,
     AttestationValidationError,
+    NoLocalHistoryError,
+    QueueFullError,
+    RateLimitedError,
+)
+from tracker.admission.core._attestation import (
     canonical_body_bytes,
     sign_credit_attestation,
     validate_credit_attestation_body,
@@ -11,14 +18,10 @@ from tracker.admission.core._attestation import (
     verify_credit_attestation,
 )
 from tracker.admission.core._decision import (
-    AdmissionConfigError,
-    AdmissionError,
     DecisionResult,
-    NoLocalHistoryError,
     Outcome,
     Queued,
     QueueTimeout,
-    RateLimitedError,
     Rejected,
     RejectReason,
     ScoreSource,
@@ -44,7 +47,6 @@ from tracker.admission.core._queue import (
     PositionBand,
     PriorityQueue,
     QueueEntry,
-    QueueFullError,
     eta_band,
     position_band,
 )
@@ -146,11 +148,15 @@ __all__ = [
 ]
 
 # --- persistence: tlog, snapshots, start-up replay (H4) ---
-from tracker.admission._service import (
+from tracker.admission._errors import (
     NotReplayedError,
-    PersistentAdmission,
     SnapshotDeferredError,
+    SnapshotError,
+    SnapshotFormatError,
+    TLogError,
+    TLogWriteError,
 )
+from tracker.admission._service import PersistentAdmission
 from tracker.admission.persistence._metrics import PersistenceMetrics
 from tracker.admission.persistence._replay import (
     LEDGER_SEQ_SHIFT,
@@ -158,9 +164,8 @@ from tracker.admission.persistence._replay import (
     ledger_seq_of,
     tlog_seq_for_ledger,
 )
-from tracker.admission.persistence._snapshot_format import SnapshotData, SnapshotError, SnapshotFormatError
-from tracker.admission.persistence._tlog_format import TLogError, TLogKind
-from tracker.admission.persistence._tlog_writer import TLogWriteError
+from tracker.admission.persistence._snapshot_format import SnapshotData
+from tracker.admission.persistence._tlog_format import TLogKind
 
 __all__ += [
     "LEDGER_SEQ_SHIFT",

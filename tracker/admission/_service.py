@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
+from tracker.admission._errors import NotReplayedError, SnapshotDeferredError, SnapshotError, TLogWriteError
 from tracker.admission.core._events import LedgerEvent, LedgerEventKind, event_from_committed_entry
 from tracker.admission.core._state import ConsumerCreditState, SeederHeartbeatState
 from tracker.admission.persistence._metrics import PersistenceMetrics
@@ -51,13 +52,12 @@ from tracker.admission.persistence._replay import (
     apply_tlog_tail,
     replay_from_disk,
 )
-from tracker.admission.persistence._snapshot_format import SnapshotData, SnapshotError, encode_snapshot
+from tracker.admission.persistence._snapshot_format import SnapshotData, encode_snapshot
 from tracker.admission.persistence._snapshot_store import prune_snapshots, snapshot_path, write_snapshot_file
 from tracker.admission.persistence._tlog_format import OperatorOverridePayload, SnapshotMarkPayload, TLogKind
 from tracker.admission.persistence._tlog_writer import (
     DEFAULT_MAX_PENDING_BYTES,
     DEFAULT_ROTATION_BYTES,
-    TLogWriteError,
     TLogWriter,
 )
 
@@ -91,14 +91,6 @@ class LedgerSource(Protocol):
     committed entries with seq > since_seq, ascending (sync or async)."""
 
     def entries_since(self, since_seq: int, limit: int = 0) -> Any: ...
-
-
-class NotReplayedError(RuntimeError):
-    """An event arrived before `startup_replay` finished."""
-
-
-class SnapshotDeferredError(SnapshotError):
-    """A snapshot was requested while memory is missing ledger entries (catch-up pending); retried later."""
 
 
 def _core_applies_pure_ledger_rules(core: object) -> bool:

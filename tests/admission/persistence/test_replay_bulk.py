@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.admission._helpers import NOW, settlement
 from tracker.admission.core._events import ZERO_ID, LedgerEvent, LedgerEventKind, apply_ledger_event
 from tracker.admission.core._state import ZERO_TIME, BucketArray, ConsumerCreditState, DayBucket
 from tracker.admission.persistence._records import record_to_event
@@ -30,8 +31,6 @@ from tracker.admission.persistence._tlog_format import (
 )
 from tracker.admission.persistence.bulk._columns import decode_snapshot_columns
 from tracker.admission.persistence.bulk._engine import BulkReplay, LedgerRun, find_ledger_run
-
-from tests.admission._helpers import NOW, settlement
 
 _DAY = 86400
 _IDS = [bytes([byte]) * 32 for byte in (1, 2, 3)] + [ZERO_ID]

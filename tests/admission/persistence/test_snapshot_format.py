@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracker.admission._errors import SnapshotFormatError
 from tracker.admission.core._state import (
     ZERO_TIME,
     BucketArray,
@@ -20,7 +21,6 @@ from tracker.admission.core._state import (
 from tracker.admission.persistence._snapshot_format import (
     CONSUMER_ENTRY_SIZE,
     SEEDER_ENTRY_SIZE,
-    SnapshotFormatError,
     decode_snapshot,
     encode_snapshot,
 )

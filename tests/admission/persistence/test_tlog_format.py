@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from tracker.admission._errors import TLogCorruptError, TLogPayloadError, TLogTruncatedError
 from tracker.admission.persistence._tlog_format import (
     DisputePayload,
     OperatorOverridePayload,
     SettlementPayload,
     SnapshotMarkPayload,
     StarterGrantPayload,
-    TLogCorruptError,
     TLogKind,
-    TLogPayloadError,
     TLogRecord,
-    TLogTruncatedError,
     TransferPayload,
     crc32c,
     decode_frame,

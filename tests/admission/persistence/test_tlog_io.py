@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from tracker.admission._errors import TLogWriteError
 from tracker.admission.persistence import _tlog_writer
 from tracker.admission.persistence._metrics import PersistenceMetrics
 from tracker.admission.persistence._tlog_format import DisputePayload, encode_frame
@@ -20,7 +21,7 @@ from tracker.admission.persistence._tlog_reader import (
     scan_tlog_bytes,
     scan_tlog_file,
 )
-from tracker.admission.persistence._tlog_writer import TLogWriteError, TLogWriter
+from tracker.admission.persistence._tlog_writer import TLogWriter
 
 
 def _records(path: Path) -> list[tuple[int, int, int, bytes]]:

@@ -11,6 +11,7 @@ from tracker._proto.admission_pb2 import (
     FetchHeadroomResponse,
     SignedCreditAttestation,
 )
+from tracker.admission._errors import AttestationSigningError, AttestationValidationError
 from tracker.identity import signing_key, verify
 
 ID_SIZE = 32
@@ -22,14 +23,6 @@ MIN_CUSHION_LOG2 = -8
 MAX_CUSHION_LOG2 = 8
 MAX_ATTESTATION_TTL_S = 604800
 """Hard-coded in the Go validator (7 days); not read from config."""
-
-
-class AttestationValidationError(ValueError):
-    """A credit attestation (or FetchHeadroom message) breaks a structural rule of §1.2."""
-
-
-class AttestationSigningError(ValueError):
-    """Signing was asked with a missing body or a private key that is not 64 bytes (seed ‖ public key)."""
 
 
 def validate_credit_attestation_body(body: CreditAttestationBody | None) -> None:

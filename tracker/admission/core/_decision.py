@@ -58,21 +58,3 @@ class QueueTimeout:
 
     entry: QueueEntry
     result: DecisionResult
-
-
-class AdmissionError(Exception):
-    """Base class of admission errors."""
-
-
-class AdmissionConfigError(AdmissionError, ValueError):
-    """The admission configuration cannot be used (checked when the core is built)."""
-
-
-class NoLocalHistoryError(AdmissionError):
-    def __init__(self) -> None:
-        super().__init__("admission: no local consumer history")
-
-
-class RateLimitedError(AdmissionError):
-    def __init__(self) -> None:
-        super().__init__("admission: per-consumer attestation issuance rate limit exceeded")

@@ -15,20 +15,23 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tracker._proto.admission_pb2 import SignedCreditAttestation
-from tracker.admission.core._attestation import (
+from tracker.admission._errors import (
+    AdmissionConfigError,
     AttestationValidationError,
+    BlocklistEntryError,
+    NoLocalHistoryError,
+    RateLimitedError,
+)
+from tracker.admission.core._attestation import (
     sign_credit_attestation,
     validate_credit_attestation_body,
     verify_credit_attestation,
 )
 from tracker.admission.core._decision import (
-    AdmissionConfigError,
     DecisionResult,
-    NoLocalHistoryError,
     Outcome,
     Queued,
     QueueTimeout,
-    RateLimitedError,
     Rejected,
     RejectReason,
     ScoreSource,
@@ -36,7 +39,7 @@ from tracker.admission.core._decision import (
 from tracker.admission.core._events import LedgerEvent, apply_ledger_event, event_touches
 from tracker.admission.core._issuance import IssuanceRateLimiter, build_attestation_body
 from tracker.admission.core._metrics import AdmissionMetrics
-from tracker.admission.core._peers import BlocklistEntryError, PeerSet, StaticPeerSet, parse_blocklist
+from tracker.admission.core._peers import PeerSet, StaticPeerSet, parse_blocklist
 from tracker.admission.core._queue import (
     ETA_SECONDS_PER_POSITION,
     PriorityQueue,

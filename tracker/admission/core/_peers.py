@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from tracker.admission._errors import BlocklistEntryError
+
 _ID_SIZE = 32
 
 
@@ -35,10 +37,6 @@ class AllowAllPeerSet:
 
     def contains(self, issuer_id: bytes) -> bool:
         return True
-
-
-class BlocklistEntryError(ValueError):
-    """A configured blocklist entry is not the hex of a 32-byte peer id."""
 
 
 def parse_peer_id(text: str) -> bytes:

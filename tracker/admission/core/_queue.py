@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from tracker.admission._errors import QueueFullError
 from tracker.admission.core._events import ZERO_ID
 
 ETA_SECONDS_PER_POSITION = 0.2
@@ -66,10 +67,6 @@ class QueueEntry:
     def effective_priority(self, now: float, alpha_per_minute: float) -> float:
         waited_minutes = max(0.0, now - self.enqueued_at) / 60.0
         return self.credit_score + alpha_per_minute * waited_minutes
-
-
-class QueueFullError(Exception):
-    """The queue is at its capacity."""
 
 
 class PriorityQueue:

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tracker.admission._errors import SnapshotFormatError, TLogError
 from tracker.admission.persistence._records import record_to_event
 from tracker.admission.persistence._replay import LEDGER_SEQ_SHIFT, LOCAL_SEQ_MASK
-from tracker.admission.persistence._snapshot_format import SnapshotFormatError, decode_snapshot
+from tracker.admission.persistence._snapshot_format import decode_snapshot
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots
 from tracker.admission.persistence._tlog_format import (
     OperatorOverridePayload,
     SnapshotMarkPayload,
-    TLogError,
     TLogKind,
     kind_name,
 )

@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tracker.admission._errors import SnapshotError, TLogError
 from tracker.admission.core._events import LedgerEvent
 from tracker.admission.persistence._files import fsync_directory, write_durably
 from tracker.admission.persistence._records import record_to_event
-from tracker.admission.persistence._snapshot_format import SnapshotData, SnapshotError
+from tracker.admission.persistence._snapshot_format import SnapshotData
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots, read_snapshot_file
-from tracker.admission.persistence._tlog_format import (
-    TLogError,
-)
 from tracker.admission.persistence._tlog_reader import (
     RunTaker,
     TLogScan,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracker.admission._errors import SnapshotError, SnapshotFormatError
 from tracker.admission.core._state import (
     DAY_BUCKET_COUNT,
     MINUTE_BUCKET_COUNT,
@@ -70,14 +71,6 @@ _ARRAYS = (BucketArray.SETTLEMENT, BucketArray.DISPUTE, BucketArray.FLOW)
 
 assert _BUCKETS_OFFSET + len(_UNSET_BUCKETS) == CONSUMER_ENTRY_SIZE
 assert _SEEDER.size == SEEDER_ENTRY_SIZE
-
-
-class SnapshotError(Exception):
-    """Base of snapshot errors (format and I/O)."""
-
-
-class SnapshotFormatError(SnapshotError):
-    """The bytes are not a valid snapshot (short, bad magic/version/CRC, counts inconsistent with size)."""
 
 
 @dataclass(slots=True)

@@ -12,11 +12,11 @@ import os
 import re
 from pathlib import Path
 
+from tracker.admission._errors import SnapshotReadError, SnapshotWriteError
 from tracker.admission.persistence._files import fsync_directory, write_durably
 from tracker.admission.persistence._snapshot_format import (
     ConsumerFactory,
     SnapshotData,
-    SnapshotError,
     decode_snapshot,
 )
 
@@ -33,14 +33,6 @@ __all__ = [
 _logger = logging.getLogger("tracker.admission.snapshot")
 _DIGITS = re.compile(r"[0-9]+")
 DEFAULT_RETAINED = 3
-
-
-class SnapshotReadError(SnapshotError):
-    """A snapshot file could not be read (I/O error)."""
-
-
-class SnapshotWriteError(SnapshotError):
-    """A snapshot could not be written (I/O error); no partial file is left under the final name."""
 
 
 def snapshot_path(prefix: str | os.PathLike[str], seq: int) -> Path:

@@ -16,6 +16,8 @@ from enum import IntEnum
 
 import google_crc32c
 
+from tracker.admission._errors import TLogCorruptError, TLogError, TLogPayloadError, TLogTruncatedError
+
 __all__ = [
     "FRAME_HEADER_SIZE",
     "FRAME_OVERHEAD",
@@ -68,28 +70,6 @@ _SIGNED_SEQ_TS_KIND = struct.Struct(">QqB")
 _CRC = struct.Struct(">I")
 _U32 = struct.Struct(">I")
 _U64_STRUCT = struct.Struct(">Q")
-
-
-class TLogError(Exception):
-    """Base of every tlog format error."""
-
-
-class TLogTruncatedError(TLogError):
-    """The bytes end inside a frame (the normal tail after a crash)."""
-
-    def __init__(self, message: str = "admission/tlog: record truncated") -> None:
-        super().__init__(message)
-
-
-class TLogCorruptError(TLogError):
-    """A complete frame whose CRC-32C does not match its bytes."""
-
-    def __init__(self, message: str = "admission/tlog: CRC32C mismatch") -> None:
-        super().__init__(message)
-
-
-class TLogPayloadError(TLogError):
-    """A payload shorter than its kind's minimum or with a bad length prefix."""
 
 
 class TLogKind(IntEnum):

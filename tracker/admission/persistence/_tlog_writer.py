@@ -20,6 +20,7 @@ from pathlib import Path
 
 import trio
 
+from tracker.admission._errors import TLogClosedError, TLogWriteError
 from tracker.admission.persistence._files import fsync_directory
 from tracker.admission.persistence._metrics import PersistenceMetrics
 from tracker.admission.persistence._tlog_format import crc32c
@@ -40,14 +41,6 @@ _logger = logging.getLogger("tracker.admission.tlog")
 _SEQ_TS_KIND = struct.Struct(">QQB")
 _LENGTH = struct.Struct(">I")
 _CRC = struct.Struct(">I")
-
-
-class TLogWriteError(OSError):
-    """An append or flush of the tlog failed (disk full, I/O error, too much unwritten data buffered)."""
-
-
-class TLogClosedError(TLogWriteError):
-    """The writer is closed."""
 
 
 class TLogWriter:

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tracker.admission._errors import SnapshotFormatError, SnapshotReadError
 from tracker.admission.core._state import DAY_BUCKET_COUNT, SeederHeartbeatState
 from tracker.admission.persistence._snapshot_format import (
     CONSUMER_ENTRY_SIZE,
-    SnapshotFormatError,
     decode_seeders,
     snapshot_layout,
 )
-from tracker.admission.persistence._snapshot_store import SnapshotReadError
 
 __all__ = ["CONSUMER_ENTRY_DTYPE", "SnapshotColumns", "decode_snapshot_columns", "open_snapshot_columns"]
 
