@@ -23,19 +23,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from prometheus_client import CollectorRegistry
 
 from tracker._proto.admission_pb2 import CreditAttestationBody, SignedCreditAttestation
-from tracker.admission import (
-    AdmissionCore,
-    AdmissionMetrics,
-    AllowAllPeerSet,
-    LedgerEvent,
-    LedgerEventKind,
-    Outcome,
-    ScoreSource,
-    SupplySnapshot,
-    apply_ledger_event,
-    canonical_body_bytes,
-    sign_credit_attestation,
-)
+from tracker.admission import AdmissionMetrics, Outcome, ScoreSource
+from tracker.admission.core._attestation import canonical_body_bytes, sign_credit_attestation
+from tracker.admission.core._events import LedgerEvent, LedgerEventKind, apply_ledger_event
+from tracker.admission.core._gatekeeper import AdmissionCore
+from tracker.admission.core._peers import AllowAllPeerSet
+from tracker.admission.core._supply import SupplySnapshot
 from tracker.config import AdmissionConfig
 from tracker.identity import identity_from_seed, verify
 from tracker.registry import Registry

@@ -5,7 +5,7 @@ the same run:
    of os.write of the same frames (CRC-32C computed per frame) with an fsync every 5 ms.
 2. Dispute (synchronous) append latency p50/p99 (append + write + fsync in a worker thread, as the tracker
    does) vs a raw os.write + os.fsync loop.
-3. Recovery time of PersistentAdmission.startup_replay for a 100k-consumer snapshot + 1M tlog records, plain
+3. Recovery time of AdmissionService.startup_replay for a 100k-consumer snapshot + 1M tlog records, plain
    settlements and a mix with starter grants and disputes, each next to the floor of reading both files and
    checking every CRC.
 
@@ -28,10 +28,11 @@ from types import SimpleNamespace
 
 import trio
 
-from tracker.admission._service import PersistentAdmission
+from tracker.admission._service import AdmissionService
+from tracker.admission._tlog_trio import AsyncTLogWriter
 from tracker.admission.core._events import LedgerEvent, LedgerEventKind, apply_ledger_event
 from tracker.admission.core._state import ConsumerCreditState
-from tracker.admission.persistence._replay import LEDGER_SEQ_SHIFT
+from tracker.admission.persistence._seq import LEDGER_SEQ_SHIFT
 from tracker.admission.persistence._snapshot_format import encode_snapshot
 from tracker.admission.persistence._snapshot_store import snapshot_path, write_snapshot_file
 from tracker.admission.persistence._tlog_format import (
@@ -41,7 +42,6 @@ from tracker.admission.persistence._tlog_format import (
     TLogKind,
     crc32c,
 )
-from tracker.admission.persistence._tlog_writer import TLogWriter
 
 NOW = 1777118400
 WINDOW_S = 0.005
@@ -59,7 +59,7 @@ def _payloads(count: int) -> list[bytes]:
 
 
 async def _batched_appends(path: Path, payloads: list[bytes]) -> tuple[float, int]:
-    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer = await trio.to_thread.run_sync(AsyncTLogWriter.open, path)
     fsyncs = 0
 
     async def ticker() -> None:
@@ -108,7 +108,7 @@ def _raw_appends(path: Path, payloads: list[bytes]) -> float:
 
 
 async def _dispute_latencies(path: Path, count: int) -> list[float]:
-    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer = await trio.to_thread.run_sync(AsyncTLogWriter.open, path)
     payload = bytes(32) + b"\x00"
     latencies: list[float] = []
     for seq in range(1, count + 1):
@@ -187,7 +187,7 @@ def _build_recovery_data(
     snapshot_seq = 1 << LEDGER_SEQ_SHIFT
     data = encode_snapshot(snapshot_seq, NOW, state, {})
     write_snapshot_file(snapshot_path(directory / "admission.snapshot", snapshot_seq), data)
-    writer = TLogWriter.open(directory / "admission.tlog")
+    writer = AsyncTLogWriter.open(directory / "admission.tlog")
     for offset in range(records):
         seq = (2 + offset) << LEDGER_SEQ_SHIFT
         timestamp = NOW - (offset % 30) * 86400
@@ -227,7 +227,7 @@ def _read_and_check(directory: Path) -> float:
     return time.perf_counter() - started
 
 
-async def _recover(directory: Path) -> tuple[float, PersistentAdmission]:
+async def _recover(directory: Path) -> tuple[float, AdmissionService]:
     config = SimpleNamespace(
         tlog_path=str(directory / "admission.tlog"),
         snapshot_path_prefix=str(directory / "admission.snapshot"),
@@ -235,7 +235,7 @@ async def _recover(directory: Path) -> tuple[float, PersistentAdmission]:
         snapshots_retained=3,
         fsync_batch_window_ms=5,
     )
-    persistent = PersistentAdmission(_admission_core(directory), config)  # type: ignore[arg-type]
+    persistent = AdmissionService(_admission_core(directory), config)  # type: ignore[arg-type]
     started = time.perf_counter()
     await persistent.startup_replay()
     elapsed = time.perf_counter() - started

@@ -19,7 +19,7 @@ from pathlib import Path
 import trio
 from tracker.admission.core._events import (
     LedgerEvent, LedgerEventKind, apply_ledger_event, event_from_committed_entry)
-from tracker.admission._service import PersistentAdmission
+from tracker.admission._service import AdmissionService
 from tracker.identity import identity_from_seed
 from tracker.ledger import TransferInRecord, ZERO_HASH, open_ledger
 
@@ -44,7 +44,7 @@ async def main(mode, data_dir, engine):
     identity = identity_from_seed(b"h4-crash-test-seed-0000000000000")
     async with open_ledger(data_dir / "ledger.sqlite", identity) as ledger:
         core = Core()
-        persistent = PersistentAdmission(core, config, rotation_bytes=4096, fast_replay=engine == "bulk")
+        persistent = AdmissionService(core, config, rotation_bytes=4096, fast_replay=engine == "bulk")
         report = await persistent.startup_replay(ledger)
         if mode == "check":
             expected = {}

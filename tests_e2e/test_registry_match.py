@@ -7,7 +7,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tracker.admission import AdmissionCore
+from tracker.admission.core._gatekeeper import AdmissionCore
 from tracker.config import load
 from tracker.identity import identity_from_seed
 from tracker.registry import (

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests_e2e.conftest import TRIO_TRACKER, run_cli
-from tracker.admission import AdmissionCore, event_from_committed_entry
+from tracker.admin._json import consumer_view_json
+from tracker.admission.core._events import event_from_committed_entry
+from tracker.admission.core._gatekeeper import AdmissionCore
 from tracker.app import ServiceContext, ShutdownController
 from tracker.app._services import open_tracker_services
 from tracker.config import load as load_config
@@ -263,10 +265,10 @@ def seed_through_admission(config_path: Path) -> dict[bytes, ExpectedConsumer]:
             await seed_activity(subsystems.ledger, 0)
             expected = {}
             for consumer in CONSUMERS:
-                view = subsystems.admission_core.consumer_view(consumer.identity_id)
+                view = subsystems.admission.consumer_view(consumer.identity_id)
                 balance = await subsystems.ledger.balance(consumer.identity_id)
                 assert view is not None and balance is not None
-                expected[consumer.identity_id] = ExpectedConsumer(balance.credits, view.to_go_json())
+                expected[consumer.identity_id] = ExpectedConsumer(balance.credits, consumer_view_json(view))
             return expected
 
     return trio.run(main)
@@ -290,7 +292,7 @@ def recompute_from_ledger(config_path: Path) -> dict[bytes, ExpectedConsumer]:
                 view = core.consumer_view(consumer.identity_id)
                 balance = await ledger.balance(consumer.identity_id)
                 assert view is not None and balance is not None
-                expected[consumer.identity_id] = ExpectedConsumer(balance.credits, view.to_go_json())
+                expected[consumer.identity_id] = ExpectedConsumer(balance.credits, consumer_view_json(view))
             return expected
 
     return trio.run(main)

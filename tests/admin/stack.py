@@ -17,14 +17,11 @@ from quart_trio import QuartTrio
 
 from tests.admin.conftest import FIXED_NOW, TOKEN, ShutdownRecorder
 from tracker.admin import create_admin_app
-from tracker.admission import (
-    AdmissionCore,
-    ConsumerCreditState,
-    PersistentAdmission,
-    SupplySnapshot,
-    TLogKind,
-)
-from tracker.admission.persistence._tlog_format import OperatorOverridePayload
+from tracker.admission._service import AdmissionService
+from tracker.admission.core._gatekeeper import AdmissionCore
+from tracker.admission.core._state import ConsumerCreditState
+from tracker.admission.core._supply import SupplySnapshot
+from tracker.admission.persistence._tlog_format import OperatorOverridePayload, TLogKind
 from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
 from tracker.config import Config, config_for_data_dir
 from tracker.identity import TrackerIdentity, identity_from_seed
@@ -60,7 +57,7 @@ class AdminStack:
     ledger: AsyncLedger
     registry: Registry
     core: AdmissionCore
-    admission: PersistentAdmission
+    admission: AdmissionService
     shutdown: ShutdownRecorder
 
     async def append_usage(
@@ -123,13 +120,15 @@ async def admin_stack(
     identity = tracker_identity()
     async with open_ledger(config.ledger.storage_path, identity, clock=clock) as ledger:
         registry = Registry()
-        core = AdmissionCore(config.admission, registry, identity, clock=clock)
-        admission = PersistentAdmission(core, config.admission, clock=clock)
-        await admission.startup_replay(ledger)
+        admission = AdmissionService.create(config.admission, registry, identity, clock=clock)
+        core = admission.core
+        await admission.startup_replay(
+            wrap_ledger(ledger) if wrap_ledger is not None else ledger  # type: ignore[arg-type]
+        )
         ledger.subscribe(admission.on_ledger_entry)
         shutdown = ShutdownRecorder()
         app = create_admin_app(
-            ledger=wrap_ledger(ledger) if wrap_ledger is not None else ledger,  # type: ignore[arg-type]
+            ledger=ledger,
             registry=registry,
             admission=admission,
             request_shutdown=shutdown,

@@ -9,7 +9,9 @@ import pytest
 
 from tests.admin.conftest import AUTH, FIXED_NOW, hex_id, identity
 from tests.admin.stack import AdminStack, admin_stack, party
-from tracker.admission import ConsumerCreditState, Outcome
+from tracker.admission import Outcome
+from tracker.admission.core._state import ConsumerCreditState
+from tracker.ledger import AsyncLedger, CommittedEntry
 from tracker.registry import SeederRecord
 
 ALICE = party("alice")
@@ -296,17 +298,17 @@ async def test_recompute_recreates_a_lost_consumer_and_404s_unknown_ones(tmp_pat
 
 
 class LedgerCommittingDuringRead:
-    """Wraps the real ledger: the first entries_since() commits one more usage for Alice while it is 'reading'
-    and returns the page as read before that commit, as a concurrent append would."""
+    """Wraps the real ledger: once the stack is up, the first entries_since() commits one more usage for Alice
+    while it is 'reading' and returns the page as read before that commit, as a concurrent append would."""
 
-    def __init__(self, stack_holder: list[AdminStack]) -> None:
+    def __init__(self, ledger: AsyncLedger, stack_holder: list[AdminStack]) -> None:
+        self._ledger = ledger
         self._holder = stack_holder
         self.calls = 0
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._holder[0].ledger, name)
-
-    async def entries_since(self, since_seq: int, limit: int = 0) -> list[object]:
+    async def entries_since(self, since_seq: int, limit: int = 0) -> list[CommittedEntry]:
+        if not self._holder:  # start-up replay, before the test runs
+            return await self._ledger.entries_since(since_seq, limit)
         stack = self._holder[0]
         page = await stack.ledger.entries_since(since_seq, limit)
         self.calls += 1
@@ -319,8 +321,8 @@ async def test_recompute_counts_entries_committed_during_the_rebuild_exactly_onc
     holder: list[AdminStack] = []
     wrapper: list[LedgerCommittingDuringRead] = []
 
-    def wrap(ledger: object) -> object:
-        wrapper.append(LedgerCommittingDuringRead(holder))
+    def wrap(ledger: AsyncLedger) -> object:
+        wrapper.append(LedgerCommittingDuringRead(ledger, holder))
         return wrapper[0]
 
     async with admin_stack(tmp_path, wrap_ledger=wrap) as stack:

@@ -6,14 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracker.admin._responses import (
-    GoHexError,
-    decode_hex_go,
-    encode_json,
-    format_go_time,
-    parse_identity_hex,
-    rfc3339_seconds,
-)
+from tracker._go import format_go_time, rfc3339_seconds
+from tracker.admin._responses import GoHexError, decode_hex_go, encode_json, parse_identity_hex
 
 
 def test_encode_json_is_compact_sorted_html_escaped_with_newline() -> None:

@@ -8,17 +8,12 @@ from dataclasses import replace
 from prometheus_client import CollectorRegistry
 
 from tracker._proto.admission_pb2 import CreditAttestationBody, SignedCreditAttestation
-from tracker.admission import (
-    AdmissionCore,
-    AdmissionMetrics,
-    BucketArray,
-    ConsumerCreditState,
-    DayBucket,
-    PeerSet,
-    SupplySnapshot,
-    sign_credit_attestation,
-    strip_to_day,
-)
+from tracker.admission import AdmissionMetrics
+from tracker.admission.core._attestation import sign_credit_attestation
+from tracker.admission.core._gatekeeper import AdmissionCore
+from tracker.admission.core._peers import PeerSet
+from tracker.admission.core._state import BucketArray, ConsumerCreditState, DayBucket, strip_to_day
+from tracker.admission.core._supply import SupplySnapshot
 from tracker.config import AdmissionConfig
 from tracker.identity import TrackerIdentity, identity_from_seed
 from tracker.registry import Registry
@@ -110,7 +105,7 @@ def history_state(
     now: int = NOW,
 ) -> ConsumerCreditState:
     """A hand-built state (one bucket per array, today's index)."""
-    from tracker.admission import day_bucket_index
+    from tracker.admission.core._state import day_bucket_index
 
     state = ConsumerCreditState(first_seen_at=now - tenure_days * DAY, last_balance_seen=balance)
     index = day_bucket_index(now)

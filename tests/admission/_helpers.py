@@ -32,6 +32,7 @@ class SimpleCore:
         self.consumers: dict[bytes, ConsumerCreditState] = {}
         self.seeders: dict[bytes, SeederHeartbeatState] = {}
         self.degraded_mode = False
+        self.metrics = None
         self.applied: list[LedgerEvent] = []
 
     def apply_event(self, event: LedgerEvent) -> None:
@@ -87,7 +88,7 @@ class FakeLedger:
         self.entries.append(entry)
         return entry
 
-    def entries_since(self, since_seq: int, limit: int = 0) -> list[CommittedEntry]:
+    async def entries_since(self, since_seq: int, limit: int = 0) -> list[CommittedEntry]:
         self.calls.append((since_seq, limit))
         if self.fail:
             raise OSError("ledger unavailable")
@@ -152,11 +153,11 @@ async def open_persistent(
     fast_replay: bool = True,
     **config_overrides: object,
 ):
-    """A PersistentAdmission over `core` (a SimpleCore by default), replayed and ready."""
-    from tracker.admission._service import PersistentAdmission
+    """A AdmissionService over `core` (a SimpleCore by default), replayed and ready."""
+    from tracker.admission._service import AdmissionService
     from tracker.admission.persistence._metrics import PersistenceMetrics
 
-    persistent = PersistentAdmission(
+    persistent = AdmissionService(
         core if core is not None else SimpleCore(),  # type: ignore[arg-type]
         admission_config(tmp_path, **config_overrides),
         metrics=metrics,

@@ -27,7 +27,7 @@ from tests.admission._helpers import (
     open_persistent,
     recompute,
 )
-from tracker.admission._service import PersistentAdmission
+from tracker.admission._service import AdmissionService
 from tracker.admission.core._events import LedgerEvent
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots
 from tracker.admission.persistence._tlog_format import TLogKind
@@ -77,7 +77,7 @@ def _tail_without_disputes(tlog: Path) -> int:
 
 
 async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> None:
-    async def _restart(tmp_path: Path, ledger: FakeLedger) -> PersistentAdmission:
+    async def _restart(tmp_path: Path, ledger: FakeLedger) -> AdmissionService:
         return await open_persistent(tmp_path, ledger=ledger, fast_replay=fast_replay)
 
     ledger = FakeLedger()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.admission._fixtures import NOW, make_core
-from tracker.admission import BucketArray, ScoreSource, day_bucket_index, event_from_committed_entry
+from tracker.admission import ScoreSource
+from tracker.admission.core._events import event_from_committed_entry
+from tracker.admission.core._state import BucketArray, day_bucket_index
 from tracker.identity import identity_from_seed
 from tracker.ledger import Ledger, TransferInRecord, UsageRecord, build_usage_entry, canonical_bytes
 

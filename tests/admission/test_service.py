@@ -1,4 +1,4 @@
-"""PersistentAdmission: persist-then-apply, replay, snapshots, the acceptance tests #9–#12 and #16
+"""AdmissionService: persist-then-apply, replay, snapshots, the acceptance tests #9–#12 and #16
 (admission.md §12), writer visibility through the fsync ticker, catch-up after gaps."""
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from tests.admission._helpers import (
     settlement,
 )
 from tracker.admission._errors import NotReplayedError
-from tracker.admission._service import LEDGER_SEQ_SHIFT, PersistentAdmission
+from tracker.admission._service import AdmissionService
 from tracker.admission.core._decision import Outcome
 from tracker.admission.persistence import _tlog_writer
+from tracker.admission.persistence._seq import LEDGER_SEQ_SHIFT
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots
 from tracker.admission.persistence._tlog_format import TLogKind
 from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
@@ -48,7 +49,7 @@ def _tlog_records(tmp_path: Path) -> list[tuple[int, int, int, bytes]]:
 
 
 def _feed(
-    persistent: PersistentAdmission, ledger: FakeLedger, kind: int, consumer: bytes, **kwargs: object
+    persistent: AdmissionService, ledger: FakeLedger, kind: int, consumer: bytes, **kwargs: object
 ) -> None:
     assert persistent.on_ledger_entry(ledger.append(kind, consumer, **kwargs))
 
@@ -82,7 +83,7 @@ async def test_entries_are_persisted_with_ledger_tied_seqs_and_replayed(tmp_path
 
 
 async def test_events_before_replay_are_refused(tmp_path: Path) -> None:
-    persistent = PersistentAdmission(SimpleCore(), admission_config(tmp_path))
+    persistent = AdmissionService(SimpleCore(), admission_config(tmp_path))
     with pytest.raises(NotReplayedError):
         persistent.on_ledger_event(settlement(make_id(1)))
 

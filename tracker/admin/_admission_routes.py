@@ -1,26 +1,25 @@
-"""The 11 admission admin routes (admission.md §10); every mutation writes an OPERATOR_OVERRIDE record."""
+"""The 11 admission admin routes (admission.md §10). Each parses its input, calls one `AdmissionService`
+method (a mutation and its OPERATOR_OVERRIDE audit record happen there, together) and shapes the answer."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from quart import g, request
 from quart_trio import QuartTrio
 
-from tracker.admin._admission_bridge import AdmissionBridge, SnapshotFailedError, TlogWriteError
 from tracker.admin._auth import OPERATOR_HEADER, OperatorIdError, operator_id_from_header
-from tracker.admin._responses import (
-    BODY_CONSUMED,
-    encode_json,
-    error_response,
-    json_response,
-    parse_identity_hex,
+from tracker.admin._context import AdminContext
+from tracker.admin._json import (
+    admission_status_json,
+    consumer_view_json,
+    queue_item_json,
+    seeder_state_json,
 )
-
-if TYPE_CHECKING:
-    from tracker.admin._app import AdminContext
+from tracker.admin._responses import BODY_CONSUMED, error_response, json_response, parse_identity_hex
+from tracker.admission import SnapshotError, TLogWriteError
 
 MAX_INT64 = (1 << 63) - 1
 
@@ -47,21 +46,14 @@ def _drain_count(raw: bytes) -> int:
     return count
 
 
-def _params(value: dict[str, Any]) -> bytes:
-    """Compact Go-style JSON for the override record's params."""
-    return encode_json(value).rstrip("\n").encode("utf-8")
-
-
 def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
     """Attach the /admission/* routes to `app`."""
-    bridge = AdmissionBridge(context.admission, context.ledger)
+    admission = context.admission
 
     def operator() -> str:
         return operator_id_from_header(request.headers.get(OPERATOR_HEADER))
 
-    async def override(operator_id: str, action: str, params: dict[str, Any]) -> None:
-        now = context.clock()
-        await bridge.record_override(operator_id, action, _params(params), int(now))
+    def audited(operator_id: str, action: str, params: dict[str, Any]) -> None:
         context.logger.info(
             "admission operator override",
             extra={
@@ -76,38 +68,38 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
     async def bad_operator(error: OperatorIdError) -> object:
         return error_response(400, str(error))
 
-    @app.errorhandler(TlogWriteError)
-    async def tlog_failed(error: TlogWriteError) -> object:
+    @app.errorhandler(TLogWriteError)
+    async def tlog_failed(error: TLogWriteError) -> object:
         context.logger.error("admission: operator override not recorded", exc_info=error)
         return error_response(500, "tlog write failed")
 
     @app.get("/admission/status", endpoint="admission_status")
     async def status() -> object:
-        return json_response(bridge.status())
+        return json_response(admission_status_json(admission.status()))
 
     @app.get("/admission/queue", endpoint="admission_queue")
     async def queue() -> object:
-        return json_response(bridge.queue_entries(context.clock()))
+        return json_response([queue_item_json(item) for item in admission.queue_view(context.clock())])
 
     @app.get("/admission/consumer/<consumer_hex>", endpoint="admission_consumer")
     async def consumer(consumer_hex: str) -> object:
         consumer_id = parse_identity_hex(consumer_hex)
         if consumer_id is None:
             return error_response(400, "bad id")
-        view = bridge.consumer_score(consumer_id, context.clock())
+        view = admission.consumer_view(consumer_id, context.clock())
         if view is None:
             return error_response(404, "not found")
-        return json_response(view)
+        return json_response(consumer_view_json(view))
 
     @app.get("/admission/seeder/<seeder_hex>", endpoint="admission_seeder")
     async def seeder(seeder_hex: str) -> object:
         seeder_id = parse_identity_hex(seeder_hex)
         if seeder_id is None:
             return error_response(400, "bad id")
-        view = bridge.seeder_state(seeder_id)
-        if view is None:
+        state = admission.seeder_view(seeder_id)
+        if state is None:
             return error_response(404, "not found")
-        return json_response(view)
+        return json_response(seeder_state_json(state))
 
     @app.post("/admission/queue/drain", endpoint="admission_queue_drain")
     async def drain() -> object:
@@ -118,26 +110,26 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
             count = _drain_count(body)
         except BadBodyError as error:
             return error_response(400, str(error))
-        drained = bridge.drain(count)
-        await override(operator_id, "queue/drain", {"n": count})
+        drained = admission.drain(count, operator_id=operator_id)
+        audited(operator_id, "queue/drain", {"n": count})
         return json_response({"drained": [consumer_id.hex() for consumer_id in drained]})
 
     @app.post("/admission/queue/eject/<request_id>", endpoint="admission_queue_eject")
     async def eject(request_id: str) -> object:
         operator_id = operator()
-        ejected = bridge.eject(request_id)
-        await override(operator_id, "queue/eject", {"request_id": request_id})
+        ejected = admission.eject(request_id, operator_id=operator_id)
+        audited(operator_id, "queue/eject", {"request_id": request_id})
         return json_response({"ejected": ejected})
 
     @app.post("/admission/snapshot", endpoint="admission_snapshot")
     async def snapshot() -> object:
         operator_id = operator()
         try:
-            await bridge.snapshot_now()
-        except SnapshotFailedError as error:
+            await admission.operator_snapshot(operator_id=operator_id)
+        except SnapshotError as error:
             context.logger.error("admission: operator snapshot failed", exc_info=error)
             return error_response(500, f"snapshot emit failed: {error}")
-        await override(operator_id, "snapshot", {})
+        audited(operator_id, "snapshot", {})
         return json_response({"ok": True})
 
     @app.post("/admission/recompute/<consumer_hex>", endpoint="admission_recompute")
@@ -146,29 +138,29 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         consumer_id = parse_identity_hex(consumer_hex)
         if consumer_id is None:
             return error_response(400, "bad consumer_id")
-        found = await bridge.recompute(consumer_id)
+        found = await admission.recompute(consumer_id, operator_id=operator_id, as_written=consumer_hex)
         if not found:
             return error_response(404, "not found")
-        await override(operator_id, "recompute", {"consumer_id": consumer_hex})
+        audited(operator_id, "recompute", {"consumer_id": consumer_hex})
         return json_response({"queued": True})
 
     @app.get("/admission/peers/blocklist", endpoint="admission_blocklist")
     async def blocklist() -> object:
-        return json_response(bridge.blocklist())
+        return json_response(admission.blocklist())
 
-    async def change_blocklist(peer_hex: str, change: Callable[[bytes], object], action: str) -> object:
+    async def change_blocklist(peer_hex: str, change: Callable[..., None], action: str) -> object:
         operator_id = operator()
         peer_id = parse_identity_hex(peer_hex)
         if peer_id is None:
             return error_response(400, "bad peer_id")
-        change(peer_id)
-        await override(operator_id, action, {"peer_id": peer_hex})
+        change(peer_id, operator_id=operator_id, as_written=peer_hex)
+        audited(operator_id, action, {"peer_id": peer_hex})
         return json_response({"ok": True})
 
     @app.post("/admission/peers/blocklist/<peer_hex>", endpoint="admission_blocklist_add")
     async def blocklist_add(peer_hex: str) -> object:
-        return await change_blocklist(peer_hex, bridge.blocklist_add, "peers/blocklist/add")
+        return await change_blocklist(peer_hex, admission.blocklist_add, "peers/blocklist/add")
 
     @app.delete("/admission/peers/blocklist/<peer_hex>", endpoint="admission_blocklist_remove")
     async def blocklist_remove(peer_hex: str) -> object:
-        return await change_blocklist(peer_hex, bridge.blocklist_remove, "peers/blocklist/remove")
+        return await change_blocklist(peer_hex, admission.blocklist_remove, "peers/blocklist/remove")

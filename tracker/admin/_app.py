@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from quart import Response, g, request
 from quart_trio import QuartTrio
@@ -14,31 +13,18 @@ from werkzeug.exceptions import HTTPException
 import tracker
 from tracker.admin._admission_routes import register_admission_routes
 from tracker.admin._auth import BearerGuard, unauthorized_response
+from tracker.admin._context import AdminContext
 from tracker.admin._core_routes import register_core_routes
 from tracker.admin._openapi import build_openapi_document
-from tracker.admin._protocols import AdmissionView, LedgerView, RegistryView
+from tracker.admin._protocols import LedgerView, RegistryView
 from tracker.admin._responses import BODY_CONSUMED, error_response, json_response, request_has_body
+from tracker.admission import AdmissionService
 
 ADMIN_TOKEN_ENV = "TOKEN_BAY_ADMIN_TOKEN"
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 
 # Endpoints reachable without a token; every other route is guarded.
 PUBLIC_ENDPOINTS = frozenset({"health", "openapi"})
-
-
-@dataclass(frozen=True, slots=True)
-class AdminContext:
-    """Everything the route handlers read: the subsystem handles and the injected clock/logger."""
-
-    ledger: LedgerView
-    registry: RegistryView
-    admission: AdmissionView
-    request_shutdown: Callable[[], None]
-    clock: Callable[[], float]
-    logger: logging.Logger
-    merkle_root_minutes: int | None
-    connection_count: Callable[[], int]
-    version: str
 
 
 def _no_connections() -> int:
@@ -55,7 +41,7 @@ def create_admin_app(
     *,
     ledger: LedgerView,
     registry: RegistryView,
-    admission: AdmissionView,
+    admission: AdmissionService,
     request_shutdown: Callable[[], None],
     admin_token: str | None,
     clock: Callable[[], float],

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from quart import request
 from quart_trio import QuartTrio
 
 from tracker.admin._auth import OPERATOR_HEADER, OperatorIdError, operator_id_from_header
+from tracker.admin._context import AdminContext
+from tracker.admin._json import balance_json, seeder_record_json, tip_fields
 from tracker.admin._responses import (
     GoHexError,
     decode_hex_go,
@@ -15,10 +15,6 @@ from tracker.admin._responses import (
     json_response,
     rfc3339_seconds,
 )
-from tracker.admin._views import balance_json, seeder_record_json, tip_fields
-
-if TYPE_CHECKING:
-    from tracker.admin._app import AdminContext
 
 IDENTITY_ID_BYTES = 32
 

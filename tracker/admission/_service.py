@@ -1,141 +1,127 @@
-"""`PersistentAdmission`: the persistence wrapper around `AdmissionCore` — persist-then-apply of every
-state-changing event into the tlog, snapshots, start-up replay with the ledger cross-check, Trio tickers.
+"""`AdmissionService`: the front door of admission and its only Trio module (with the tlog façade in
+`_tlog_trio.py`).
 
-Exactly-once scheme (README "Deliberate differences": newest good snapshot + tlog + ledger cross-check ==
-every committed ledger entry applied once; seqs never go backwards). tlog and snapshot bytes are Go's; only
-the *values* of seq are ours:
+It owns the pure `AdmissionCore` and everything around it: start-up replay (snapshot + tlog + ledger
+cross-check), persist-then-apply of every state-changing event, catch-up with the ledger, snapshots, the
+tickers, the operator operations (each mutates, then appends its OPERATOR_OVERRIDE audit record) and the
+shutdown (`aclose`). The app, the admin API and the CLI talk to this object only; the seq scheme and the
+exactly-once argument are in DESIGN.md and persistence/_seq.py.
 
-* The record derived from committed ledger entry L carries tlog seq `L << 20` (`tlog_seq_for_ledger`).
-* A local record (dispute, operator override, an event that did not come from the ledger) takes the next
-  seq after the highest one used: `(L << 20) + n`, L = the ledger position at that moment (n < 2**20).
-* So seqs increase strictly in file order and every seq tells the ledger position it was written at
-  (`seq >> 20`). A snapshot is stamped and named with the highest seq it contains; it is only taken when
-  memory has no ledger holes and no durable append is in flight, so "seq <= S" means "in the snapshot".
-* Replay applies the records with seq > S in order (each at most once: seqs must increase) while the
-  ledger-derived ones are contiguous (L = previous + 1). At the first hole (a lost or damaged stretch of
-  tlog) it stops applying: the ledger entries after the hole are re-read from the ledger in order
-  (`entries_since`), and the local records after it are merged in at their positions — the resulting state
-  is the one the tracker had, with every ledger entry applied once. Entries beyond the end of the tlog are
-  appended to it (seq L << 20: they were never written, so nothing is written twice); entries filling a
-  hole stay in memory only and are found again by the next start-up until a snapshot covers them.
-* Live entries must arrive as L = position + 1. A duplicate (L <= position) is ignored; a jump, or a failed
-  append, marks admission "behind": later entries are not applied until the catch-up (run by the fsync
-  ticker) has read the missing ones through `entries_since`, so memory never skips an entry. Snapshots are
-  deferred meanwhile.
+Live entries must arrive as L = position + 1. A duplicate (L <= position) is ignored; a jump, or a failed
+append, marks admission "behind": later entries are not applied until the catch-up (run by the fsync ticker)
+has read the missing ones through `entries_since`, so memory never skips an entry. Snapshots are deferred
+meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
-import json
 import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
+from tracker._proto.admission_pb2 import SignedCreditAttestation
+from tracker._ticks import ticks
 from tracker.admission._errors import NotReplayedError, SnapshotDeferredError, SnapshotError, TLogWriteError
-from tracker.admission.core._events import LedgerEvent, LedgerEventKind, event_from_committed_entry
+from tracker.admission._tlog_trio import AsyncTLogWriter
+from tracker.admission.core._decision import DecisionResult, QueueTimeout
+from tracker.admission.core._events import (
+    LedgerEvent,
+    LedgerEventKind,
+    event_from_committed_entry,
+    event_touches,
+)
+from tracker.admission.core._gatekeeper import AdmissionCore
+from tracker.admission.core._metrics import AdmissionMetrics
 from tracker.admission.core._state import ConsumerCreditState, SeederHeartbeatState
+from tracker.admission.core._views import AdmissionStatus, ConsumerView, QueueItemView
 from tracker.admission.persistence._metrics import PersistenceMetrics
-from tracker.admission.persistence._records import event_to_record
-from tracker.admission.persistence._replay import (
-    LEDGER_SEQ_SHIFT,
-    LOCAL_SEQ_MASK,
-    ReplayReport,
-    apply_tlog_tail,
-    replay_from_disk,
+from tracker.admission.persistence._records import encode_override_params, event_to_record
+from tracker.admission.persistence._replay import ReplayReport, apply_tlog_tail, replay_from_disk
+from tracker.admission.persistence._seq import (
+    ledger_seq_of,
+    next_local_seq,
+    tlog_seq_for_ledger,
 )
 from tracker.admission.persistence._snapshot_format import SnapshotData, encode_snapshot
 from tracker.admission.persistence._snapshot_store import prune_snapshots, snapshot_path, write_snapshot_file
 from tracker.admission.persistence._tlog_format import OperatorOverridePayload, SnapshotMarkPayload, TLogKind
-from tracker.admission.persistence._tlog_writer import (
-    DEFAULT_MAX_PENDING_BYTES,
-    DEFAULT_ROTATION_BYTES,
-    TLogWriter,
-)
+from tracker.admission.persistence._tlog_writer import DEFAULT_MAX_PENDING_BYTES, DEFAULT_ROTATION_BYTES
 
 if TYPE_CHECKING:
     from tracker.admission.persistence.bulk._engine import BulkReplay
+    from tracker.config import AdmissionConfig
+    from tracker.identity import TrackerIdentity
+    from tracker.ledger import CommittedEntry
+    from tracker.registry import Registry
 
-__all__ = [
-    "AdmissionStateCore",
-    "LedgerSource",
-    "NotReplayedError",
-    "PersistentAdmission",
-    "SnapshotDeferredError",
-]
+__all__ = ["AdmissionService", "LedgerSource"]
 
 _logger = logging.getLogger("tracker.admission.persistence")
 CATCH_UP_PAGE = 1000
+RECOMPUTE_PAGE_SIZE = 1000
+AGGREGATE_PERIOD_S = 5.0
+QUEUE_TIMEOUT_SWEEP_PERIOD_S = 1.0
 _DISPUTE_KINDS = (LedgerEventKind.DISPUTE_FILED, LedgerEventKind.DISPUTE_RESOLVED)
 
 
-class AdmissionStateCore(Protocol):
-    """What persistence needs from the admission core (H3's `AdmissionCore` satisfies it)."""
-
-    consumers: dict[bytes, ConsumerCreditState]
-    seeders: dict[bytes, SeederHeartbeatState]
-
-    def apply_event(self, event: LedgerEvent) -> None: ...
-
-
 class LedgerSource(Protocol):
-    """The ledger read interface used by the cross-check and catch-up: `entries_since(since_seq, limit)` →
-    committed entries with seq > since_seq, ascending (sync or async)."""
+    """The ledger read interface of replay, catch-up and recompute (tracker.ledger.AsyncLedger): committed
+    entries with seq > since_seq, ascending, at most `limit` (0 = all)."""
 
-    def entries_since(self, since_seq: int, limit: int = 0) -> Any: ...
-
-
-def _core_applies_pure_ledger_rules(core: object) -> bool:
-    """Bulk replay (`BulkReplay`) may stand in for `core.apply_event` only when that is exactly
-    the pure `apply_ledger_event` on `core.consumers` — true for H3's AdmissionCore."""
-    from tracker.admission.core._gatekeeper import AdmissionCore
-
-    return getattr(type(core), "apply_event", None) is AdmissionCore.apply_event
+    async def entries_since(self, since_seq: int, limit: int = 0) -> Sequence[CommittedEntry]: ...
 
 
 def _bulk_replay(consumers: dict[bytes, ConsumerCreditState]) -> BulkReplay:
-    from tracker.admission.persistence.bulk._engine import (
-        BulkReplay,  # numpy: only when there is something to replay
-    )
+    from tracker.admission.persistence.bulk._engine import BulkReplay  # numpy: only when there is data
 
     return BulkReplay(consumers)
 
 
-class PersistentAdmission:
-    """Persistence around an admission core. Lifecycle: construct → `await startup_replay(ledger)` → subscribe
-    `on_ledger_entry` to the ledger → run `run_fsync_ticker` / `run_snapshot_ticker` in a nursery → `await
-    aclose()` (final flush + fsync + snapshot).
+def _events_touching(consumer_id: bytes, page: Sequence[CommittedEntry]) -> list[tuple[int, LedgerEvent]]:
+    """(ledger seq, event) for every entry of `page` that changes `consumer_id`'s credit state."""
+    touching = []
+    for committed in page:
+        event = event_from_committed_entry(committed)
+        if event is not None and event_touches(event, consumer_id):
+            touching.append((committed.seq, event))
+    return touching
 
-    `config` is the `admission:` config section (tlog_path, snapshot_path_prefix, snapshot_interval_s,
-    snapshots_retained, fsync_batch_window_ms). `fast_replay` (default: on for AdmissionCore) replays the tlog
-    in bulk with the same rules instead of calling `core.apply_event` per record. `metrics` is the core's
-    AdmissionMetrics (defaults to `core.metrics`); `persistence_metrics` the extra tlog/snapshot families.
+
+class AdmissionService:
+    """Admission for the rest of the tracker. Lifecycle: `AdmissionService.create(...)` → `await
+    startup_replay(ledger)` → subscribe `on_ledger_entry` to the ledger → run the tickers (`background_tasks`)
+    in a nursery → `await aclose(final_snapshot=...)`.
+
+    `config` is the `admission:` config section. `fast_replay` replays the tlog in bulk (numpy) with the same
+    rules instead of calling `core.apply_event` per record. `metrics` defaults to the core's AdmissionMetrics;
+    `persistence_metrics` holds the tlog/snapshot families.
     """
 
     def __init__(
         self,
-        core: AdmissionStateCore,
-        config: Any,
+        core: AdmissionCore,
+        config: AdmissionConfig,
         *,
-        metrics: Any | None = None,
+        metrics: AdmissionMetrics | None = None,
         persistence_metrics: PersistenceMetrics | None = None,
         clock: Callable[[], float] = time.time,
         rotation_bytes: int = DEFAULT_ROTATION_BYTES,
         max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
         catch_up_page: int = CATCH_UP_PAGE,
-        fast_replay: bool | None = None,
+        fast_replay: bool = True,
     ) -> None:
         self.core = core
+        """The pure core. Only admission and its tests touch it; everything else goes through the service."""
         self.config = config
-        self.metrics = metrics if metrics is not None else getattr(core, "metrics", None)
+        self.metrics = metrics if metrics is not None else core.metrics
         self.persistence_metrics = (
             persistence_metrics if persistence_metrics is not None else PersistenceMetrics()
         )
@@ -143,10 +129,10 @@ class PersistentAdmission:
         self._rotation_bytes = rotation_bytes
         self._max_pending_bytes = max_pending_bytes
         self._catch_up_page = catch_up_page
-        self._fast_replay = _core_applies_pure_ledger_rules(core) if fast_replay is None else fast_replay
-        self.tlog_path: str = str(getattr(config, "tlog_path", "") or "")
-        self.snapshot_prefix: str = str(getattr(config, "snapshot_path_prefix", "") or "")
-        self._writer: TLogWriter | None = None
+        self._fast_replay = fast_replay
+        self.tlog_path: str = config.tlog_path
+        self.snapshot_prefix: str = config.snapshot_path_prefix
+        self._writer: AsyncTLogWriter | None = None
         self._ledger_source: LedgerSource | None = None
         self._replayed = False
         self._closed = False
@@ -163,6 +149,22 @@ class PersistentAdmission:
         self.append_failures = 0
         self.replay_report: ReplayReport | None = None
         self.last_snapshot_path: Path | None = None
+
+    @classmethod
+    def create(
+        cls,
+        config: AdmissionConfig,
+        registry: Registry,
+        identity: TrackerIdentity,
+        *,
+        metrics: AdmissionMetrics | None = None,
+        persistence_metrics: PersistenceMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> AdmissionService:
+        """Build the core (observing `registry`'s heartbeats and advertisements) and the service around it.
+        Raises AdmissionConfigError for a configuration the core cannot use."""
+        core = AdmissionCore(config, registry, identity, metrics=metrics, clock=clock)
+        return cls(core, config, metrics=metrics, persistence_metrics=persistence_metrics, clock=clock)
 
     # --- read-only views ----------------------------------------------------------------------------------
 
@@ -182,8 +184,32 @@ class PersistentAdmission:
         return self._behind
 
     @property
-    def writer(self) -> TLogWriter | None:
+    def writer(self) -> AsyncTLogWriter | None:
         return self._writer
+
+    def decide(
+        self, consumer_id: bytes, attestation: SignedCreditAttestation | None, now: float
+    ) -> DecisionResult:
+        """ADMIT / QUEUE / REJECT for one broker request (admission.md §5.1)."""
+        return self.core.decide(consumer_id, attestation, now)
+
+    def status(self) -> AdmissionStatus:
+        return self.core.status()
+
+    def queue_view(self, now: float | None = None) -> list[QueueItemView]:
+        """The queue in heap-array order with effective priorities at `now` (default: the clock)."""
+        return self.core.queue_view(now)
+
+    def consumer_view(self, consumer_id: bytes, now: float | None = None) -> ConsumerView | None:
+        """Local score and signals at `now` (default: the clock), or None for an unknown identity."""
+        return self.core.consumer_view(consumer_id, now)
+
+    def seeder_view(self, seeder_id: bytes) -> SeederHeartbeatState | None:
+        return self.core.seeder_view(seeder_id)
+
+    def blocklist(self) -> list[str]:
+        """Blocked peer ids, lowercase hex, sorted."""
+        return self.core.blocklist()
 
     # --- start-up -----------------------------------------------------------------------------------------
 
@@ -231,7 +257,7 @@ class PersistentAdmission:
         if self.tlog_path:
             self._writer = await trio.to_thread.run_sync(
                 partial(
-                    TLogWriter.open,
+                    AsyncTLogWriter.open,
                     self.tlog_path,
                     last_seq=report.last_seq,
                     rotation_bytes=self._rotation_bytes,
@@ -255,8 +281,8 @@ class PersistentAdmission:
             )
             self._deferred_local.clear()
             self._ledger_seq = max(self._ledger_seq, highest)
-        if self._last_seq >> LEDGER_SEQ_SHIFT < self._ledger_seq:
-            self._last_seq = self._ledger_seq << LEDGER_SEQ_SHIFT
+        if ledger_seq_of(self._last_seq) < self._ledger_seq:
+            self._last_seq = tlog_seq_for_ledger(self._ledger_seq)
         if metrics is not None:
             metrics.tlog_replay_gap_entries.set(report.cross_check_applied)
         if self._writer is not None:
@@ -300,14 +326,16 @@ class PersistentAdmission:
         """Read committed entries after the ledger position and apply them in order (persist-then-apply for
         the ones past the end of the tlog; hole fills stay in memory only), merging in the local records that
         replay deferred at their positions. Returns (entries applied, reached the end of the ledger)."""
+        source = self._ledger_source
+        assert source is not None
         applied = 0
         while True:
-            page = await self._fetch_entries(self._ledger_seq, self._catch_up_page)
+            page = await source.entries_since(self._ledger_seq, self._catch_up_page)
             for committed in page:
-                ledger_seq = int(committed.seq)
+                ledger_seq = committed.seq
                 if ledger_seq <= self._ledger_seq:
                     continue  # applied live while this page was being read
-                self._apply_deferred_local(ledger_seq << LEDGER_SEQ_SHIFT)
+                self._apply_deferred_local(tlog_seq_for_ledger(ledger_seq))
                 persisted_before = self._last_seq
                 if not self._apply_ledger_entry(committed, from_catch_up=True):
                     return applied, False
@@ -325,26 +353,15 @@ class PersistentAdmission:
             _, event = deferred.popleft()
             self.core.apply_event(event)
 
-    async def _fetch_entries(self, since_seq: int, limit: int) -> list[Any]:
-        source = self._ledger_source
-        assert source is not None
-        method = source.entries_since
-        if inspect.iscoroutinefunction(method):
-            return list(await method(since_seq, limit))
-        result = await trio.to_thread.run_sync(method, since_seq, limit)
-        if inspect.isawaitable(result):
-            result = await result
-        return list(result)
-
     # --- live events (Trio thread) ------------------------------------------------------------------------
 
-    def on_ledger_entry(self, committed: Any) -> bool:
+    def on_ledger_entry(self, committed: CommittedEntry) -> bool:
         """Ledger subscriber: persist (buffered) then apply one committed entry. Returns True when the entry
         is now reflected in memory. Duplicates are ignored; after a gap or a failed append the entry is
         left to the catch-up (it reads the ledger again), so no entry is skipped or applied twice."""
         if not self._replayed:
             raise NotReplayedError("admission: startup_replay must finish before ledger entries are applied")
-        ledger_seq = int(committed.seq)
+        ledger_seq = committed.seq
         if ledger_seq <= self._ledger_seq:
             self.persistence_metrics.ledger_entries_skipped.labels(reason="duplicate").inc()
             return False
@@ -362,12 +379,12 @@ class PersistentAdmission:
             return False
         return self._apply_ledger_entry(committed)
 
-    def _apply_ledger_entry(self, committed: Any, *, from_catch_up: bool = False) -> bool:
-        ledger_seq = int(committed.seq)
-        seq = ledger_seq << LEDGER_SEQ_SHIFT
+    def _apply_ledger_entry(self, committed: CommittedEntry, *, from_catch_up: bool = False) -> bool:
+        ledger_seq = committed.seq
+        seq = tlog_seq_for_ledger(ledger_seq)
         event = event_from_committed_entry(committed)
         record = event_to_record(event) if event is not None else None
-        if record is None:
+        if event is None or record is None:
             self._ledger_seq = ledger_seq
             if seq > self._last_seq:
                 self._last_seq = seq
@@ -375,7 +392,7 @@ class PersistentAdmission:
         writer = self._writer
         if writer is not None and seq > self._last_seq:
             try:
-                writer.append(seq, event.timestamp, record[0], record[1])  # type: ignore[union-attr]
+                writer.append(seq, event.timestamp, record[0], record[1])
             except TLogWriteError as error:
                 self._append_failed(error)
                 if self._ledger_source is not None:
@@ -389,7 +406,7 @@ class PersistentAdmission:
             )
         # (From the cross-check, an entry below the last seq fills a hole left by a lost or damaged stretch of
         # the tlog; it stays in memory only, and the next start-up finds the same hole until a snapshot.)
-        self.core.apply_event(event)  # type: ignore[arg-type]
+        self.core.apply_event(event)
         self._ledger_seq = ledger_seq
         if seq > self._last_seq:
             self._last_seq = seq
@@ -408,7 +425,7 @@ class PersistentAdmission:
         writer = self._writer
         if writer is not None:
             try:
-                seq = self._next_local_seq()
+                seq = next_local_seq(self._last_seq)
                 writer.append(seq, event.timestamp, record[0], record[1])
             except TLogWriteError as error:
                 self._append_failed(error)
@@ -431,7 +448,7 @@ class PersistentAdmission:
             return True
         async with writer.flush_lock:
             try:
-                seq = self._next_local_seq()
+                seq = next_local_seq(self._last_seq)
             except TLogWriteError as error:
                 self._append_failed(error)
                 return False
@@ -445,30 +462,19 @@ class PersistentAdmission:
         return True
 
     def record_operator_override(
-        self, operator_id: str, action: str, params: dict[str, Any] | bytes, now: float | None = None
+        self, operator_id: str, action: str, params: Mapping[str, object] | bytes, now: float | None = None
     ) -> None:
-        """Append an OPERATOR_OVERRIDE audit record (kind 5, batched). Raises TLogWriteError on failure."""
+        """Append an OPERATOR_OVERRIDE audit record (kind 5, batched; `params` as Go-encoded JSON, or its
+        bytes). Raises TLogWriteError on failure."""
         writer = self._writer
         if writer is None:
             return
         ts = int(self._clock() if now is None else now)
-        if isinstance(params, bytes):
-            params_bytes = params
-        else:
-            params_bytes = json.dumps(params, separators=(",", ":")).encode()
+        params_bytes = params if isinstance(params, bytes) else encode_override_params(params)
         payload = OperatorOverridePayload(operator_id, action, params_bytes, ts).encode()
-        seq = self._next_local_seq()
+        seq = next_local_seq(self._last_seq)
         writer.append(seq, ts, TLogKind.OPERATOR_OVERRIDE, payload)
         self._last_seq = seq
-
-    def _next_local_seq(self) -> int:
-        seq = self._last_seq + 1
-        if seq & LOCAL_SEQ_MASK == 0:
-            raise TLogWriteError(
-                f"admission/tlog: more than {LOCAL_SEQ_MASK} local records since ledger seq "
-                f"{self._last_seq >> LEDGER_SEQ_SHIFT}; waiting for the next ledger entry"
-            )
-        return seq
 
     def _append_failed(self, error: Exception) -> None:
         self.append_failures += 1
@@ -477,8 +483,74 @@ class PersistentAdmission:
 
     def _set_degraded(self) -> None:
         self.degraded_mode = True
-        if hasattr(self.core, "degraded_mode"):
-            self.core.degraded_mode = True  # type: ignore[attr-defined]
+        self.core.degraded_mode = True
+
+    # --- operator operations: mutate, then record (admission.md §10) --------------------------------------
+
+    def _audit(self, operator_id: str, action: str, params: dict[str, object]) -> None:
+        self.record_operator_override(operator_id, action, params)
+
+    def drain(self, count: int, *, operator_id: str) -> list[bytes]:
+        """Pop up to `count` entries from the head of the queue; their consumer ids in pop order. Raises
+        TLogWriteError when the audit record cannot be appended (the drain has happened)."""
+        drained = [entry.consumer_id for entry in self.core.drain(count)]
+        self._audit(operator_id, "queue/drain", {"n": count})
+        return drained
+
+    def eject(self, request_id_text: str, *, operator_id: str) -> int:
+        """Remove queue entries whose request id (hex, either case) equals the text; how many were removed.
+        Raises TLogWriteError as `drain`."""
+        ejected = self.core.eject(request_id_text.lower())
+        self._audit(operator_id, "queue/eject", {"request_id": request_id_text})
+        return ejected
+
+    def blocklist_add(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None:
+        """Block attestations issued by `peer_id`; `as_written` is the id as the operator typed it (for the
+        audit record). Raises TLogWriteError as `drain`."""
+        self.core.blocklist_add(peer_id)
+        self._audit(operator_id, "peers/blocklist/add", {"peer_id": as_written})
+
+    def blocklist_remove(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None:
+        """Unblock `peer_id` (no error when it was not blocked). Raises TLogWriteError as `drain`."""
+        self.core.blocklist_remove(peer_id)
+        self._audit(operator_id, "peers/blocklist/remove", {"peer_id": as_written})
+
+    async def operator_snapshot(self, *, operator_id: str) -> Path | None:
+        """`snapshot_now()`, then the audit record. Raises SnapshotError (no record) or TLogWriteError."""
+        path = await self.snapshot_now()
+        self._audit(operator_id, "snapshot", {})
+        return path
+
+    async def recompute(self, consumer_id: bytes, *, operator_id: str, as_written: str) -> bool:
+        """Rebuild the consumer's ledger-derived credit state from every committed ledger entry that admission
+        has applied so far (dispute buckets, which the ledger does not carry, are kept), then record it.
+        Returns False (and records nothing) when neither the ledger nor admission knows the identity.
+
+        Reading the ledger yields to the event loop; meanwhile new entries keep being applied live. The
+        rebuild therefore uses exactly the entries up to the position admission has reflected at the moment
+        of the swap (read synchronously, with no checkpoint in between): no entry is counted twice or lost.
+        """
+        source = self._ledger_source
+        touching: list[tuple[int, LedgerEvent]] = []
+        read_through = 0
+        while True:
+            target = self._ledger_seq
+            exhausted = False
+            while source is not None and read_through < target:
+                page = await source.entries_since(read_through, RECOMPUTE_PAGE_SIZE)
+                if not page:
+                    exhausted = True
+                    break
+                touching.extend(await trio.to_thread.run_sync(_events_touching, consumer_id, page))
+                read_through = page[-1].seq
+            target = self._ledger_seq
+            if source is None or exhausted or read_through >= target:
+                break
+        events = [event for seq, event in touching if seq <= target]
+        if self.core.recompute_consumer(consumer_id, events) is None:
+            return False
+        self._audit(operator_id, "recompute", {"consumer_id": as_written})
+        return True
 
     # --- catch-up -----------------------------------------------------------------------------------------
 
@@ -523,7 +595,7 @@ class PersistentAdmission:
                     self.metrics.snapshot_emit_failures.inc()
                 _logger.error("admission: snapshot failed: %s", error)
                 raise
-            retained = int(getattr(self.config, "snapshots_retained", 3) or 3)
+            retained = max(1, self.config.snapshots_retained)
             await trio.to_thread.run_sync(prune_snapshots, self.snapshot_prefix, retained)
             if writer is not None and not writer.closed:
                 try:
@@ -557,15 +629,15 @@ class PersistentAdmission:
         if self._writer is not None:
             await self._writer.flush(fsync=fsync)
 
-    async def run_fsync_ticker(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def run_fsync_ticker(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Every `fsync_batch_window_ms` (at least 1 ms): write + fsync buffered records, then catch up with
         the ledger if behind. Errors are logged and counted; the ticker keeps running."""
-        window_ms = int(getattr(self.config, "fsync_batch_window_ms", 5) or 0)
-        period = max(window_ms, 1) / 1000.0
+        period = max(self.config.fsync_batch_window_ms, 1) / 1000.0
         task_status.started()
         failing = False
-        while True:
-            await trio.sleep(period)
+        async for _ in ticks(period):
             writer = self._writer
             if writer is not None and writer.needs_flush and not writer.closed:
                 try:
@@ -583,24 +655,53 @@ class PersistentAdmission:
                 except Exception as error:  # the ledger is another subsystem; retry next tick
                     _logger.error("admission: ledger catch-up failed (will retry): %s", error)
 
-    async def run_snapshot_ticker(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def run_snapshot_ticker(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Every `snapshot_interval_s`: `snapshot_now()`; failures are logged and counted."""
-        interval = float(getattr(self.config, "snapshot_interval_s", 600) or 0)
+        interval = float(self.config.snapshot_interval_s)
         task_status.started()
         if interval <= 0 or not self.snapshot_prefix:
             await trio.sleep_forever()
-        while True:
-            await trio.sleep(interval)
+        async for _ in ticks(interval):
             with contextlib.suppress(SnapshotError):  # logged and counted by snapshot_now
                 await self.snapshot_now()
 
-    async def aclose(self) -> None:
-        """Final snapshot, then flush + fsync + close the tlog. Shielded from cancellation; idempotent."""
+    async def run_aggregator(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Every 5 s: recompute supply and pressure from the registry and publish them (gauges, status)."""
+        task_status.started()
+        async for _ in ticks(AGGREGATE_PERIOD_S):
+            self.core.aggregate(self._clock())
+
+    async def run_queue_timeout_sweep(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Every second: queue entries that waited `admission.queue_timeout_s` leave with REJECT
+        QUEUE_TIMEOUT."""
+        task_status.started()
+        async for _ in ticks(QUEUE_TIMEOUT_SWEEP_PERIOD_S):
+            expired: list[QueueTimeout] = self.core.sweep_queue_timeouts(self._clock())
+            if expired:
+                _logger.debug("admission: queue timeouts", extra={"rejected": len(expired)})
+
+    def background_tasks(self) -> list[tuple[str, Callable[..., object]]]:
+        """(name, async task function) of every ticker, for the app's supervisor."""
+        return [
+            ("admission-aggregator", self.run_aggregator),
+            ("admission-tlog-fsync", self.run_fsync_ticker),
+            ("admission-snapshot", self.run_snapshot_ticker),
+            ("admission-queue-timeout-sweep", self.run_queue_timeout_sweep),
+        ]
+
+    async def aclose(self, *, final_snapshot: bool = True) -> None:
+        """Final snapshot (unless `final_snapshot` is False: after a forced exit or a crash the next start
+        replays the tlog instead), then flush + fsync + close the tlog. Shielded from cancellation;
+        idempotent."""
         with trio.CancelScope(shield=True):
             if self._closed:
                 return
             self._closed = True
-            if self._replayed and self.snapshot_prefix:
+            if final_snapshot and self._replayed and self.snapshot_prefix:
                 try:
                     await self.snapshot_now()
                 except SnapshotError as error:

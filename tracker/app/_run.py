@@ -12,17 +12,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import trio
-from hypercorn.typing import Framework
-from prometheus_client import CollectorRegistry
 
+from tracker.app import _services
+from tracker.app._context import ServiceContext, ServicesOpener
 from tracker.app._listeners import bind_listeners
 from tracker.app._shutdown import ShutdownController, watch_signals
-from tracker.app._supervisor import BackgroundTask, HttpServer, ServedAddresses, supervise
+from tracker.app._supervisor import HttpServer, ServedAddresses, supervise
+from tracker.config import Config
 from tracker.identity import TrackerIdentity
 from tracker.metrics import build_metrics_registry, create_metrics_app
 
@@ -37,37 +36,8 @@ class TrackerReady:
     startup_seconds: float
 
 
-@dataclass(frozen=True)
-class ServiceContext:
-    """What the subsystem opener receives from the composition root."""
-
-    config: Any
-    identity: TrackerIdentity
-    metrics_registry: CollectorRegistry
-    controller: ShutdownController
-    admin_token: str | None
-    clock: Callable[[], float]
-    logger: logging.Logger
-
-
-class TrackerServices(Protocol):
-    """The opened subsystems as the supervisor sees them: the admin app and the background tasks."""
-
-    admin_app: Framework
-    background: list[BackgroundTask]
-
-
-ServicesOpener = Callable[[ServiceContext], AbstractAsyncContextManager[TrackerServices]]
-
-
-def _default_opener() -> ServicesOpener:
-    from tracker.app._services import open_tracker_services
-
-    return open_tracker_services
-
-
 async def run_tracker(
-    config: Any,
+    config: Config,
     identity: TrackerIdentity,
     *,
     admin_token: str | None,
@@ -87,7 +57,7 @@ async def run_tracker(
     started_at = time.perf_counter()
     logger = logger or logging.getLogger("tracker")
     controller = controller or ShutdownController(logger)
-    opener = open_services or _default_opener()
+    opener = open_services or _services.open_tracker_services  # looked up late: tests replace it
     failure: BaseException | None = None
     async with trio.open_nursery() as signal_nursery:
         if handle_signals:
@@ -106,7 +76,7 @@ async def run_tracker(
 
 
 async def _run(
-    config: Any,
+    config: Config,
     identity: TrackerIdentity,
     admin_token: str | None,
     logger: logging.Logger,

@@ -1,8 +1,8 @@
 """Opening and closing the subsystems in dependency order (config-cli-admin-run.md §4.2) and listing the
 background tasks the supervisor runs. The only module that knows every subsystem's constructor.
 
-Open: metrics families → registry → ledger (SQLite, worker threads) → admission core → persistence wrapper →
-startup replay (snapshot + tlog + ledger cross-check) → subscribe admission to ledger commits → admin app.
+Open: metrics families → registry → ledger (SQLite, worker threads) → admission service → startup replay
+(snapshot + tlog + ledger cross-check) → subscribe admission to ledger commits → admin app.
 Close (always, shielded): unsubscribe → admission: final snapshot + tlog flush/fsync/close (after a forced
 exit or a crash: tlog flush/fsync/close only) → ledger close.
 """
@@ -15,15 +15,14 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-import trio
 from hypercorn.typing import Framework
 
 from tracker.admin import create_admin_app
-from tracker.admission import AdmissionCore, AdmissionMetrics, PersistenceMetrics, PersistentAdmission
+from tracker.admission import AdmissionMetrics, AdmissionService, PersistenceMetrics
+from tracker.app._context import ServiceContext
 from tracker.app._errors import StartupError
-from tracker.app._run import ServiceContext
 from tracker.app._supervisor import BackgroundTask
-from tracker.app._tickers import run_admission_aggregator, run_queue_timeout_sweep, run_registry_sweep
+from tracker.app._tickers import run_registry_sweep
 from tracker.ledger import AsyncLedger, LedgerMetrics, open_ledger, run_merkle_rollup
 from tracker.metrics import ScrapeTimeGauge
 from tracker.registry import Registry
@@ -37,8 +36,7 @@ class TrackerSubsystems:
 
     ledger: AsyncLedger
     registry: Registry
-    admission_core: AdmissionCore
-    admission: PersistentAdmission
+    admission: AdmissionService
     admin_app: Framework
     background: list[BackgroundTask] = field(default_factory=list)
 
@@ -56,24 +54,18 @@ def _startup_step(name: str) -> Iterator[None]:
 
 def _background_tasks(context: ServiceContext, subsystems: TrackerSubsystems) -> list[BackgroundTask]:
     config = context.config
-    clock = context.clock
-    tasks = [
-        BackgroundTask(
-            "admission-aggregator", partial(run_admission_aggregator, subsystems.admission_core, clock)
-        ),
-        BackgroundTask("admission-tlog-fsync", subsystems.admission.run_fsync_ticker),
-        BackgroundTask("admission-snapshot", subsystems.admission.run_snapshot_ticker),
-        BackgroundTask(
-            "admission-queue-timeout-sweep",
-            partial(run_queue_timeout_sweep, subsystems.admission_core, clock),
-        ),
+    tasks = [BackgroundTask(name, run) for name, run in subsystems.admission.background_tasks()]
+    tasks.append(
         BackgroundTask(
             "registry-stale-sweep",
             partial(
-                run_registry_sweep, subsystems.registry, config.admission.heartbeat_window_minutes, clock
+                run_registry_sweep,
+                subsystems.registry,
+                config.admission.heartbeat_window_minutes,
+                context.clock,
             ),
-        ),
-    ]
+        )
+    )
     if config.ledger.merkle_root_interval_minutes > 0:
         tasks.append(
             BackgroundTask(
@@ -82,21 +74,11 @@ def _background_tasks(context: ServiceContext, subsystems: TrackerSubsystems) ->
                     run_merkle_rollup,
                     subsystems.ledger,
                     config.ledger.merkle_root_interval_minutes,
-                    clock=clock,
+                    clock=context.clock,
                 ),
             )
         )
     return tasks
-
-
-async def _close_admission(admission: PersistentAdmission, *, final_snapshot: bool) -> None:
-    with trio.CancelScope(shield=True):
-        if final_snapshot:
-            await admission.aclose()  # final snapshot, then tlog flush + fsync + close
-            return
-        writer = admission.writer
-        if writer is not None:
-            await writer.aclose()  # flush + fsync + close; the next start replays the tlog instead
 
 
 @asynccontextmanager
@@ -119,12 +101,10 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                 open_ledger(config, context.identity, clock=context.clock, metrics=ledger_metrics)
             )
         with _startup_step("admission"):
-            core = AdmissionCore(
-                config.admission, registry, context.identity, metrics=admission_metrics, clock=context.clock
-            )
-            admission = PersistentAdmission(
-                core,
+            admission = AdmissionService.create(
                 config.admission,
+                registry,
+                context.identity,
                 metrics=admission_metrics,
                 persistence_metrics=persistence_metrics,
                 clock=context.clock,
@@ -132,7 +112,8 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
         closed_cleanly = False
 
         async def close_admission() -> None:
-            await _close_admission(admission, final_snapshot=closed_cleanly and not context.controller.forced)
+            # final snapshot only after a clean run; otherwise the next start replays the tlog instead
+            await admission.aclose(final_snapshot=closed_cleanly and not context.controller.forced)
 
         stack.push_async_callback(close_admission)
         with _startup_step("admission startup replay"):
@@ -150,7 +131,7 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                 merkle_root_minutes=config.ledger.merkle_root_interval_minutes,
             )
         subsystems = TrackerSubsystems(
-            ledger=ledger, registry=registry, admission_core=core, admission=admission, admin_app=admin_app
+            ledger=ledger, registry=registry, admission=admission, admin_app=admin_app
         )
         subsystems.background = _background_tasks(context, subsystems)
         yield subsystems

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from tracker._go import format_go_time, unix_to_datetime
 from tracker.cli._common import CliExit, CliParser, ExitCode
+
+if TYPE_CHECKING:
+    from tracker.admission import PersistenceInspection
 
 _INSPECT_EXIT_CODES = """exit codes:
   0  every file read is sound (a torn final frame of the active tlog is the normal end after a crash)
@@ -57,22 +60,13 @@ def _print_help(parser: CliParser) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from tracker.admission.persistence._inspect import (
-        find_set_aside_files,
-        inspect_configured_snapshots,
-        inspect_configured_tlog,
-        inspect_snapshot,
-        inspect_tlog,
-    )
+    from tracker.admission import inspect_files
 
-    tlogs: list[Any] = []
-    snapshots: list[Any] = []
-    aside: list[Path] = []
     try:
         if args.tlog:
-            tlogs = [inspect_tlog(Path(args.tlog), active=True, with_records=args.records)]
+            found = inspect_files(tlog_file=Path(args.tlog), with_records=args.records)
         elif args.snapshot:
-            snapshots = [inspect_snapshot(Path(args.snapshot))]
+            found = inspect_files(snapshot_file=Path(args.snapshot))
         else:
             from tracker.cli._config_loading import load_config_for_cli
 
@@ -81,54 +75,38 @@ def _inspect(args: argparse.Namespace) -> int:
                     ExitCode.ERROR, "error: --config is required (or give --tlog FILE / --snapshot FILE)"
                 )
             config = load_config_for_cli(args.config)
-            tlog_path = config.admission.tlog_path
-            prefix = config.admission.snapshot_path_prefix
-            tlogs = inspect_configured_tlog(tlog_path, with_records=args.records) if tlog_path else []
-            snapshots = inspect_configured_snapshots(prefix) if prefix else []
-            aside = find_set_aside_files(tlog_path, prefix)
+            found = inspect_files(
+                tlog_path=config.admission.tlog_path,
+                snapshot_prefix=config.admission.snapshot_path_prefix,
+                with_records=args.records,
+            )
     except IsADirectoryError as error:
         raise CliExit(ExitCode.ERROR, f"error: {error.filename}: is a directory") from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise CliExit(ExitCode.ERROR, f"error: read {error.filename or ''}: {reason}") from None
 
-    problems = [item for item in (*tlogs, *snapshots) if item.damaged]
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "damaged": bool(problems),
-                    "tlog": [item.to_json() for item in tlogs],
-                    "snapshots": [item.to_json() for item in snapshots],
-                    "set_aside": [str(path) for path in aside],
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(found.to_json(), indent=2))
     else:
-        _print_text(tlogs, snapshots, aside, problems, args)
-    return ExitCode.DAMAGED if problems else ExitCode.OK
+        _print_text(found, args)
+    return ExitCode.DAMAGED if found.problems else ExitCode.OK
 
 
 def _time(ts: int | None) -> str:
     if ts is None:
         return "-"
-    try:
-        return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, OSError, ValueError):
-        return str(ts)
+    moment = unix_to_datetime(ts)
+    return str(ts) if moment is None else format_go_time(moment)
 
 
-def _print_text(
-    tlogs: list[Any], snapshots: list[Any], aside: list[Path], problems: list[Any], args: Any
-) -> None:
-    from tracker.admission.persistence._replay import LEDGER_SEQ_SHIFT
-
+def _print_text(found: PersistenceInspection, args: argparse.Namespace) -> None:
+    tlogs, snapshots, aside, problems = found.tlogs, found.snapshots, found.set_aside, found.problems
     if not args.tlog and not args.snapshot and not tlogs:
         print("tlog: no files")
     for item in tlogs:
         seq_range = "-" if item.seq_min is None else f"{item.seq_min}..{item.seq_max}"
-        ledger = "" if item.seq_max is None else f" (ledger seq <= {item.seq_max >> LEDGER_SEQ_SHIFT})"
+        ledger = "" if item.ledger_seq_max is None else f" (ledger seq <= {item.ledger_seq_max})"
         print(
             f"tlog {item.path}: {item.status}, {item.records} records, {item.size} bytes, "
             f"seq {seq_range}{ledger}, time {_time(item.ts_min)}..{_time(item.ts_max)}"
@@ -154,7 +132,7 @@ def _print_text(
             continue
         status = "DAMAGED: " + item.error if item.error else "ok"
         print(
-            f"snapshot {item.path}: {status}, seq {item.seq} (ledger seq {item.seq >> LEDGER_SEQ_SHIFT}), "
+            f"snapshot {item.path}: {status}, seq {item.seq} (ledger seq {item.ledger_seq}), "
             f"time {_time(item.ts)}, {item.consumers} consumers, {item.seeders} seeders, {item.size} bytes"
         )
     for path in aside:

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from functools import partial
 
 import trio
 
 from tracker.cli._common import CliExit, ExitCode
-
-ADMIN_TOKEN_ENV = "TOKEN_BAY_ADMIN_TOKEN"
 
 _DESCRIPTION = """Run the tracker in the foreground until SIGINT/SIGTERM or POST /maintenance.
 
@@ -50,6 +47,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tracker.admin import admin_token_from_env
     from tracker.app import ListenerBindError, StartupError, describe_failure, leaf_errors, run_tracker
     from tracker.cli._config_loading import load_config_for_cli
     from tracker.identity import IdentityKeyError, load_identity
@@ -61,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         identity = load_identity(config.server.identity_key_path)
     except IdentityKeyError as error:
         raise CliExit(ExitCode.ERROR, f"error: read identity key: {error}") from None
-    admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
+    admin_token = admin_token_from_env()
     try:
         trio.run(partial(run_tracker, config, identity, admin_token=admin_token, logger=logger))
     except (ListenerBindError, StartupError) as error:

@@ -13,9 +13,8 @@ from tracker._proto.admission_pb2 import (
     SignedCreditAttestation,
     TickSource,
 )
-from tracker.admission import (
-    AttestationSigningError,
-    AttestationValidationError,
+from tracker.admission._errors import AttestationSigningError, AttestationValidationError
+from tracker.admission.core._attestation import (
     canonical_body_bytes,
     sign_credit_attestation,
     validate_credit_attestation_body,

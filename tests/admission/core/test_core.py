@@ -15,17 +15,12 @@ from tests.admission._fixtures import (
     sample,
     set_pressure,
 )
-from tracker.admission import (
-    AdmissionConfigError,
-    AdmissionCore,
-    AdmissionMetrics,
-    LedgerEvent,
-    LedgerEventKind,
-    MinuteBucket,
-    go_rfc3339,
-    seeder_state_to_go_json,
-)
-from tracker.admission.core._state import BucketArray, day_bucket_index
+from tracker.admission import AdmissionConfigError, AdmissionMetrics
+from tracker.admission.core._events import LedgerEvent, LedgerEventKind
+from tracker.admission.core._gatekeeper import AdmissionCore
+from tracker.admission.core._score import Signals
+from tracker.admission.core._state import BucketArray, MinuteBucket, day_bucket_index
+from tracker.admission.core._views import AdmissionStatus
 from tracker.registry import Registry, SeederRecord
 
 CONSUMER = make_id(0xC1)
@@ -115,40 +110,31 @@ def test_degraded_gauge_reads_the_core_flag_at_scrape_time() -> None:
 def test_status_and_consumer_views() -> None:
     core = make_core(clock_value=NOW + 10 * DAY)
     set_pressure(core, 0.5)
-    status = core.status().to_go_json()
-    assert status == {
-        "pressure": 0.5,
-        "queue_depth": 0,
-        "supply_total_headroom": 10.0,
-        "thresholds": {"admit": 0.85, "reject": 1.5},
-    }
+    assert core.status() == AdmissionStatus(
+        pressure=0.5, queue_depth=0, supply_total_headroom=10.0, admit_threshold=0.85, reject_threshold=1.5
+    )
     assert core.consumer_view(CONSUMER) is None
     core.apply_event(LedgerEvent(LedgerEventKind.STARTER_GRANT, CONSUMER, NOW, cost_credits=1000))
     view = core.consumer_view(CONSUMER)
     assert view is not None
     assert view.score == pytest.approx(0.44444, abs=1e-5)
-    assert view.to_go_json()["signals"] == {
-        "SettlementReliability": -1.0,
-        "DisputeRate": -1.0,
-        "TenureDays": 10,
-        "NetFlow": 0,
-        "BalanceCushionLog2": 0,
-    }
+    assert view.signals == Signals(
+        settlement_reliability=-1.0, dispute_rate=-1.0, tenure_days=10, net_flow=0, balance_cushion_log2=0
+    )
 
 
-def test_seeder_view_json_uses_go_field_names() -> None:
+def test_seeder_view_is_a_copy_of_the_heartbeat_state() -> None:
     core = make_core()
     assert core.seeder_view(SEEDER) is None
     core.registry.register(SeederRecord(identity_id=SEEDER, last_heartbeat=NOW, reputation_score=1.0))
     state = core.seeder_view(SEEDER)
     assert state is not None
-    body = seeder_state_to_go_json(state)
-    assert len(body["Buckets"]) == 10
-    assert {"Expected": 1, "Actual": 1} in body["Buckets"]
-    assert body["LastBucketRollAt"] == go_rfc3339(NOW - NOW % 60) == "2026-04-25T12:00:00Z"
-    assert body["CanProbeUsage"] is False
-    assert go_rfc3339(-62135596800) == "0001-01-01T00:00:00Z"
+    assert len(state.buckets) == 10
+    assert state.last_bucket_roll_at == NOW - NOW % 60
+    assert state.can_probe_usage is False
     assert state.bucket((NOW // 60) % 10) == MinuteBucket(1, 1)
+    state.set_bucket(0, MinuteBucket(7, 7))
+    assert core.seeder_view(SEEDER) != state
 
 
 def test_recompute_rebuilds_ledger_fields_and_keeps_disputes() -> None:

@@ -17,16 +17,10 @@ from tests.admission._fixtures import (
     signed_attestation,
 )
 from tracker._proto.admission_pb2 import SignedCreditAttestation
-from tracker.admission import (
-    AllowAllPeerSet,
-    EtaBand,
-    Outcome,
-    PositionBand,
-    RejectReason,
-    ScoreSource,
-    StaticPeerSet,
-    compute_local_score,
-)
+from tracker.admission import Outcome, RejectReason, ScoreSource
+from tracker.admission.core._peers import AllowAllPeerSet, StaticPeerSet
+from tracker.admission.core._queue import EtaBand, PositionBand
+from tracker.admission.core._score import compute_local_score
 
 CONSUMER = make_id(0xC1)
 

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from tests.admission._fixtures import DAY, NOW, make_core, make_id
 from tracker._proto.ledger_pb2 import Entry, EntryBody
-from tracker.admission import (
-    ZERO_TIME,
-    BucketArray,
-    DayBucket,
-    LedgerEvent,
-    LedgerEventKind,
-    day_bucket_index,
-    event_from_committed_entry,
-    strip_to_day,
-)
+from tracker.admission.core._events import LedgerEvent, LedgerEventKind, event_from_committed_entry
+from tracker.admission.core._state import ZERO_TIME, BucketArray, DayBucket, day_bucket_index, strip_to_day
+from tracker.ledger import CommittedEntry
 
 CONSUMER = make_id(0xC1)
 SEEDER = make_id(0x5E)
@@ -116,19 +107,11 @@ def test_apply_is_a_pure_function_of_the_events() -> None:
     assert first.consumers[CONSUMER].first_seen_at == NOW - 3 * DAY
 
 
-@dataclass(frozen=True)
-class FakeCommitted:
-    seq: int
-    hash: bytes
-    entry: Entry
-    transfer_in_recipient: bytes | None = None
-
-
-def committed(kind: int, recipient: bytes | None = None, **fields: object) -> FakeCommitted:
+def committed(kind: int, recipient: bytes | None = None, **fields: object) -> CommittedEntry:
     body = EntryBody(
         prev_hash=bytes(32), seq=1, kind=kind, timestamp=NOW, request_id=bytes(16), ref=bytes(32), **fields
     )  # type: ignore[arg-type]
-    return FakeCommitted(1, bytes(32), Entry(body=body, tracker_sig=bytes(64)), recipient)
+    return CommittedEntry(1, bytes(32), Entry(body=body, tracker_sig=bytes(64)), recipient)
 
 
 def test_usage_entry_becomes_a_settlement() -> None:

@@ -13,15 +13,10 @@ from tests.admission._fixtures import (
     make_id,
     sample,
 )
-from tracker.admission import (
-    AttestationValidationError,
-    LedgerEvent,
-    LedgerEventKind,
-    NoLocalHistoryError,
-    RateLimitedError,
-    compute_local_score,
-    verify_credit_attestation,
-)
+from tracker.admission._errors import AttestationValidationError, NoLocalHistoryError, RateLimitedError
+from tracker.admission.core._attestation import verify_credit_attestation
+from tracker.admission.core._events import LedgerEvent, LedgerEventKind
+from tracker.admission.core._score import compute_local_score
 
 CONSUMER = make_id(0xC1)
 

@@ -9,16 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.admission._fixtures import DAY, NOW, make_core, make_id, make_idi, sample, set_pressure
-from tracker.admission import (
+from tracker.admission import Outcome, QueueEntry, RejectReason
+from tracker.admission.core._gatekeeper import min_serve_priority_for
+from tracker.admission.core._queue import PriorityQueue
+from tracker.admission.core._score import compute_local_score
+from tracker.admission.core._state import (
+    BucketArray,
     ConsumerCreditState,
-    Outcome,
-    PriorityQueue,
-    QueueEntry,
-    RejectReason,
-    compute_local_score,
-    min_serve_priority_for,
+    DayBucket,
+    day_bucket_index,
+    strip_to_day,
 )
-from tracker.admission.core._state import BucketArray, DayBucket, day_bucket_index, strip_to_day
 
 
 def entry(score: float, at: float, tag: int = 0) -> QueueEntry:
@@ -154,12 +155,9 @@ def test_queue_view_lists_heap_order_with_effective_priority() -> None:
     set_pressure(core, 1.0)
     core.decide(make_id(1), None, NOW)
     (item,) = core.queue_view()
-    assert item.to_go_json() == {
-        "consumer_id": make_id(1).hex(),
-        "effective_priority": pytest.approx(0.45),
-        "enqueued_at": NOW,
-        "score": 0.4,
-    }
+    assert item.consumer_id == make_id(1)
+    assert item.effective_priority == pytest.approx(0.45)
+    assert (item.enqueued_at, item.score) == (NOW, 0.4)
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,14 +7,8 @@ import math
 import pytest
 
 from tests.admission._fixtures import DAY, NOW, history_state, make_config
-from tracker.admission import (
-    ZERO_TIME,
-    ConsumerCreditState,
-    compute_local_score,
-    go_round,
-    sigmoid,
-)
-from tracker.admission.core._score import floor_log2_ratio
+from tracker.admission.core._score import compute_local_score, floor_log2_ratio, go_round, sigmoid
+from tracker.admission.core._state import ZERO_TIME, ConsumerCreditState
 from tracker.config import AdmissionScoreWeights
 
 

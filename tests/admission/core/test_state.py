@@ -7,14 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.admission._fixtures import DAY, NOW
-from tracker.admission import (
+from tracker.admission import SeederHeartbeatState
+from tracker.admission.core._state import (
     EMPTY_DAY_BUCKET,
     ZERO_TIME,
     BucketArray,
     ConsumerCreditState,
     DayBucket,
     MinuteBucket,
-    SeederHeartbeatState,
     day_bucket_index,
     rotate_if_stale,
     strip_to_day,

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from tests.admission._fixtures import NOW, make_core, make_id, sample
-from tracker.admission import DemandTracker, Outcome
-from tracker.admission.core._supply import freshness
+from tracker.admission import Outcome
+from tracker.admission.core._supply import DemandTracker, freshness
 from tracker.registry import Capabilities, SeederRecord
 
 

@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from tracker.admission._errors import TLogWriteError
+from tracker.admission._tlog_trio import AsyncTLogWriter
 from tracker.admission.persistence import _tlog_writer
 from tracker.admission.persistence._metrics import PersistenceMetrics
 from tracker.admission.persistence._tlog_format import DisputePayload, encode_frame
@@ -21,7 +22,6 @@ from tracker.admission.persistence._tlog_reader import (
     scan_tlog_bytes,
     scan_tlog_file,
 )
-from tracker.admission.persistence._tlog_writer import TLogWriter
 
 
 def _records(path: Path) -> list[tuple[int, int, int, bytes]]:
@@ -32,7 +32,7 @@ def _records(path: Path) -> list[tuple[int, int, int, bytes]]:
 
 async def test_appends_are_buffered_until_flush(tmp_path: Path) -> None:
     path = tmp_path / "admission.tlog"
-    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer = await trio.to_thread.run_sync(AsyncTLogWriter.open, path)
     writer.append(1, 100, 0, b"a" * 76)
     assert path.stat().st_size == 0
     assert writer.needs_flush
@@ -45,7 +45,7 @@ async def test_appends_are_buffered_until_flush(tmp_path: Path) -> None:
 async def test_durable_append_is_readable_immediately(tmp_path: Path) -> None:
     path = tmp_path / "admission.tlog"
     metrics = PersistenceMetrics()
-    writer = await trio.to_thread.run_sync(lambda: TLogWriter.open(path, metrics=metrics))
+    writer = await trio.to_thread.run_sync(lambda: AsyncTLogWriter.open(path, metrics=metrics))
     writer.append(1, 100, 0, b"s" * 76)
     async with writer.flush_lock:
         await writer.append_durable_locked(2, 100, 1, DisputePayload(b"\x11" * 32, False).encode())
@@ -59,7 +59,7 @@ async def test_durable_append_is_readable_immediately(tmp_path: Path) -> None:
 async def test_rotation_names_and_never_overwrites(tmp_path: Path) -> None:
     path = tmp_path / "admission.tlog"
     (tmp_path / "admission.tlog.4").write_bytes(b"an older rotated file")
-    writer = await trio.to_thread.run_sync(lambda: TLogWriter.open(path, rotation_bytes=200))
+    writer = await trio.to_thread.run_sync(lambda: AsyncTLogWriter.open(path, rotation_bytes=200))
     for seq in range(1, 11):
         writer.append(seq, 1, 0, b"p" * 21)  # 46-byte frames
         await writer.flush(fsync=False)
@@ -80,7 +80,7 @@ async def test_rotation_names_and_never_overwrites(tmp_path: Path) -> None:
 async def test_reopen_appends_after_existing_frames(tmp_path: Path) -> None:
     path = tmp_path / "admission.tlog"
     for seq in (1, 2):
-        writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+        writer = await trio.to_thread.run_sync(AsyncTLogWriter.open, path)
         writer.append(seq, 1, 0, b"x")
         await writer.aclose()
     assert [record[0] for record in _records(path)] == [1, 2]
@@ -90,7 +90,7 @@ async def test_failed_write_is_rolled_back_and_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "admission.tlog"
-    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer = await trio.to_thread.run_sync(AsyncTLogWriter.open, path)
     writer.append(1, 1, 0, b"first")
     await writer.flush()
     real_write = os.write
@@ -119,7 +119,7 @@ async def test_failed_durable_append_is_dropped_not_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "admission.tlog"
-    writer = await trio.to_thread.run_sync(TLogWriter.open, path)
+    writer = await trio.to_thread.run_sync(AsyncTLogWriter.open, path)
     writer.append(1, 1, 0, b"settlement")
 
     def fail(fd: int, data: object) -> int:
@@ -137,7 +137,7 @@ async def test_failed_durable_append_is_dropped_not_retried(
 
 
 def test_backpressure_refuses_appends(tmp_path: Path) -> None:
-    writer = TLogWriter.open(tmp_path / "t", max_pending_bytes=100)
+    writer = AsyncTLogWriter.open(tmp_path / "t", max_pending_bytes=100)
     writer.append(1, 1, 0, b"x" * 50)  # 75-byte frames
     writer.append(2, 1, 0, b"x" * 50)
     with pytest.raises(TLogWriteError, match="refusing new appends"):

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
 
 from tracker.admission.core._state import ZERO_TIME, BucketArray, ConsumerCreditState
+from tracker.ledger import CommittedEntry, EntryKind
 
 ZERO_ID = bytes(32)
 FLAG_CONSUMER_SIG_MISSING = 1
 _INT64_WRAP = 1 << 64
 _INT64_MAX = (1 << 63) - 1
-
-# Ledger EntryKind wire values (ledger-registry.md §1.1).
-_ENTRY_KIND_USAGE = 1
-_ENTRY_KIND_TRANSFER_OUT = 2
-_ENTRY_KIND_TRANSFER_IN = 3
-_ENTRY_KIND_STARTER_GRANT = 4
 
 
 class LedgerEventKind(IntEnum):
@@ -111,53 +105,49 @@ def event_touches(event: LedgerEvent, identity: bytes) -> bool:
     return event.kind == LedgerEventKind.SETTLEMENT and event.seeder_id == identity != ZERO_ID
 
 
-_RECIPIENT_ATTRIBUTES = ("transfer_in_recipient", "recipient_id")
-
-
-def event_from_committed_entry(committed: Any) -> LedgerEvent | None:
-    """Map a committed ledger entry (`.seq`, `.hash`, `.entry.body` per ledger-registry §1.2) to an event.
+def event_from_committed_entry(committed: CommittedEntry) -> LedgerEvent | None:
+    """Map a committed ledger entry (ledger-registry §1.2) to an event.
 
     USAGE → SETTLEMENT (consumer, seeder, cost, flags); TRANSFER_OUT → TRANSFER_OUT of the debited consumer;
-    TRANSFER_IN → TRANSFER_IN of the recipient (not on chain: taken from the committed entry's recipient
-    attribute, else a non-zero body consumer_id); STARTER_GRANT → STARTER_GRANT. Returns None for anything
-    that does not move an identity's admission state (unknown kinds, a transfer-in without a known recipient).
+    TRANSFER_IN → TRANSFER_IN of the recipient (not on chain: the committed entry's `transfer_in_recipient`,
+    else a non-zero body consumer_id); STARTER_GRANT → STARTER_GRANT. Returns None for anything that does not
+    move an identity's admission state (unknown kinds, a transfer-in without a known recipient).
     """
-    entry = getattr(committed, "entry", committed)
-    body = getattr(entry, "body", entry)
-    kind = int(body.kind)
-    timestamp = int(body.timestamp)
-    cost = int(body.cost_credits)
-    if kind == _ENTRY_KIND_USAGE:
+    body = committed.entry.body
+    kind = body.kind
+    timestamp = body.timestamp
+    cost = body.cost_credits
+    if kind == EntryKind.USAGE:
         return LedgerEvent(
             kind=LedgerEventKind.SETTLEMENT,
             consumer_id=bytes(body.consumer_id),
             seeder_id=bytes(body.seeder_id) or ZERO_ID,
             cost_credits=cost,
-            flags=int(body.flags),
+            flags=body.flags,
             timestamp=timestamp,
         )
-    if kind == _ENTRY_KIND_TRANSFER_OUT:
+    if kind == EntryKind.TRANSFER_OUT:
         return LedgerEvent(
             kind=LedgerEventKind.TRANSFER_OUT,
             consumer_id=bytes(body.consumer_id),
             cost_credits=cost,
             timestamp=timestamp,
         )
-    if kind == _ENTRY_KIND_TRANSFER_IN:
-        recipient = None
-        for name in _RECIPIENT_ATTRIBUTES:
-            value = getattr(committed, name, None)
-            if isinstance(value, bytes | bytearray) and len(value) == 32:
-                recipient = bytes(value)
-                break
+    if kind == EntryKind.TRANSFER_IN:
+        recipient = committed.transfer_in_recipient
+        if recipient is not None and len(recipient) != 32:
+            recipient = None
         if recipient is None and len(body.consumer_id) == 32 and bytes(body.consumer_id) != ZERO_ID:
             recipient = bytes(body.consumer_id)
         if recipient is None:
             return None
         return LedgerEvent(
-            kind=LedgerEventKind.TRANSFER_IN, consumer_id=recipient, cost_credits=cost, timestamp=timestamp
+            kind=LedgerEventKind.TRANSFER_IN,
+            consumer_id=bytes(recipient),
+            cost_credits=cost,
+            timestamp=timestamp,
         )
-    if kind == _ENTRY_KIND_STARTER_GRANT:
+    if kind == EntryKind.STARTER_GRANT:
         return LedgerEvent(
             kind=LedgerEventKind.STARTER_GRANT,
             consumer_id=bytes(body.consumer_id),

@@ -47,15 +47,6 @@ class Signals:
     net_flow: int = 0
     balance_cushion_log2: int = 0
 
-    def to_go_json(self) -> dict[str, float | int]:
-        return {
-            "SettlementReliability": self.settlement_reliability,
-            "DisputeRate": self.dispute_rate,
-            "TenureDays": self.tenure_days,
-            "NetFlow": self.net_flow,
-            "BalanceCushionLog2": self.balance_cushion_log2,
-        }
-
 
 ZERO_SIGNALS = Signals()
 

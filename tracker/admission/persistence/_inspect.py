@@ -11,7 +11,7 @@ from typing import Any
 
 from tracker.admission._errors import SnapshotFormatError, TLogError
 from tracker.admission.persistence._records import record_to_event
-from tracker.admission.persistence._replay import LEDGER_SEQ_SHIFT, LOCAL_SEQ_MASK
+from tracker.admission.persistence._seq import is_ledger_derived, ledger_seq_of
 from tracker.admission.persistence._snapshot_format import decode_snapshot
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots
 from tracker.admission.persistence._tlog_format import (
@@ -27,7 +27,15 @@ from tracker.admission.persistence._tlog_reader import (
     scan_tlog_bytes,
 )
 
-__all__ = ["SnapshotInspection", "TLogInspection", "find_set_aside_files", "inspect_snapshot", "inspect_tlog"]
+__all__ = [
+    "PersistenceInspection",
+    "SnapshotInspection",
+    "TLogInspection",
+    "find_set_aside_files",
+    "inspect_files",
+    "inspect_snapshot",
+    "inspect_tlog",
+]
 
 
 @dataclass(slots=True)
@@ -47,6 +55,11 @@ class TLogInspection:
     payload_errors: list[dict[str, Any]] = field(default_factory=list)
     seq_regressions: int = 0
     record_lines: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ledger_seq_max(self) -> int | None:
+        """The ledger position of the highest seq in the file."""
+        return None if self.seq_max is None else ledger_seq_of(self.seq_max)
 
     @property
     def damaged(self) -> bool:
@@ -74,7 +87,7 @@ class TLogInspection:
             "counts": dict(sorted(self.counts.items())),
             "seq_min": self.seq_min,
             "seq_max": self.seq_max,
-            "ledger_seq_max": None if self.seq_max is None else self.seq_max >> LEDGER_SEQ_SHIFT,
+            "ledger_seq_max": self.ledger_seq_max,
             "ts_min": self.ts_min,
             "ts_max": self.ts_max,
             "good_end": self.good_end,
@@ -138,8 +151,8 @@ def inspect_tlog(path: Path, *, active: bool, with_records: bool = False) -> TLo
         if with_records:
             line = {"seq": seq, "ts": ts, "kind": name}
             if kind != TLogKind.SNAPSHOT_MARK and seq:
-                line["ledger_seq"] = seq >> LEDGER_SEQ_SHIFT
-                line["local"] = bool(seq & LOCAL_SEQ_MASK)
+                line["ledger_seq"] = ledger_seq_of(seq)
+                line["local"] = not is_ledger_derived(seq)
             line.update(described)
             inspection.record_lines.append(line)
 
@@ -177,6 +190,11 @@ class SnapshotInspection:
     name_seq: int | None = None
 
     @property
+    def ledger_seq(self) -> int | None:
+        """The ledger position the snapshot reflects."""
+        return None if self.seq is None else ledger_seq_of(self.seq)
+
+    @property
     def damaged(self) -> bool:
         return self.error is not None or self.trailing_bytes > 0
 
@@ -188,7 +206,7 @@ class SnapshotInspection:
             "error": self.error,
             "size": self.size,
             "seq": self.seq,
-            "ledger_seq": None if self.seq is None else self.seq >> LEDGER_SEQ_SHIFT,
+            "ledger_seq": self.ledger_seq,
             "name_seq": self.name_seq,
             "ts": self.ts,
             "consumers": self.consumers,
@@ -238,3 +256,46 @@ def find_set_aside_files(*bases: str) -> list[Path]:
             if entry.name.startswith(head) and DAMAGED_SUFFIX + "-" in entry.name:
                 found.append(Path(entry.path))
     return sorted(set(found))
+
+
+@dataclass(slots=True)
+class PersistenceInspection:
+    """What `inspect_files` found: per tlog file, per snapshot, and the files earlier start-ups set aside."""
+
+    tlogs: list[TLogInspection]
+    snapshots: list[SnapshotInspection]
+    set_aside: list[Path]
+
+    @property
+    def problems(self) -> list[TLogInspection | SnapshotInspection]:
+        return [item for item in (*self.tlogs, *self.snapshots) if item.damaged]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "damaged": bool(self.problems),
+            "tlog": [item.to_json() for item in self.tlogs],
+            "snapshots": [item.to_json() for item in self.snapshots],
+            "set_aside": [str(path) for path in self.set_aside],
+        }
+
+
+def inspect_files(
+    *,
+    tlog_path: str = "",
+    snapshot_prefix: str = "",
+    tlog_file: Path | None = None,
+    snapshot_file: Path | None = None,
+    with_records: bool = False,
+) -> PersistenceInspection:
+    """Read-only summary of the admission files: one tlog file (`tlog_file`, read as the active one), one
+    snapshot file (`snapshot_file`), or everything under the configured `tlog_path` and `snapshot_prefix`.
+    Blocking; OSError propagates."""
+    if tlog_file is not None:
+        return PersistenceInspection(
+            [inspect_tlog(tlog_file, active=True, with_records=with_records)], [], []
+        )
+    if snapshot_file is not None:
+        return PersistenceInspection([], [inspect_snapshot(snapshot_file)], [])
+    tlogs = inspect_configured_tlog(tlog_path, with_records=with_records) if tlog_path else []
+    snapshots = inspect_configured_snapshots(snapshot_prefix) if snapshot_prefix else []
+    return PersistenceInspection(tlogs, snapshots, find_set_aside_files(tlog_path, snapshot_prefix))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from tracker._go import go_json
 from tracker.admission.core._events import ZERO_ID, LedgerEvent, LedgerEventKind
 from tracker.admission.persistence._tlog_format import (
     DisputePayload,
@@ -12,7 +15,7 @@ from tracker.admission.persistence._tlog_format import (
     TransferPayload,
 )
 
-__all__ = ["event_to_record", "record_to_event"]
+__all__ = ["encode_override_params", "event_to_record", "record_to_event"]
 
 
 def event_to_record(event: LedgerEvent) -> tuple[int, bytes] | None:
@@ -70,7 +73,11 @@ def record_to_event(kind: int, ts: int, payload: bytes) -> LedgerEvent | None:
         )
     if kind == TLogKind.TRANSFER:
         transfer = TransferPayload.decode(payload)
-        direction = LedgerEventKind.TRANSFER_OUT if transfer.direction == 2 else LedgerEventKind.TRANSFER_IN
+        direction = (
+            LedgerEventKind.TRANSFER_OUT
+            if transfer.direction == TransferDirection.OUT
+            else LedgerEventKind.TRANSFER_IN
+        )
         return LedgerEvent(
             kind=direction, consumer_id=transfer.consumer_id, cost_credits=transfer.cost, timestamp=ts
         )
@@ -83,3 +90,9 @@ def record_to_event(kind: int, ts: int, payload: bytes) -> LedgerEvent | None:
             timestamp=ts,
         )
     return None
+
+
+def encode_override_params(params: Mapping[str, object]) -> bytes:
+    """The params JSON of an OPERATOR_OVERRIDE record, encoded as Go's json.Marshal (compact, sorted keys,
+    HTML-escaped)."""
+    return go_json(params).encode("utf-8")

@@ -2,9 +2,9 @@
 (older ones on failure; all unreadable → degraded), then the tlog records after it, repairing the tlog on disk
 as it goes (torn tail cut off; a damaged file moved aside with its good prefix kept under the original name).
 
-This module is blocking file I/O plus pure apply calls; `PersistentAdmission.startup_replay` runs it in a
+This module is blocking file I/O plus pure apply calls; `AdmissionService.startup_replay` runs it in a
 worker thread before anything else touches the state, then does the ledger cross-check on the Trio thread. The
-seq scheme it relies on is described in `_persistent.py`.
+seq scheme it relies on is in `_seq.py` and ../DESIGN.md.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import gc
 import logging
 import mmap
 import os
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,15 @@ from tracker.admission._errors import SnapshotError, TLogError
 from tracker.admission.core._events import LedgerEvent
 from tracker.admission.persistence._files import fsync_directory, write_durably
 from tracker.admission.persistence._records import record_to_event
+from tracker.admission.persistence._seq import (
+    LEDGER_SEQ_SHIFT,
+    LEDGER_SEQ_STEP,
+    LOCAL_SEQ_MASK,
+    ledger_seq_of,
+)
 from tracker.admission.persistence._snapshot_format import SnapshotData
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots, read_snapshot_file
+from tracker.admission.persistence._tlog_format import SETTLEMENT_PAYLOAD, SETTLEMENT_PAYLOAD_SIZE, TLogKind
 from tracker.admission.persistence._tlog_reader import (
     RunTaker,
     TLogScan,
@@ -40,31 +46,16 @@ if TYPE_CHECKING:  # numpy is imported only when there is something to replay in
     from tracker.admission.persistence.bulk._engine import BulkReplay
 
 __all__ = [
-    "LEDGER_SEQ_SHIFT",
-    "LOCAL_SEQ_MASK",
     "ReplayReport",
     "TLogDamage",
     "apply_tlog_tail",
-    "ledger_seq_of",
     "replay_from_disk",
-    "tlog_seq_for_ledger",
 ]
 
 _logger = logging.getLogger("tracker.admission.replay")
 
-LEDGER_SEQ_SHIFT = 20
-"""tlog seq of the record derived from ledger entry L = L << 20; local records take the next free seq."""
-LOCAL_SEQ_MASK = (1 << LEDGER_SEQ_SHIFT) - 1
-_SETTLEMENT = struct.Struct(">32s32sQI")
-
-
-def tlog_seq_for_ledger(ledger_seq: int) -> int:
-    return ledger_seq << LEDGER_SEQ_SHIFT
-
-
-def ledger_seq_of(tlog_seq: int) -> int:
-    """The ledger position a tlog/snapshot seq reflects."""
-    return tlog_seq >> LEDGER_SEQ_SHIFT
+_SETTLEMENT = SETTLEMENT_PAYLOAD
+_SETTLEMENT_KIND = int(TLogKind.SETTLEMENT)
 
 
 @dataclass(slots=True)
@@ -231,7 +222,12 @@ def _replay_from_disk(
                 and seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
             ):
                 defer()
-            if kind == 0 and settle is not None and report.deferred_after_seq is None and len(payload) >= 76:
+            if (
+                kind == _SETTLEMENT_KIND
+                and settle is not None
+                and report.deferred_after_seq is None
+                and len(payload) >= SETTLEMENT_PAYLOAD_SIZE
+            ):
                 settle(*unpack_settlement(payload), ts)  # the hot path: settlements, in bulk
             else:
                 try:
@@ -311,7 +307,7 @@ def _bulk_run_taker(data: bytes | mmap.mmap, report: ReplayReport, bulk: BulkRep
 
     shortest_run = _replay_bulk.MIN_BULK_RUN
     find_ledger_run = _replay_bulk.find_ledger_run
-    step = 1 << LEDGER_SEQ_SHIFT
+    step = LEDGER_SEQ_STEP
     look_from = 0  # after a short run: the offset from which to look again
 
     def take_run(offset: int, seq: int) -> tuple[int, int, int] | None:

@@ -19,9 +19,21 @@ import google_crc32c
 from tracker.admission._errors import TLogCorruptError, TLogError, TLogPayloadError, TLogTruncatedError
 
 __all__ = [
+    "FRAME_CRC",
+    "FRAME_CRC_FIELD",
+    "FRAME_HEADER",
+    "FRAME_HEADER_FIELDS",
     "FRAME_HEADER_SIZE",
+    "FRAME_LENGTH",
     "FRAME_OVERHEAD",
+    "FRAME_SEQ_TS_KIND",
+    "ID_WORDS",
     "MIN_FRAME_LENGTH",
+    "SETTLEMENT_FIELDS",
+    "SETTLEMENT_PAYLOAD",
+    "SETTLEMENT_PAYLOAD_SIZE",
+    "STARTER_GRANT_FIELDS",
+    "TRANSFER_FIELDS",
     "DisputePayload",
     "OperatorOverridePayload",
     "SettlementPayload",
@@ -59,15 +71,34 @@ def crc32c_of_range(data: bytes | mmap.mmap, start: int, end: int) -> int:
     return crc
 
 
+# --- the frame (§7.1): the only declaration of its layout; writer, reader, replay and bulk use these -------
+
 FRAME_HEADER_SIZE = 21  # length(4) + seq(8) + ts(8) + kind(1)
 FRAME_OVERHEAD = 25  # header + crc(4)
 MIN_FRAME_LENGTH = 21  # the length field of a frame with an empty payload
 _U64 = 0xFFFFFFFFFFFFFFFF
 
-_LENGTH = struct.Struct(">I")
-_SEQ_TS_KIND = struct.Struct(">QQB")
+FRAME_LENGTH = struct.Struct(">I")
+"""The u32 length prefix (covers seq..crc)."""
+FRAME_SEQ_TS_KIND = struct.Struct(">QQB")
+"""seq, ts, kind as written (ts masked to u64)."""
+FRAME_HEADER = struct.Struct(">IQqB")
+"""length, seq, ts, kind as read (ts as Go's signed `time.Unix` seconds)."""
+FRAME_CRC = struct.Struct(">I")
+"""The u32 CRC-32C trailer over seq..payload."""
+FRAME_HEADER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("length", ">u4"),
+    ("seq", ">u8"),
+    ("ts", ">i8"),
+    ("kind", "u1"),
+)
+"""The header as numpy dtype fields (persistence/bulk builds its frame dtypes from these)."""
+FRAME_CRC_FIELD = ("crc", ">u4")
+
+_LENGTH = FRAME_LENGTH
+_SEQ_TS_KIND = FRAME_SEQ_TS_KIND
 _SIGNED_SEQ_TS_KIND = struct.Struct(">QqB")
-_CRC = struct.Struct(">I")
+_CRC = FRAME_CRC
 _U32 = struct.Struct(">I")
 _U64_STRUCT = struct.Struct(">Q")
 
@@ -147,7 +178,23 @@ def _require(payload: bytes, minimum: int, what: str) -> None:
         )
 
 
-_SETTLEMENT = struct.Struct(">32s32sQI")
+SETTLEMENT_PAYLOAD = struct.Struct(">32s32sQI")
+"""Kind 0: consumer_id, seeder_id, cost, flags."""
+SETTLEMENT_PAYLOAD_SIZE = SETTLEMENT_PAYLOAD.size  # 76
+ID_WORDS = 4
+"""An identity as numpy numbers: 4 little-endian u64 words (for sorting and comparing only)."""
+SETTLEMENT_FIELDS = (
+    ("consumer", "<u8", (ID_WORDS,)),
+    ("seeder", "<u8", (ID_WORDS,)),
+    ("cost", ">u8"),
+    ("flags", ">u4"),
+)
+"""Kind 0 payload as numpy dtype fields."""
+TRANSFER_FIELDS = (("consumer", "<u8", (ID_WORDS,)), ("cost", ">u8"), ("direction", "u1"))
+"""Kind 6 payload as numpy dtype fields."""
+STARTER_GRANT_FIELDS = (("consumer", "<u8", (ID_WORDS,)), ("cost", ">u8"))
+"""Kind 7 payload as numpy dtype fields."""
+_SETTLEMENT = SETTLEMENT_PAYLOAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,14 +206,14 @@ class SettlementPayload:
     cost: int
     flags: int
 
-    SIZE = 76
+    SIZE = SETTLEMENT_PAYLOAD_SIZE
 
     def encode(self) -> bytes:
         return _SETTLEMENT.pack(self.consumer_id, self.seeder_id, self.cost & _U64, self.flags & 0xFFFFFFFF)
 
     @classmethod
     def decode(cls, payload: bytes) -> SettlementPayload:
-        _require(payload, 76, "settlement")
+        _require(payload, SETTLEMENT_PAYLOAD_SIZE, "settlement")
         return cls(*_SETTLEMENT.unpack_from(payload))
 
 

@@ -11,13 +11,14 @@ import contextlib
 import mmap
 import os
 import re
-import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.admission.persistence._tlog_format import (
+    FRAME_CRC,
+    FRAME_HEADER,
     FRAME_HEADER_SIZE,
     FRAME_OVERHEAD,
     MIN_FRAME_LENGTH,
@@ -37,8 +38,8 @@ __all__ = [
 ]
 
 DAMAGED_SUFFIX = ".damaged"
-_HEADER = struct.Struct(">IQqB")
-_CRC = struct.Struct(">I")
+_HEADER = FRAME_HEADER
+_CRC = FRAME_CRC
 _DIGITS = re.compile(r"[0-9]+")
 
 RecordSink = Callable[[int, int, int, bytes], None]

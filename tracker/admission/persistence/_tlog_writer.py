@@ -2,10 +2,10 @@
 size-based rotation to `<path>.<last_seq>` (never overwriting a file).
 
 Appends only encode a frame into an in-memory buffer (no syscall), so the event hot path stays cheap. The
-buffer is written by `write_batch`, which the Trio façade (`flush`, `append_durable_locked`) runs in a worker
-thread; the fsync ticker calls `flush()` every `admission.fsync_batch_window_ms`. Batches are written in order
-under `flush_lock`. A failed write is rolled back on disk (truncate to the size before it) and its bytes stay
-buffered for the next attempt, so no frame is ever half-written in the middle of the file.
+buffer is written by `write_batch` (blocking), which the Trio façade (admission/_tlog_trio.py) runs in a
+worker thread, in order, under its flush lock; no Trio here. A failed write is rolled back on disk (truncate
+to the size before it) and its bytes stay buffered for the next attempt, so no frame is ever half-written in
+the middle of the file.
 """
 
 from __future__ import annotations
@@ -13,17 +13,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import struct
 import threading
 import time
 from pathlib import Path
 
-import trio
-
 from tracker.admission._errors import TLogClosedError, TLogWriteError
 from tracker.admission.persistence._files import fsync_directory
 from tracker.admission.persistence._metrics import PersistenceMetrics
-from tracker.admission.persistence._tlog_format import crc32c
+from tracker.admission.persistence._tlog_format import FRAME_CRC, FRAME_LENGTH, FRAME_SEQ_TS_KIND, crc32c
 
 __all__ = [
     "DEFAULT_MAX_PENDING_BYTES",
@@ -38,9 +35,9 @@ DEFAULT_MAX_PENDING_BYTES = 64 << 20
 
 _U64 = 0xFFFFFFFFFFFFFFFF
 _logger = logging.getLogger("tracker.admission.tlog")
-_SEQ_TS_KIND = struct.Struct(">QQB")
-_LENGTH = struct.Struct(">I")
-_CRC = struct.Struct(">I")
+_SEQ_TS_KIND = FRAME_SEQ_TS_KIND
+_LENGTH = FRAME_LENGTH
+_CRC = FRAME_CRC
 
 
 class TLogWriter:
@@ -76,8 +73,6 @@ class TLogWriter:
         self._unsynced = False
         self._closing = False
         self._file_lock = threading.Lock()
-        self.flush_lock = trio.Lock()
-        """Held while a batch is taken from the buffer and written; a durable append takes it first."""
 
     @classmethod
     def open(
@@ -240,56 +235,14 @@ class TLogWriter:
         if self._fd is None:
             return
         self.flush_sync(fsync=True)
-        with self._file_lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+        self.close_fd()
 
-    # --- Trio façade --------------------------------------------------------------------------------------
+    def begin_close(self) -> None:
+        """Refuse every later append (TLogClosedError): shutdown has begun."""
+        self._closing = True
 
-    async def flush(self, fsync: bool = True) -> None:
-        """Write the buffer (and fsync) in a worker thread. Raises TLogWriteError (bytes stay buffered)."""
-        async with self.flush_lock:
-            await self.flush_locked(fsync)
-
-    async def flush_locked(self, fsync: bool = True, *, drop_last_on_failure: int = 0) -> None:
-        """`flush` for a caller already holding `flush_lock`. With `drop_last_on_failure` = N, the last N
-        buffered bytes (a durable append whose caller will report failure) are discarded, not kept, on
-        failure."""
-        if not self.needs_flush or self._fd is None:
-            return
-        data, last_seq, records = self.take_pending()
-        try:
-            await trio.to_thread.run_sync(self.write_batch, data, last_seq, records, fsync)
-        except TLogWriteError:
-            if drop_last_on_failure:
-                self.restore_pending(data[: len(data) - drop_last_on_failure], records - 1)
-            else:
-                self.restore_pending(data, records)
-            raise
-
-    async def append_durable_locked(self, seq: int, ts: int, kind: int, payload: bytes) -> None:
-        """Append and write+fsync before returning (dispute kinds). The caller holds `flush_lock`, so the
-        frame is the last one of the batch; on failure it is removed from the buffer and TLogWriteError is
-        raised."""
-        size = self.append(seq, ts, kind, payload)
-        await self.flush_locked(fsync=True, drop_last_on_failure=size)
-
-    async def aclose(self) -> None:
-        """Flush, fsync and close in a worker thread; shielded from cancellation. Appends made after this
-        starts are refused (TLogClosedError), so nothing is lost between the last flush and the close."""
-        with trio.CancelScope(shield=True):
-            async with self.flush_lock:
-                if self._fd is None:
-                    return
-                self._closing = True
-                data, last_seq, records = self.take_pending()
-                try:
-                    await trio.to_thread.run_sync(self.write_batch, data, last_seq, records, True)
-                finally:
-                    await trio.to_thread.run_sync(self._close_fd)
-
-    def _close_fd(self) -> None:
+    def close_fd(self) -> None:
+        """Close the file without writing the buffer (blocking, idempotent)."""
         with self._file_lock:
             if self._fd is not None:
                 os.close(self._fd)

@@ -27,7 +27,6 @@ applied event by event.
 from __future__ import annotations
 
 import mmap
-import struct
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -42,7 +41,19 @@ from tracker.admission.core._state import (
     day_bucket_index,
 )
 from tracker.admission.persistence._records import record_to_event
-from tracker.admission.persistence._tlog_format import TLogKind, crc32c
+from tracker.admission.persistence._tlog_format import (
+    FRAME_CRC_FIELD,
+    FRAME_HEADER,
+    FRAME_HEADER_FIELDS,
+    ID_WORDS,
+    SETTLEMENT_FIELDS,
+    SETTLEMENT_PAYLOAD,
+    STARTER_GRANT_FIELDS,
+    TRANSFER_FIELDS,
+    TLogKind,
+    TransferDirection,
+    crc32c,
+)
 from tracker.admission.persistence.bulk._columns import SnapshotColumns
 
 __all__ = ["MIN_BULK_RUN", "BulkReplay", "LedgerRun", "find_ledger_run"]
@@ -61,38 +72,32 @@ _RECORD_BYTES = 24  # one packed bucket record of ConsumerCreditState: 6 uint32 
 _MIN_BULK_TS = 64 * SECONDS_PER_DAY
 _MAX_BULK_TS = 1 << 62
 
-_ID_WORDS = 4  # an identity as numbers: 4 × 8 bytes
-
 MIN_BULK_RUN = 64
 """Shorter runs are cheaper one record at a time."""
 
 
-def _frame_dtype(*payload: tuple) -> np.dtype:
-    return np.dtype(
-        [("length", ">u4"), ("seq", ">u8"), ("ts", ">i8"), ("kind", "u1"), *payload, ("crc", ">u4")]
-    )
+def _frame_dtype(payload: tuple[tuple[object, ...], ...]) -> np.dtype:
+    return np.dtype([*FRAME_HEADER_FIELDS, *payload, FRAME_CRC_FIELD])
 
 
-# Complete frames (§7.1) of the kinds a run holds (§7.3 payloads); ids as 4 words, numbers only for sorting
-# and comparing.
-SETTLEMENT_FRAME = _frame_dtype(
-    ("consumer", "<u8", (_ID_WORDS,)), ("seeder", "<u8", (_ID_WORDS,)), ("cost", ">u8"), ("flags", ">u4")
-)
-TRANSFER_FRAME = _frame_dtype(("consumer", "<u8", (_ID_WORDS,)), ("cost", ">u8"), ("direction", "u1"))
-STARTER_GRANT_FRAME = _frame_dtype(("consumer", "<u8", (_ID_WORDS,)), ("cost", ">u8"))
+# Complete frames (§7.1) of the kinds a run holds (§7.3 payloads), from the layouts in _tlog_format.
+SETTLEMENT_FRAME = _frame_dtype(SETTLEMENT_FIELDS)
+TRANSFER_FRAME = _frame_dtype(TRANSFER_FIELDS)
+STARTER_GRANT_FRAME = _frame_dtype(STARTER_GRANT_FIELDS)
 _RUN_FRAMES = {
     TLogKind.SETTLEMENT: SETTLEMENT_FRAME,
     TLogKind.TRANSFER: TRANSFER_FRAME,
     TLogKind.STARTER_GRANT: STARTER_GRANT_FRAME,
 }
 _RUN_LENGTHS = {int(kind): frame.itemsize - 4 for kind, frame in _RUN_FRAMES.items()}  # the length field
-_HEADER = struct.Struct(">IQqB")
-_TRANSFER_OUT = 2
+_HEADER = FRAME_HEADER
+_TRANSFER_OUT = int(TransferDirection.OUT)
+_SETTLEMENT_KIND = int(TLogKind.SETTLEMENT)
 _FRAME_SIZES = np.zeros(256, np.int64)  # kind → complete frame size, for the run kinds
 _FRAME_SIZES[[int(kind) for kind in _RUN_FRAMES]] = [frame.itemsize for frame in _RUN_FRAMES.values()]
 _SETTLEMENT_LENGTH = _RUN_LENGTHS[TLogKind.SETTLEMENT]
 _SETTLEMENT_FRAME_SIZE = SETTLEMENT_FRAME.itemsize
-_SETTLEMENT_PAYLOAD = struct.Struct(">32s32sQI")
+_SETTLEMENT_PAYLOAD = SETTLEMENT_PAYLOAD
 
 
 @dataclass(slots=True)
@@ -181,7 +186,11 @@ def _settlement_stretch(
         expected = np.arange(count, dtype=np.uint64) * np.uint64(seq_step) + np.uint64(
             first_seq + checked * seq_step
         )
-        good = (frames["length"] == _SETTLEMENT_LENGTH) & (frames["kind"] == 0) & (frames["seq"] == expected)
+        good = (
+            (frames["length"] == _SETTLEMENT_LENGTH)
+            & (frames["kind"] == _SETTLEMENT_KIND)
+            & (frames["seq"] == expected)
+        )
         del frames
         if not good.all():
             return checked + int(good.argmin())
@@ -276,7 +285,7 @@ class BulkReplay:
         self._stamp = np.zeros(slots, np.int64)
         self._written = np.zeros(slots, np.bool_)
         self._balance = np.zeros(capacity, np.int64)
-        self._id_words = np.zeros((capacity, _ID_WORDS), np.uint64)
+        self._id_words = np.zeros((capacity, ID_WORDS), np.uint64)
         if old is not None and old_rows is not None:
             for new_column, old_column in zip(
                 (self._total, self._a, self._b, self._stamp, self._written), old, strict=True
@@ -322,7 +331,7 @@ class BulkReplay:
         self._ids = ids
         self._first_seen = entries["first_seen_at"].tolist()
         self._balance[:count] = entries["last_balance_seen"]
-        self._id_words[:count] = np.frombuffer(b"".join(ids), "<u8").reshape(count, _ID_WORDS)
+        self._id_words[:count] = np.frombuffer(b"".join(ids), "<u8").reshape(count, ID_WORDS)
         # Entries hold [day][array]; the columns hold [array][day] (code = array * 30 + day).
         buckets = entries["buckets"].transpose(0, 2, 1)
         slots = count * _CODES

@@ -1,0 +1,97 @@
+"""The admin API's JSON shaping, in one place: every subsystem object a route returns becomes the dict of
+its Go admin API shape here (ledger tip, signed balance, seeder record, admission status, queue, consumer
+score, seeder heartbeat state). Encoding rules (key order, escapes, times) live in tracker/_go.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker._go import rfc3339_seconds
+from tracker._proto.balance_pb2 import SignedBalanceSnapshot
+from tracker.admission import AdmissionStatus, ConsumerView, QueueItemView, SeederHeartbeatState, Signals
+from tracker.ledger import Tip
+from tracker.registry import SeederRecord
+
+
+def tip_fields(tip: Tip | None) -> tuple[int | None, str | None]:
+    """(tip_seq, tip_hash hex) of the ledger tip, or (None, None) for an empty chain."""
+    if tip is None:
+        return None, None
+    seq = int(tip.seq)
+    if seq == 0:
+        return None, None
+    return seq, bytes(tip.hash).hex()
+
+
+def balance_json(snapshot: SignedBalanceSnapshot | None) -> dict[str, int] | None:
+    """The ``balance`` object of GET /identity from a SignedBalanceSnapshot, or None without a body."""
+    if snapshot is None or not snapshot.HasField("body"):
+        return None
+    body = snapshot.body
+    return {
+        "chain_tip_seq": int(body.chain_tip_seq),
+        "credits": int(body.credits),
+        "expires_at": int(body.expires_at),
+        "issued_at": int(body.issued_at),
+    }
+
+
+def seeder_record_json(record: SeederRecord) -> dict[str, object]:
+    """The ``seeder`` object of GET /identity from a registry SeederRecord."""
+    models = list(record.capabilities.models)
+    return {
+        "available": bool(record.available),
+        "headroom_estimate": float(record.headroom_estimate),
+        "last_heartbeat": rfc3339_seconds(record.last_heartbeat),
+        "load": int(record.load),
+        "models": models or None,
+        "reputation_score": float(record.reputation_score),
+    }
+
+
+def admission_status_json(status: AdmissionStatus) -> dict[str, Any]:
+    """GET /admission/status."""
+    return {
+        "pressure": status.pressure,
+        "queue_depth": status.queue_depth,
+        "supply_total_headroom": status.supply_total_headroom,
+        "thresholds": {"admit": status.admit_threshold, "reject": status.reject_threshold},
+    }
+
+
+def queue_item_json(item: QueueItemView) -> dict[str, Any]:
+    """One element of GET /admission/queue."""
+    return {
+        "consumer_id": item.consumer_id.hex(),
+        "effective_priority": item.effective_priority,
+        "enqueued_at": item.enqueued_at,
+        "score": item.score,
+    }
+
+
+def signals_json(signals: Signals) -> dict[str, float | int]:
+    """Go's `Signals` struct (exported field names)."""
+    return {
+        "SettlementReliability": signals.settlement_reliability,
+        "DisputeRate": signals.dispute_rate,
+        "TenureDays": signals.tenure_days,
+        "NetFlow": signals.net_flow,
+        "BalanceCushionLog2": signals.balance_cushion_log2,
+    }
+
+
+def consumer_view_json(view: ConsumerView) -> dict[str, Any]:
+    """GET /admission/consumer/<id>."""
+    return {"score": view.score, "signals": signals_json(view.signals)}
+
+
+def seeder_state_json(state: SeederHeartbeatState) -> dict[str, Any]:
+    """GET /admission/seeder/<id>: Go's `SeederHeartbeatState` (exported field names, RFC 3339 times)."""
+    return {
+        "Buckets": [{"Expected": bucket.expected, "Actual": bucket.actual} for bucket in state.buckets],
+        "LastBucketRollAt": rfc3339_seconds(state.last_bucket_roll_at),
+        "LastHeadroomEstimate": state.last_headroom_estimate,
+        "LastHeadroomSource": state.last_headroom_source,
+        "LastHeadroomTs": rfc3339_seconds(state.last_headroom_ts),
+        "CanProbeUsage": state.can_probe_usage,
+    }
