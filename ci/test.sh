@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a virtualenv in .venv (if needed), install trio-tracker with its test extras, lint, and run the
-# whole test suite (unit + e2e). This is the README's test command; .ci/run calls it verbatim.
+# whole test suite (unit + e2e), after ruff and a strict type check (mypy). This is the README's test command;
+# .ci/run calls it verbatim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,4 +12,5 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff format --check .
 .venv/bin/ruff check .
+.venv/bin/python -m mypy  # --strict on tracker/admission, ledger, app, admin ([tool.mypy] in pyproject.toml)
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

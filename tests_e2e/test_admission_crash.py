@@ -26,6 +26,7 @@ from tracker.ledger import TransferInRecord, ZERO_HASH, open_ledger
 class Core:
     def __init__(self):
         self.consumers, self.seeders = {}, {}
+        self.metrics, self.degraded_mode = None, False
     def apply_event(self, event):
         apply_ledger_event(self.consumers, event)
 

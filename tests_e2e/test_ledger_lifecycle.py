@@ -33,7 +33,7 @@ async def test_task5_starter_grant_then_signed_balance(tmp_path: Path) -> None:
     config = _load_config(tmp_path)
     tracker_key = _tracker_key()
     consumer = _labeled_identity("consumer-1")
-    async with open_ledger(config, tracker_key, clock=lambda: FIXED_NOW) as ledger:
+    async with open_ledger(config.ledger.storage_path, tracker_key, clock=lambda: FIXED_NOW) as ledger:
         committed = await ledger.issue_starter_grant(consumer, 500)
         assert committed.entry.body.seq == 1
         snapshot = await ledger.signed_balance(consumer)
@@ -49,7 +49,7 @@ async def test_task7_restart_preserves_chain_integrity(tmp_path: Path) -> None:
     config = _load_config(tmp_path)
     tracker_key = _tracker_key()
     consumer = _labeled_identity("consumer-restart")
-    async with open_ledger(config, tracker_key, clock=lambda: FIXED_NOW) as ledger:
+    async with open_ledger(config.ledger.storage_path, tracker_key, clock=lambda: FIXED_NOW) as ledger:
         for _ in range(3):
             await ledger.issue_starter_grant(consumer, 100)
         assert (await ledger.tip()).seq == 3

@@ -233,7 +233,7 @@ def seed_ledger_only(config_path: Path, round_index: int) -> None:
     identity = load_identity(config.server.identity_key_path)
 
     async def main() -> None:
-        async with open_ledger(config, identity) as ledger:
+        async with open_ledger(config.ledger.storage_path, identity) as ledger:
             await seed_activity(ledger, round_index)
 
     trio.run(main)
@@ -282,7 +282,7 @@ def recompute_from_ledger(config_path: Path) -> dict[bytes, ExpectedConsumer]:
 
     async def main() -> dict[bytes, ExpectedConsumer]:
         core = AdmissionCore(config.admission, Registry(), identity)
-        async with open_ledger(config, identity) as ledger:
+        async with open_ledger(config.ledger.storage_path, identity) as ledger:
             for committed in await ledger.entries_since(0, 0):
                 event = event_from_committed_entry(committed)
                 if event is not None:

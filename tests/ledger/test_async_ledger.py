@@ -169,14 +169,14 @@ async def test_appends_after_close_fail_with_ledger_closed(ledger_path: Path, id
         await ledger.issue_starter_grant(identity_id("a"), 1)
 
 
-async def test_open_ledger_accepts_a_config(tmp_path: Path, identity, clock) -> None:
+async def test_open_ledger_at_the_configured_storage_path(tmp_path: Path, identity, clock) -> None:
     from tracker.config import config_for_data_dir
 
     config = config_for_data_dir(tmp_path)
-    async with open_ledger(config, identity, clock=clock) as ledger:
+    async with open_ledger(config.ledger.storage_path, identity, clock=clock) as ledger:
         await ledger.issue_starter_grant(identity_id("a"), 1)
     assert Path(config.ledger.storage_path).is_file()
-    async with open_ledger(config.ledger, identity, clock=clock) as ledger:
+    async with open_ledger(Path(config.ledger.storage_path), identity, clock=clock) as ledger:
         assert (await ledger.tip()).seq == 1
 
 

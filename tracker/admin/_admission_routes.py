@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast
 
 from quart import g, request
+from quart.typing import ResponseReturnValue
 from quart_trio import QuartTrio
 
 from tracker.admin._auth import OPERATOR_HEADER, OperatorIdError, operator_id_from_header
@@ -26,6 +27,12 @@ MAX_INT64 = (1 << 63) - 1
 
 class BadBodyError(ValueError):
     """The request body is not the JSON object the route expects."""
+
+
+class _BlocklistChange(Protocol):
+    """`AdmissionService.blocklist_add` / `blocklist_remove`."""
+
+    def __call__(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None: ...
 
 
 def _drain_count(raw: bytes) -> int:
@@ -65,24 +72,24 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         )
 
     @app.errorhandler(OperatorIdError)
-    async def bad_operator(error: OperatorIdError) -> object:
+    async def bad_operator(error: OperatorIdError) -> ResponseReturnValue:
         return error_response(400, str(error))
 
     @app.errorhandler(TLogWriteError)
-    async def tlog_failed(error: TLogWriteError) -> object:
+    async def tlog_failed(error: TLogWriteError) -> ResponseReturnValue:
         context.logger.error("admission: operator override not recorded", exc_info=error)
         return error_response(500, "tlog write failed")
 
     @app.get("/admission/status", endpoint="admission_status")
-    async def status() -> object:
+    async def status() -> ResponseReturnValue:
         return json_response(admission_status_json(admission.status()))
 
     @app.get("/admission/queue", endpoint="admission_queue")
-    async def queue() -> object:
+    async def queue() -> ResponseReturnValue:
         return json_response([queue_item_json(item) for item in admission.queue_view(context.clock())])
 
     @app.get("/admission/consumer/<consumer_hex>", endpoint="admission_consumer")
-    async def consumer(consumer_hex: str) -> object:
+    async def consumer(consumer_hex: str) -> ResponseReturnValue:
         consumer_id = parse_identity_hex(consumer_hex)
         if consumer_id is None:
             return error_response(400, "bad id")
@@ -92,7 +99,7 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         return json_response(consumer_view_json(view))
 
     @app.get("/admission/seeder/<seeder_hex>", endpoint="admission_seeder")
-    async def seeder(seeder_hex: str) -> object:
+    async def seeder(seeder_hex: str) -> ResponseReturnValue:
         seeder_id = parse_identity_hex(seeder_hex)
         if seeder_id is None:
             return error_response(400, "bad id")
@@ -102,9 +109,9 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         return json_response(seeder_state_json(state))
 
     @app.post("/admission/queue/drain", endpoint="admission_queue_drain")
-    async def drain() -> object:
+    async def drain() -> ResponseReturnValue:
         operator_id = operator()
-        body = await request.get_data()
+        body = cast(bytes, await request.get_data())  # as_text=False (the default): bytes
         setattr(g, BODY_CONSUMED, True)
         try:
             count = _drain_count(body)
@@ -115,14 +122,14 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         return json_response({"drained": [consumer_id.hex() for consumer_id in drained]})
 
     @app.post("/admission/queue/eject/<request_id>", endpoint="admission_queue_eject")
-    async def eject(request_id: str) -> object:
+    async def eject(request_id: str) -> ResponseReturnValue:
         operator_id = operator()
         ejected = admission.eject(request_id, operator_id=operator_id)
         audited(operator_id, "queue/eject", {"request_id": request_id})
         return json_response({"ejected": ejected})
 
     @app.post("/admission/snapshot", endpoint="admission_snapshot")
-    async def snapshot() -> object:
+    async def snapshot() -> ResponseReturnValue:
         operator_id = operator()
         try:
             await admission.operator_snapshot(operator_id=operator_id)
@@ -133,7 +140,7 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         return json_response({"ok": True})
 
     @app.post("/admission/recompute/<consumer_hex>", endpoint="admission_recompute")
-    async def recompute(consumer_hex: str) -> object:
+    async def recompute(consumer_hex: str) -> ResponseReturnValue:
         operator_id = operator()
         consumer_id = parse_identity_hex(consumer_hex)
         if consumer_id is None:
@@ -145,10 +152,12 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         return json_response({"queued": True})
 
     @app.get("/admission/peers/blocklist", endpoint="admission_blocklist")
-    async def blocklist() -> object:
+    async def blocklist() -> ResponseReturnValue:
         return json_response(admission.blocklist())
 
-    async def change_blocklist(peer_hex: str, change: Callable[..., None], action: str) -> object:
+    async def change_blocklist(
+        peer_hex: str, change: Callable[..., None], action: str
+    ) -> ResponseReturnValue:
         operator_id = operator()
         peer_id = parse_identity_hex(peer_hex)
         if peer_id is None:
@@ -158,9 +167,9 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
         return json_response({"ok": True})
 
     @app.post("/admission/peers/blocklist/<peer_hex>", endpoint="admission_blocklist_add")
-    async def blocklist_add(peer_hex: str) -> object:
+    async def blocklist_add(peer_hex: str) -> ResponseReturnValue:
         return await change_blocklist(peer_hex, admission.blocklist_add, "peers/blocklist/add")
 
     @app.delete("/admission/peers/blocklist/<peer_hex>", endpoint="admission_blocklist_remove")
-    async def blocklist_remove(peer_hex: str) -> object:
+    async def blocklist_remove(peer_hex: str) -> ResponseReturnValue:
         return await change_blocklist(peer_hex, admission.blocklist_remove, "peers/blocklist/remove")

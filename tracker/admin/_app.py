@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from quart import Response, g, request
+from quart.typing import ResponseReturnValue
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -83,7 +84,7 @@ def create_admin_app(
     app.config["RESPONSE_TIMEOUT"] = 30
 
     @app.before_request
-    async def require_bearer_token() -> object:
+    async def require_bearer_token() -> ResponseReturnValue | None:
         # Routing precedes auth (as in Go): unknown paths and wrong methods fail as 404/405 untouched.
         if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
@@ -101,7 +102,7 @@ def create_admin_app(
         return response
 
     @app.errorhandler(HTTPException)
-    async def http_error(error: HTTPException) -> object:
+    async def http_error(error: HTTPException) -> ResponseReturnValue:
         status = error.code or 500
         headers = {}
         if status == 405:
@@ -112,7 +113,7 @@ def create_admin_app(
         return error_response(status, message, headers=headers)
 
     @app.errorhandler(Exception)
-    async def unexpected_error(error: Exception) -> object:
+    async def unexpected_error(error: Exception) -> ResponseReturnValue:
         logger.error(
             "admin: request failed",
             exc_info=error,
@@ -126,7 +127,7 @@ def create_admin_app(
     openapi_document = build_openapi_document(version)
 
     @app.get("/openapi.json", endpoint="openapi")
-    async def openapi() -> object:
+    async def openapi() -> ResponseReturnValue:
         return json_response(openapi_document)
 
     return app

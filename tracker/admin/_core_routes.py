@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from quart import request
+from quart.typing import ResponseReturnValue
 from quart_trio import QuartTrio
 
 from tracker.admin._auth import OPERATOR_HEADER, OperatorIdError, operator_id_from_header
@@ -23,13 +24,13 @@ def register_core_routes(app: QuartTrio, context: AdminContext) -> None:
     """Attach the core routes to `app`; handlers read only from `context`."""
 
     @app.get("/health", endpoint="health")
-    async def health() -> object:
+    async def health() -> ResponseReturnValue:
         return json_response(
             {"status": "ok", "time": rfc3339_seconds(context.clock()), "version": context.version}
         )
 
     @app.get("/stats", endpoint="stats")
-    async def stats() -> object:
+    async def stats() -> ResponseReturnValue:
         try:
             tip = await context.ledger.tip()
         except Exception as error:
@@ -46,7 +47,7 @@ def register_core_routes(app: QuartTrio, context: AdminContext) -> None:
         )
 
     @app.get("/identity/<identity_hex>", endpoint="identity")
-    async def identity(identity_hex: str) -> object:
+    async def identity(identity_hex: str) -> ResponseReturnValue:
         try:
             identity_id = decode_hex_go(identity_hex)
         except GoHexError as error:
@@ -75,7 +76,7 @@ def register_core_routes(app: QuartTrio, context: AdminContext) -> None:
         return json_response(body)
 
     @app.post("/maintenance", endpoint="maintenance")
-    async def maintenance() -> object:
+    async def maintenance() -> ResponseReturnValue:
         try:
             operator = operator_id_from_header(request.headers.get(OPERATOR_HEADER))
         except OperatorIdError as error:

@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -684,7 +684,7 @@ class AdmissionService:
             if expired:
                 _logger.debug("admission: queue timeouts", extra={"rejected": len(expired)})
 
-    def background_tasks(self) -> list[tuple[str, Callable[..., object]]]:
+    def background_tasks(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         """(name, async task function) of every ticker, for the app's supervisor."""
         return [
             ("admission-aggregator", self.run_aggregator),

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from hypercorn.typing import Framework
+from hypercorn.typing import ASGIFramework
 from prometheus_client import CollectorRegistry
 
 from tracker.app._shutdown import ShutdownController
@@ -34,8 +34,10 @@ class ServiceContext:
 class TrackerServices(Protocol):
     """The opened subsystems as the supervisor sees them: the admin app and the background tasks."""
 
-    admin_app: Framework
-    background: list[BackgroundTask]
+    @property
+    def admin_app(self) -> ASGIFramework: ...
+    @property
+    def background(self) -> list[BackgroundTask]: ...
 
 
 ServicesOpener = Callable[[ServiceContext], AbstractAsyncContextManager[TrackerServices]]

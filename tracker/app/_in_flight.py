@@ -7,13 +7,8 @@ therefore closes the servers itself once no request is being handled, instead of
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 import trio
-
-Scope = MutableMapping[str, Any]
-AsgiApp = Callable[[Scope, Any, Any], Awaitable[None]]
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, Scope
 
 
 class InFlightRequests:
@@ -24,8 +19,8 @@ class InFlightRequests:
         self._idle = trio.Event()
         self._idle.set()
 
-    def wrap(self, app: AsgiApp) -> AsgiApp:
-        async def counted(scope: Scope, receive: Any, send: Any) -> None:
+    def wrap(self, app: ASGIFramework) -> ASGIFramework:
+        async def counted(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return

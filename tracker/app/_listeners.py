@@ -160,7 +160,7 @@ async def serve_listener(
         app,
         config,
         shutdown_trigger=shutdown_trigger.wait,
-        task_status=_ReportAddress(task_status, listener.address),  # type: ignore[arg-type]
+        task_status=_ReportAddress(task_status, listener.address),
     )
 
 

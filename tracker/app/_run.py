@@ -13,8 +13,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import trio
+from hypercorn.typing import ASGIFramework
 
 from tracker.app import _services
 from tracker.app._context import ServiceContext, ServicesOpener
@@ -57,7 +59,9 @@ async def run_tracker(
     started_at = time.perf_counter()
     logger = logger or logging.getLogger("tracker")
     controller = controller or ShutdownController(logger)
-    opener = open_services or _services.open_tracker_services  # looked up late: tests replace it
+    opener: ServicesOpener = (
+        open_services or _services.open_tracker_services
+    )  # looked up late: tests replace it
     failure: BaseException | None = None
     async with trio.open_nursery() as signal_nursery:
         if handle_signals:
@@ -123,7 +127,11 @@ async def _run(
 
             await supervise(
                 admin=HttpServer(listeners["admin"], services.admin_app),
-                metrics=HttpServer(listeners["metrics"], create_metrics_app(metrics_registry)),
+                metrics=HttpServer(
+                    listeners["metrics"],
+                    # tracker.metrics types ASGI loosely (mutable-mapping scopes); it is a plain ASGI app
+                    cast(ASGIFramework, create_metrics_app(metrics_registry)),
+                ),
                 background=services.background,
                 controller=controller,
                 grace_s=float(config.server.shutdown_grace_s),

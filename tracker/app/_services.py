@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-from hypercorn.typing import Framework
+from hypercorn.typing import ASGIFramework
 
 from tracker.admin import create_admin_app
 from tracker.admission import AdmissionMetrics, AdmissionService, PersistenceMetrics
@@ -37,7 +37,7 @@ class TrackerSubsystems:
     ledger: AsyncLedger
     registry: Registry
     admission: AdmissionService
-    admin_app: Framework
+    admin_app: ASGIFramework
     background: list[BackgroundTask] = field(default_factory=list)
 
 
@@ -98,7 +98,9 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
     async with AsyncExitStack() as stack:
         with _startup_step("ledger"):
             ledger = await stack.enter_async_context(
-                open_ledger(config, context.identity, clock=context.clock, metrics=ledger_metrics)
+                open_ledger(
+                    config.ledger.storage_path, context.identity, clock=context.clock, metrics=ledger_metrics
+                )
             )
         with _startup_step("admission"):
             admission = AdmissionService.create(

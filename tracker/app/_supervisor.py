@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import trio
-from hypercorn.typing import Framework
+from hypercorn.typing import ASGIFramework
 
 from tracker.app._in_flight import InFlightRequests
 from tracker.app._listeners import BoundListener, serve_listener
@@ -37,7 +37,7 @@ class HttpServer:
     """An ASGI app to serve on an already bound listener."""
 
     listener: BoundListener
-    app: Framework
+    app: ASGIFramework
 
 
 @dataclass(frozen=True)

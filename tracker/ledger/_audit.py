@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
@@ -27,7 +28,7 @@ class _ReplayedBalance:
 def balance_deltas(body: EntryBody, transfer_in_recipient: bytes | None) -> list[tuple[bytes, int]]:
     """The (identity, delta) pairs an entry applies, in order (§5.8). A TRANSFER_IN without a known recipient
     has none (its recipient is not on the chain)."""
-    kind = body.kind
+    kind = int(body.kind)
     cost = body.cost_credits
     if kind == EntryKind.STARTER_GRANT:
         return [(body.consumer_id, cost)]
@@ -78,7 +79,7 @@ class ChainWalker:
         self.last_seq = anchor_seq
         self.last_hash = anchor_hash
 
-    def check(self, row: tuple) -> EntryBody:
+    def check(self, row: tuple[Any, ...]) -> EntryBody:
         """Raise ChainIntegrityError for the first problem of this row; return its parsed body."""
         seq = row[0]
         stored_hash = row[2]
@@ -145,7 +146,7 @@ def _anchor(store: LedgerStore, since_seq: int) -> bytes:
     return hash_canonical(rows[0][17])
 
 
-def _walk(store: LedgerStore, since_seq: int, until_seq: int) -> Iterator[tuple]:
+def _walk(store: LedgerStore, since_seq: int, until_seq: int) -> Iterator[tuple[Any, ...]]:
     cursor = since_seq
     while True:
         page = store.audit_rows_since(cursor, AUDIT_PAGE_SIZE)
@@ -189,7 +190,7 @@ def verify_ledger(
             body = walker.check(row)
             report.entries_checked += 1
             recipient = row[18]
-            if body.kind == EntryKind.TRANSFER_IN and recipient is None:
+            if int(body.kind) == EntryKind.TRANSFER_IN and recipient is None:
                 report.unattributed_transfer_ins += 1
             for identity_id, delta in balance_deltas(body, recipient):
                 balance = replayed.setdefault(identity_id, _ReplayedBalance())

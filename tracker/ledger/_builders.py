@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from tracker._proto import ledger_pb2
 from tracker._proto.ledger_pb2 import EntryBody
 from tracker.ledger._errors import EntryValidationError
 from tracker.ledger._validate import validate_entry_body
@@ -14,6 +17,11 @@ from tracker.ledger._wire import (
     ZERO_REQUEST_ID,
     EntryKind,
 )
+
+
+def _proto_kind(kind: EntryKind) -> ledger_pb2.EntryKind:
+    """Our EntryKind as the generated enum type (same wire values; only the static type differs)."""
+    return cast("ledger_pb2.EntryKind", kind)
 
 
 def _check_range(builder: str, field: str, value: int, maximum: int) -> None:
@@ -80,7 +88,7 @@ def build_usage_entry(
     body = EntryBody(
         prev_hash=_check_bytes(builder, "prev_hash", prev_hash),
         seq=seq,
-        kind=EntryKind.USAGE,
+        kind=_proto_kind(EntryKind.USAGE),
         consumer_id=_check_bytes(builder, "consumer_id", consumer_id),
         seeder_id=_check_bytes(builder, "seeder_id", seeder_id),
         model=model,
@@ -111,7 +119,7 @@ def _credit_entry(
     body = EntryBody(
         prev_hash=_check_bytes(builder, "prev_hash", prev_hash),
         seq=seq,
-        kind=kind,
+        kind=_proto_kind(kind),
         consumer_id=_check_bytes(builder, "consumer_id", consumer_id),
         seeder_id=ZERO_ID,
         cost_credits=amount,

@@ -44,7 +44,8 @@ from tracker.ledger._wire import (
 
 logger = logging.getLogger("tracker.ledger")
 
-Subscriber = Callable[[CommittedEntry], None]
+Subscriber = Callable[[CommittedEntry], object]
+"""Called with each committed entry; its return value is ignored."""
 AppendResult = CommittedEntry | BaseException
 
 
@@ -287,7 +288,7 @@ class Ledger:
         )
         for identity_id, credits in prepared.new_balances:
             store.upsert_balance(identity_id, credits, body.seq, body.timestamp)
-        if body.kind in (EntryKind.TRANSFER_OUT, EntryKind.TRANSFER_IN):
+        if int(body.kind) in (EntryKind.TRANSFER_OUT, EntryKind.TRANSFER_IN):
             store.insert_transfer_ref(body.ref, body.seq)
         if prepared.transfer_in_recipient is not None:
             store.insert_transfer_in_recipient(body.seq, prepared.transfer_in_recipient)
@@ -324,7 +325,7 @@ class Ledger:
                     for row in rows:
                         body = EntryBody()
                         body.ParseFromString(row.canonical)
-                        if body.kind == EntryKind.TRANSFER_IN and row.transfer_in_recipient is None:
+                        if int(body.kind) == EntryKind.TRANSFER_IN and row.transfer_in_recipient is None:
                             logger.warning(
                                 "ledger: replay: transfer_in at seq %d has no recorded recipient", row.seq
                             )

@@ -287,18 +287,9 @@ class AsyncLedger:
         return root
 
 
-def _storage_path(path_or_config: object) -> str | os.PathLike[str]:
-    ledger_section = getattr(path_or_config, "ledger", None)
-    if ledger_section is not None and hasattr(ledger_section, "storage_path"):
-        return ledger_section.storage_path
-    if hasattr(path_or_config, "storage_path"):
-        return path_or_config.storage_path  # type: ignore[no-any-return]
-    return path_or_config  # type: ignore[return-value]
-
-
 @asynccontextmanager
 async def open_ledger(
-    path_or_config: str | os.PathLike[str] | object,
+    path: str | os.PathLike[str],
     identity: object,
     *,
     clock: Callable[[], float] = time.time,
@@ -306,14 +297,13 @@ async def open_ledger(
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
     synchronous: str = DEFAULT_SYNCHRONOUS,
 ) -> AsyncIterator[AsyncLedger]:
-    """Open the ledger at a path, a `Config` (uses `ledger.storage_path`) or a `LedgerConfig`, signing with
-    `identity` (a TrackerIdentity). On exit, appends still queued fail with LedgerClosed, the batch in flight
-    finishes, and the database is closed. Raises LedgerStorageError when the file cannot be opened.
-    `synchronous` is the SQLite pragma: FULL (the default, durable across power loss) or NORMAL (the Go
-    setting, only for benchmarks): see LedgerStore.open."""
+    """Open the ledger at `path` (config `ledger.storage_path`), signing with `identity` (a TrackerIdentity).
+    On exit, appends still queued fail with LedgerClosed, the batch in flight finishes, and the database is
+    closed. Raises LedgerStorageError when the file cannot be opened. `synchronous` is the SQLite pragma:
+    FULL (the default, durable across power loss) or NORMAL (the Go setting, only for benchmarks): see
+    LedgerStore.open."""
     if max_batch_size < 1:
         raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
-    path = _storage_path(path_or_config)
     core = await trio.to_thread.run_sync(
         lambda: Ledger.open(path, identity, clock=clock, synchronous=synchronous)
     )

@@ -11,6 +11,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tracker.ledger._errors import AlreadyExists, DuplicateMerkleRoot, LedgerStorageError
 from tracker.ledger._schema import SCHEMA_V1, SIDE_TABLES
@@ -69,7 +70,7 @@ class BalanceWithTip:
     tip_hash: bytes | None
 
 
-def _entry_row(row: tuple) -> EntryRow:
+def _entry_row(row: tuple[Any, ...]) -> EntryRow:
     return EntryRow(
         seq=row[0],
         hash=row[1],
@@ -210,7 +211,7 @@ class LedgerStore:
         cursor.execute("ROLLBACK TO entry")
         cursor.execute("RELEASE entry")
 
-    def insert_entry(self, values: tuple) -> None:
+    def insert_entry(self, values: tuple[Any, ...]) -> None:
         """Insert one entries row (the 18 columns in schema order; empty signatures passed as None)."""
         try:
             self._write_cursor().execute(_INSERT_ENTRY, values)
@@ -344,7 +345,7 @@ class LedgerStore:
             reader.execute("COMMIT")
         return BalanceWithTip(balance=balance, tip_seq=tip[0] if tip else 0, tip_hash=tip[1] if tip else None)
 
-    def audit_rows_since(self, since_seq: int, limit: int) -> list[tuple]:
+    def audit_rows_since(self, since_seq: int, limit: int) -> list[tuple[Any, ...]]:
         """Every column of entries with seq > since_seq (ascending) plus the transfer-in recipient, for the
         audit: (seq, prev_hash, hash, kind, consumer_id, seeder_id, model, input_tokens, output_tokens,
         cost_credits, timestamp, request_id, flags, ref, consumer_sig, seeder_sig, tracker_sig, canonical,
@@ -362,10 +363,10 @@ class LedgerStore:
 
     def projection_last_seq(self) -> int:
         row = self._read_connection().execute("SELECT COALESCE(MAX(last_seq), 0) FROM balances").fetchone()
-        return row[0]
+        return int(row[0])
 
     def entry_count(self) -> int:
-        return self._read_connection().execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        return int(self._read_connection().execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
     def leaves_for_hour(self, hour: int) -> list[bytes]:
         rows = self._read_connection().execute(

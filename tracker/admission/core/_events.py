@@ -114,7 +114,7 @@ def event_from_committed_entry(committed: CommittedEntry) -> LedgerEvent | None:
     move an identity's admission state (unknown kinds, a transfer-in without a known recipient).
     """
     body = committed.entry.body
-    kind = body.kind
+    kind = int(body.kind)
     timestamp = body.timestamp
     cost = body.cost_credits
     if kind == EntryKind.USAGE:

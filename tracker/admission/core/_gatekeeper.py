@@ -230,7 +230,6 @@ class AdmissionCore:
                 metrics.decisions_admit.inc()
         else:
             queue = self.queue
-            result = None
             if supply.pressure < self._reject_threshold and not queue.is_full():
                 entry = QueueEntry(os.urandom(16), consumer_id, score, now)
                 position = queue.push(entry)
@@ -241,7 +240,7 @@ class AdmissionCore:
                 if metrics is not None:
                     metrics.decisions_queue.inc()
                     metrics.queue_depth.set(position)
-            if result is None:
+            else:
                 retry = compute_retry_after_s(len(queue), self._rng)
                 rejected = Rejected(RejectReason.REGION_OVERLOADED, retry)
                 result = DecisionResult(Outcome.REJECT, score, source, rejected=rejected)

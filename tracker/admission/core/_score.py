@@ -19,21 +19,33 @@ _MAX_CUSHION = 8
 
 
 class ScoreWeights(Protocol):
-    settlement_reliability: float
-    inverse_dispute_rate: float
-    tenure: float
-    net_credit_flow: float
-    balance_cushion: float
+    """The `admission.score_weights` attributes the score reads (config.AdmissionScoreWeights)."""
+
+    @property
+    def settlement_reliability(self) -> float: ...
+    @property
+    def inverse_dispute_rate(self) -> float: ...
+    @property
+    def tenure(self) -> float: ...
+    @property
+    def net_credit_flow(self) -> float: ...
+    @property
+    def balance_cushion(self) -> float: ...
 
 
 class ScoreConfig(Protocol):
-    """The AdmissionConfig attributes the score reads."""
+    """The AdmissionConfig attributes the score reads (read-only, so any config section with them fits)."""
 
-    trial_tier_score: float
-    tenure_cap_days: int
-    starter_grant_credits: int
-    net_flow_normalization_constant: int
-    score_weights: ScoreWeights
+    @property
+    def trial_tier_score(self) -> float: ...
+    @property
+    def tenure_cap_days(self) -> int: ...
+    @property
+    def starter_grant_credits(self) -> int: ...
+    @property
+    def net_flow_normalization_constant(self) -> int: ...
+    @property
+    def score_weights(self) -> ScoreWeights: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,7 +268,8 @@ class PersistenceInspection:
 
     @property
     def problems(self) -> list[TLogInspection | SnapshotInspection]:
-        return [item for item in (*self.tlogs, *self.snapshots) if item.damaged]
+        items: list[TLogInspection | SnapshotInspection] = [*self.tlogs, *self.snapshots]
+        return [item for item in items if item.damaged]
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -228,7 +228,8 @@ def _replay_from_disk(
                 and report.deferred_after_seq is None
                 and len(payload) >= SETTLEMENT_PAYLOAD_SIZE
             ):
-                settle(*unpack_settlement(payload), ts)  # the hot path: settlements, in bulk
+                consumer, seeder, cost, flags = unpack_settlement(payload)
+                settle(consumer, seeder, cost, flags, ts)  # the hot path: settlements, in bulk
             else:
                 try:
                     event = record_to_event(kind, ts, payload)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -54,7 +55,7 @@ __all__ = [
     "kind_name",
 ]
 
-crc32c = google_crc32c.value
+crc32c: Callable[[bytes], int] = google_crc32c.value
 """CRC-32C (Castagnoli) of a bytes-like object, as an unsigned int."""
 
 _CRC_CHUNK = 1 << 22
@@ -68,7 +69,7 @@ def crc32c_of_range(data: bytes | mmap.mmap, start: int, end: int) -> int:
     crc = 0
     for chunk_start in range(start, end, _CRC_CHUNK):
         crc = google_crc32c.extend(crc, bytes(data[chunk_start : min(chunk_start + _CRC_CHUNK, end)]))
-    return crc
+    return int(crc)
 
 
 # --- the frame (§7.1): the only declaration of its layout; writer, reader, replay and bulk use these -------

@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 from tracker.admission._errors import TLogClosedError, TLogWriteError
 from tracker.admission.persistence._files import fsync_directory
@@ -83,7 +84,7 @@ class TLogWriter:
         rotation_bytes: int = DEFAULT_ROTATION_BYTES,
         max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
         metrics: PersistenceMetrics | None = None,
-    ) -> TLogWriter:
+    ) -> Self:
         """Open (creating, mode 0644) the active file for appending. Blocking file I/O."""
         path = Path(path)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
+import numpy.typing as npt
 
 from tracker.admission.core._events import ZERO_ID, LedgerEvent, LedgerEventKind
 from tracker.admission.core._state import (
@@ -248,6 +249,20 @@ class BulkReplay:
         "records_in_runs",
     )
 
+    _total: npt.NDArray[np.uint32]
+    _a: npt.NDArray[np.uint32]
+    _b: npt.NDArray[np.uint32]
+    _stamp: npt.NDArray[np.int64]
+    _written: npt.NDArray[np.bool_]
+    _balance: npt.NDArray[np.int64]
+    _id_words: npt.NDArray[np.uint64]
+    _total_view: memoryview
+    _a_view: memoryview
+    _b_view: memoryview
+    _stamp_view: memoryview
+    _written_view: memoryview
+    _balance_view: memoryview
+
     def __init__(self, consumers: dict[bytes, ConsumerCreditState]) -> None:
         self._consumers = consumers
         self._day_cache: dict[int, tuple[int, int]] = {}
@@ -276,7 +291,9 @@ class BulkReplay:
 
     def _allocate(self, capacity: int, keep: int = 0) -> None:
         """(Re)allocate the columns for `capacity` rows, keeping the first `keep` rows."""
-        old = None if keep == 0 else (self._total, self._a, self._b, self._stamp, self._written)
+        old: tuple[np.ndarray, ...] | None = (
+            None if keep == 0 else (self._total, self._a, self._b, self._stamp, self._written)
+        )
         old_rows = None if keep == 0 else (self._balance, self._id_words)
         slots = capacity * _CODES
         self._total = np.zeros(slots, np.uint32)
@@ -294,12 +311,12 @@ class BulkReplay:
             self._balance[:keep] = old_rows[0][:keep]
             self._id_words[:keep] = old_rows[1][:keep]
         self._capacity = capacity
-        self._total_view = memoryview(self._total)
-        self._a_view = memoryview(self._a)
-        self._b_view = memoryview(self._b)
-        self._stamp_view = memoryview(self._stamp)
-        self._written_view = memoryview(self._written)
-        self._balance_view = memoryview(self._balance)
+        self._total_view = self._total.data
+        self._a_view = self._a.data
+        self._b_view = self._b.data
+        self._stamp_view = self._stamp.data
+        self._written_view = self._written.data
+        self._balance_view = self._balance.data
 
     def _reserve(self, rows: int) -> None:
         if rows > self._capacity:
@@ -460,7 +477,7 @@ class BulkReplay:
         ts = settlements["ts"].astype(np.int64)
         transfer_at, transfers = run.frames(TLogKind.TRANSFER)
         grant_at, grants = run.frames(TLogKind.STARTER_GRANT)
-        seeded = settlements["seeder"].any(axis=1)
+        seeded: npt.NDArray[np.bool_] = np.any(settlements["seeder"], axis=1)
         seeded_at = settlement_at[seeded]
         # Every identity the run touches, in record order: record i touches its consumer at 2i and a
         # settlement's seeder at 2i + 1.
@@ -512,7 +529,8 @@ class BulkReplay:
             length, _, ts, _ = _HEADER.unpack_from(data, offset)
             payload = data[offset + 21 : offset + length]
             if kind == TLogKind.SETTLEMENT:
-                self.settlement(*_SETTLEMENT_PAYLOAD.unpack(payload), ts)
+                consumer, seeder, cost, flags = _SETTLEMENT_PAYLOAD.unpack(payload)
+                self.settlement(consumer, seeder, cost, flags, ts)
             else:
                 event = record_to_event(kind, ts, payload)
                 if event is not None:
@@ -559,7 +577,8 @@ class BulkReplay:
     def _restarts(self, keys: np.ndarray, today: np.ndarray) -> np.ndarray:
         """Which of these buckets `add_to_bucket` would restart at `today`: unset, or 30+ days older."""
         stamp = self._stamp[keys]
-        return ~self._written[keys] | (stamp == ZERO_TIME) | (stamp <= today - _STALE_AFTER_S)
+        restarts: np.ndarray = ~self._written[keys] | (stamp == ZERO_TIME) | (stamp <= today - _STALE_AFTER_S)
+        return restarts
 
     def _rebuild_index(self) -> None:
         """Sort every known identity's first word into the index (32-byte ids only: a tlog id has 32 bytes,
