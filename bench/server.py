@@ -3,7 +3,7 @@ Quart-Trio hello app measured in the same run.
 
     .venv/bin/python bench/server.py [--seconds 5] [--connections 16] [--starts 5]
 
-Prints one line per figure. Targets (issue 6): start → ready ≤ 1.5 s on an `init` data dir; /health and
+Prints one line per figure. Targets: start → ready ≤ 1.5 s on an `init` data dir; /health and
 /admission/status ≥ 80 % of the bare app's /health requests/s. The load client is a separate process speaking
 raw HTTP/1.1 keep-alive over loopback (cheaper than any Python HTTP library, so the server is what is
 measured).

@@ -1,4 +1,4 @@
-"""Benchmark of the admission tlog and recovery (issue 5). Prints figures, each next to a baseline measured in
+"""Benchmark of the admission tlog and recovery. Prints figures, each next to a baseline measured in
 the same run:
 
 1. tlog appends/s with batched fsync (the real writer, Trio fsync ticker every 5 ms) vs the raw limit: a loop

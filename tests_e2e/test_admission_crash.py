@@ -26,7 +26,6 @@ from tracker.ledger import TransferInRecord, ZERO_HASH, open_ledger
 class Core:
     def __init__(self):
         self.consumers, self.seeders = {}, {}
-        self.metrics, self.degraded_mode = None, False
     def apply_event(self, event):
         apply_ledger_event(self.consumers, event)
 
@@ -42,7 +41,7 @@ async def main(mode, data_dir, engine):
     config = SimpleNamespace(tlog_path=str(data_dir / "admission.tlog"),
         snapshot_path_prefix=str(data_dir / "admission.snapshot"), snapshot_interval_s=1,
         snapshots_retained=3, fsync_batch_window_ms=5)
-    identity = identity_from_seed(b"h4-crash-test-seed-0000000000000")
+    identity = identity_from_seed(b"admission-crash-test-seed-000000")
     async with open_ledger(data_dir / "ledger.sqlite", identity) as ledger:
         core = Core()
         persistent = AdmissionService(core, config, rotation_bytes=4096, fast_replay=engine == "bulk")

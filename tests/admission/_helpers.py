@@ -32,7 +32,6 @@ class SimpleCore:
         self.consumers: dict[bytes, ConsumerCreditState] = {}
         self.seeders: dict[bytes, SeederHeartbeatState] = {}
         self.degraded_mode = False
-        self.metrics = None
         self.applied: list[LedgerEvent] = []
 
     def apply_event(self, event: LedgerEvent) -> None:
@@ -149,7 +148,6 @@ async def open_persistent(
     *,
     core: object | None = None,
     ledger: object | None = None,
-    metrics: object | None = None,
     fast_replay: bool = True,
     **config_overrides: object,
 ):
@@ -160,7 +158,6 @@ async def open_persistent(
     persistent = AdmissionService(
         core if core is not None else SimpleCore(),  # type: ignore[arg-type]
         admission_config(tmp_path, **config_overrides),
-        metrics=metrics,
         persistence_metrics=PersistenceMetrics(),
         fast_replay=fast_replay,
     )
@@ -179,7 +176,7 @@ def crash(persistent: object) -> None:
 
 
 def real_core(tmp_path: Path):
-    """H3's AdmissionCore with default config and its own metrics registry."""
+    """The real AdmissionCore with default config and its own metrics registry."""
     from prometheus_client import CollectorRegistry
 
     from tracker.admission.core._gatekeeper import AdmissionCore

@@ -10,7 +10,6 @@ from pathlib import Path
 from unittest import mock
 
 import trio
-from prometheus_client import CollectorRegistry
 
 from tests.admission._helpers import (
     KIND_STARTER_GRANT,
@@ -27,7 +26,6 @@ from tests.admission._helpers import (
     recompute,
 )
 from tracker.admission._errors import SnapshotFormatError
-from tracker.admission.core._metrics import AdmissionMetrics
 from tracker.admission.core._state import BucketArray, ConsumerCreditState
 from tracker.admission.persistence._snapshot_format import decode_snapshot
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots
@@ -102,13 +100,13 @@ async def _run_cases(base: Path, work: Path, ledger: FakeLedger) -> dict[str, in
         mutated = _mutate(original, rng)
         (directory / target).write_bytes(mutated)
         core = SimpleCore()
-        metrics = AdmissionMetrics(CollectorRegistry())
         # Odd cases replay every stretch of ledger records as a bulk run, however short.
         with mock.patch(
             "tracker.admission.persistence.bulk._engine.MIN_BULK_RUN", 1 if case % 2 else MIN_BULK_RUN
         ):
-            persistent = await open_persistent(directory, core=core, ledger=ledger, metrics=metrics)
+            persistent = await open_persistent(directory, core=core, ledger=ledger)
         report = persistent.replay_report
+        metrics = persistent.persistence_metrics
         assert report is not None
         # Every committed ledger entry is reflected exactly once, whatever happened to the files.
         assert {identity: _ledger_part(state) for identity, state in core.consumers.items()} == expected, case

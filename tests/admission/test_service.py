@@ -146,7 +146,7 @@ async def test_acceptance_10_mid_file_corruption_counted_decisions_flow(tmp_path
     core = real_core(tmp_path)
     reopened = await open_persistent(tmp_path, core=core, ledger=ledger)
     assert reopened.tlog_corruptions == 1
-    assert metric_value(core.metrics, "tlog_corruption_records") == 1
+    assert metric_value(reopened.persistence_metrics, "tlog_corruption_records") == 1
     assert reopened.degraded_mode and core.degraded_mode
     assert core.metrics.registry.get_sample_value("admission_degraded_mode_active") == 1
     # The damaged file is kept aside, never deleted; the good prefix (nothing before frame 1) stays in place.
@@ -230,7 +230,7 @@ async def test_acceptance_12_all_snapshots_corrupt_degraded_decisions_flow(tmp_p
     reopened = await open_persistent(tmp_path, core=core)
     assert reopened.degraded_mode and core.degraded_mode
     assert reopened.snapshot_load_failures == 3
-    assert metric_value(core.metrics, "snapshot_load_failures") == 3
+    assert metric_value(reopened.persistence_metrics, "snapshot_load_failures") == 3
     assert core.decide(make_id(0x55), None, NOW).outcome == Outcome.ADMIT
     # The tlog still holds every event: nothing is lost.
     assert set(core.consumers) == {make_id(1), make_id(2), make_id(3)}

@@ -1,4 +1,20 @@
-"""Operator admin HTTP API (Quart-Trio): health, stats, identity, maintenance, admission routes, OpenAPI."""
+"""Operator admin HTTP API (Quart-Trio): health, stats, identity, maintenance, admission routes, OpenAPI.
+
+Layout:
+
+    _app.py               `create_admin_app`: the app, bearer guard, error handling, route registration
+    _context.py           `AdminContext`, what every handler reads (a leaf: imports no other admin module)
+    _core_routes.py       /health, /stats, /identity/<id>, /maintenance
+    _admission_routes.py  /admission/*: one `AdmissionService` method per route
+    _json.py              every JSON shape the API returns (Go field names and times)
+    _responses.py         JSON responses and error bodies, Go hex decoding
+    _auth.py              bearer token, operator id
+    _protocols.py         what the app needs from the ledger and the registry (structural types)
+    _openapi.py           the OpenAPI document
+
+Rules: route modules import `_context`, never `_app`; subsystems are reached through their faces
+(`tracker.admission`, `tracker.ledger`, `tracker.registry`) only; no blocking I/O in a handler.
+"""
 
 from tracker.admin._app import ADMIN_TOKEN_ENV, PUBLIC_ENDPOINTS, admin_token_from_env, create_admin_app
 from tracker.admin._auth import DEFAULT_OPERATOR, OPERATOR_HEADER

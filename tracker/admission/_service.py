@@ -101,8 +101,8 @@ class AdmissionService:
     in a nursery → `await aclose(final_snapshot=...)`.
 
     `config` is the `admission:` config section. `fast_replay` replays the tlog in bulk (numpy) with the same
-    rules instead of calling `core.apply_event` per record. `metrics` defaults to the core's AdmissionMetrics;
-    `persistence_metrics` holds the tlog/snapshot families.
+    rules instead of calling `core.apply_event` per record. `persistence_metrics` holds the tlog/snapshot
+    families (the core has its own `AdmissionMetrics`).
     """
 
     def __init__(
@@ -110,7 +110,6 @@ class AdmissionService:
         core: AdmissionCore,
         config: AdmissionConfig,
         *,
-        metrics: AdmissionMetrics | None = None,
         persistence_metrics: PersistenceMetrics | None = None,
         clock: Callable[[], float] = time.time,
         rotation_bytes: int = DEFAULT_ROTATION_BYTES,
@@ -121,7 +120,6 @@ class AdmissionService:
         self.core = core
         """The pure core. Only admission and its tests touch it; everything else goes through the service."""
         self.config = config
-        self.metrics = metrics if metrics is not None else core.metrics
         self.persistence_metrics = (
             persistence_metrics if persistence_metrics is not None else PersistenceMetrics()
         )
@@ -164,7 +162,7 @@ class AdmissionService:
         """Build the core (observing `registry`'s heartbeats and advertisements) and the service around it.
         Raises AdmissionConfigError for a configuration the core cannot use."""
         core = AdmissionCore(config, registry, identity, metrics=metrics, clock=clock)
-        return cls(core, config, metrics=metrics, persistence_metrics=persistence_metrics, clock=clock)
+        return cls(core, config, persistence_metrics=persistence_metrics, clock=clock)
 
     # --- read-only views ----------------------------------------------------------------------------------
 
@@ -245,12 +243,11 @@ class AdmissionService:
         self.tlog_corruptions += len(report.damage)
         if report.degraded:
             self._set_degraded()
-        metrics = self.metrics
-        if metrics is not None:
-            if report.snapshot_load_failures:
-                metrics.snapshot_load_failures.inc(report.snapshot_load_failures)
-            if report.damage:
-                metrics.tlog_corruption_records.inc(len(report.damage))
+        pm = self.persistence_metrics
+        if report.snapshot_load_failures:
+            pm.snapshot_load_failures.inc(report.snapshot_load_failures)
+        if report.damage:
+            pm.tlog_corruption_records.inc(len(report.damage))
         self._last_seq = report.last_seq
         self._ledger_seq = report.ledger_contiguous
         self._deferred_local = deque(report.deferred_local)
@@ -283,8 +280,7 @@ class AdmissionService:
             self._ledger_seq = max(self._ledger_seq, highest)
         if ledger_seq_of(self._last_seq) < self._ledger_seq:
             self._last_seq = tlog_seq_for_ledger(self._ledger_seq)
-        if metrics is not None:
-            metrics.tlog_replay_gap_entries.set(report.cross_check_applied)
+        pm.tlog_replay_gap_entries.set(report.cross_check_applied)
         if self._writer is not None:
             try:
                 await self._writer.flush(fsync=True)
@@ -591,8 +587,7 @@ class AdmissionService:
                 data = await trio.to_thread.run_sync(encode_snapshot, seq, ts, consumers, seeders)
                 await trio.to_thread.run_sync(write_snapshot_file, path, data)
             except SnapshotError as error:
-                if self.metrics is not None:
-                    self.metrics.snapshot_emit_failures.inc()
+                self.persistence_metrics.snapshot_emit_failures.inc()
                 _logger.error("admission: snapshot failed: %s", error)
                 raise
             retained = max(1, self.config.snapshots_retained)

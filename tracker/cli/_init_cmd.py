@@ -11,9 +11,8 @@ from pathlib import Path
 
 from tracker.cli._common import CliExit, CliParser, ExitCode
 from tracker.cli._config_loading import load_config_for_cli
-from tracker.config import Config, apply_defaults, render_yaml, write_self_signed_cert
-from tracker.config._tls import write_text_file
-from tracker.identity import generate_identity, write_identity
+from tracker.config import Config, apply_defaults, render_yaml
+from tracker.identity import generate_identity, write_identity, write_self_signed_cert, write_text_file
 
 DEFAULT_DATA_DIR = "data"
 CONFIG_FILE_NAME = "tracker.yaml"

@@ -33,7 +33,6 @@ from tracker.config._schema import (
     default_config,
     default_pricing_models,
 )
-from tracker.config._tls import self_signed_certificate, write_self_signed_cert
 from tracker.config._validate import validate, validation_errors
 
 __all__ = [
@@ -72,8 +71,6 @@ __all__ = [
     "parse_with_stats",
     "render_defaults_template",
     "render_yaml",
-    "self_signed_certificate",
     "validate",
     "validation_errors",
-    "write_self_signed_cert",
 ]

@@ -1,7 +1,24 @@
 """The credit ledger: a signed, hash-chained log of credit movements in SQLite with a balance projection.
 
-Sync core `Ledger` (no Trio); Trio façade `open_ledger(...)` → `AsyncLedger` (group commit, subscribers on the
-Trio thread); `run_merkle_rollup` ticker; `LedgerMetrics`; wire helpers, builders and validation.
+Layout:
+
+    _ledger.py     `Ledger`, the synchronous core: appends (one writer), reads, start-up projection replay
+    _service.py    the Trio façade: `open_ledger(path, identity)` → `AsyncLedger` (group commit in a worker
+                   thread, subscribers on the Trio thread); the `run_merkle_rollup` ticker
+    _store.py      SQLite (WAL) schema access: the only module that runs SQL
+    _prepare.py    checking and signing an append against the current tip and balances
+    _builders.py   entry bodies per kind (Go entry.Build*)
+    _validate.py   structural validation of bodies and signatures
+    _wire.py       canonical bytes, hashes, Ed25519 verify, `EntryKind`
+    _records.py    the public records: requests, `CommittedEntry`, `Tip`
+    _audit.py      offline chain and projection verification (`trio-tracker ledger verify`)
+    _merkle.py     hourly Merkle roots
+    _schema.py     the SQLite schema
+    _metrics.py    `LedgerMetrics`
+    _errors.py     `LedgerError` and its leaves
+
+Rules: only `_service.py` imports Trio; other packages read committed entries as `CommittedEntry` /
+`EntryKind` from this face and never touch the store.
 """
 
 from tracker._proto.balance_pb2 import BalanceSnapshotBody, SignedBalanceSnapshot

@@ -25,7 +25,3 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes | None:
 def merkle_root_preimage(hour: int, root: bytes) -> bytes:
     """The bytes the tracker signs for an hourly root: domain ‖ NUL ‖ hour (uint64 big-endian) ‖ root."""
     return MERKLE_ROOT_DOMAIN + hour.to_bytes(8, "big") + root
-
-
-def hour_of(unix_seconds: float) -> int:
-    return int(unix_seconds) // SECONDS_PER_HOUR

@@ -200,17 +200,6 @@ class LedgerStore:
         if writer.in_transaction:
             writer.execute("ROLLBACK")
 
-    def savepoint(self) -> None:
-        self._write_cursor().execute("SAVEPOINT entry")
-
-    def release_savepoint(self) -> None:
-        self._write_cursor().execute("RELEASE entry")
-
-    def rollback_to_savepoint(self) -> None:
-        cursor = self._write_cursor()
-        cursor.execute("ROLLBACK TO entry")
-        cursor.execute("RELEASE entry")
-
     def insert_entry(self, values: tuple[Any, ...]) -> None:
         """Insert one entries row (the 18 columns in schema order; empty signatures passed as None)."""
         try:

@@ -15,7 +15,7 @@ from tests.admission._fixtures import (
     sample,
     set_pressure,
 )
-from tracker.admission import AdmissionConfigError, AdmissionMetrics
+from tracker.admission import AdmissionConfigError, AdmissionMetrics, PersistenceMetrics
 from tracker.admission.core._events import LedgerEvent, LedgerEventKind
 from tracker.admission.core._gatekeeper import AdmissionCore
 from tracker.admission.core._score import Signals
@@ -71,6 +71,7 @@ def test_unusable_config_is_refused(overrides: dict[str, object], message: str) 
 def test_every_catalogue_metric_is_exposed_with_the_go_help_text() -> None:
     registry = CollectorRegistry()
     AdmissionCore(make_config(), Registry(), TRACKER_IDENTITY, metrics=AdmissionMetrics(registry))
+    PersistenceMetrics(registry)  # the catalogue's tlog and snapshot families
     exposition = generate_latest(registry).decode()
     for name in CATALOGUE:
         assert f"# TYPE {name.removesuffix('_total')}" in exposition, name

@@ -48,7 +48,6 @@ from tracker.admission.core._queue import (
     position_band,
 )
 from tracker.admission.core._score import (
-    Signals,
     compute_local_score,
     compute_signals,
     go_round,
@@ -502,10 +501,6 @@ class AdmissionCore:
     def seeder_view(self, seeder_id: bytes) -> SeederHeartbeatState | None:
         state = self.seeders.get(seeder_id)
         return None if state is None else state.copy()
-
-    def local_signals(self, consumer_id: bytes, now: float) -> Signals | None:
-        state = self.consumers.get(consumer_id)
-        return None if state is None else compute_signals(state, self.config, now)
 
     def describe(self) -> dict[str, Any]:
         """Counts for logs and inspect tools."""

@@ -1,7 +1,7 @@
 """Admission Prometheus metrics (admission.md §11), registered on a caller-supplied CollectorRegistry.
 
-The core updates the decision, queue, supply, attestation and rejection metrics; the persistence layer drives
-the tlog / snapshot / degraded / clock-jump ones through the same attributes.
+The core updates the decision, queue, supply, attestation, rejection, degraded and clock-jump metrics; the
+tlog and snapshot families of the catalogue live with the rest of persistence in `PersistenceMetrics`.
 """
 
 from __future__ import annotations
@@ -65,26 +65,6 @@ class AdmissionMetrics:
         self.trial_tier_decisions = Counter(
             "admission_trial_tier_decisions_total",
             "Decisions that fell back to TrialTierScore.",
-            registry=registry,
-        )
-        self.tlog_replay_gap_entries = Gauge(
-            "admission_tlog_replay_gap_entries",
-            "Ledger entries applied during cross-check that were missing from tlog.",
-            registry=registry,
-        )
-        self.tlog_corruption_records = Counter(
-            "admission_tlog_corruption_records_total",
-            "Cumulative tlog records that failed CRC mid-file.",
-            registry=registry,
-        )
-        self.snapshot_load_failures = Counter(
-            "admission_snapshot_load_failures_total",
-            "Cumulative failed snapshot loads (any reason).",
-            registry=registry,
-        )
-        self.snapshot_emit_failures = Counter(
-            "admission_snapshot_emit_failures_total",
-            "Cumulative failed snapshot emit attempts.",
             registry=registry,
         )
         self.clock_jump_detected = Counter(

@@ -106,9 +106,6 @@ class PriorityQueue:
         heapq.heappush(self._heap, (key, self._order, entry))
         return len(self._heap)
 
-    def peek(self) -> QueueEntry | None:
-        return self._heap[0][2] if self._heap else None
-
     def pop(self) -> QueueEntry | None:
         return heapq.heappop(self._heap)[2] if self._heap else None
 
@@ -149,6 +146,3 @@ class PriorityQueue:
     def entries(self) -> list[QueueEntry]:
         """The entries in heap-array order (what the admin queue listing shows)."""
         return [item[2] for item in self._heap]
-
-    def contains_request(self, request_id: bytes) -> bool:
-        return any(item[2].request_id == request_id for item in self._heap)

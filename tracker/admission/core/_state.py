@@ -259,10 +259,6 @@ class ConsumerCreditState:
                 sums[5] += r[offset + 3]
         return SignalSums(*(value & _U32 for value in sums))
 
-    def has_settlement(self) -> bool:
-        """True when the uint32 sum of settlement totals is > 0 (the Decide gate for the local score)."""
-        return self.sums().total_settled > 0
-
     def copy(self) -> ConsumerCreditState:
         clone = ConsumerCreditState(self.first_seen_at, self.last_balance_seen)
         clone._records = array("I", self._records)

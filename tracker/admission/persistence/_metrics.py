@@ -1,6 +1,6 @@
-"""Persistence-only Prometheus metrics (tlog bytes / fsyncs / fsync latency / rotations / append failures,
-snapshot success time and duration). The §11 catalogue names live in H3's AdmissionMetrics; these are
-extra."""
+"""Every Prometheus family of admission persistence: the tlog and snapshot names of the §11 catalogue (replay
+gap, corruption, snapshot load and emit failures) and our extra ones (tlog bytes, fsyncs and their latency,
+rotations, append failures, skipped ledger entries, snapshot time, duration and size, replay duration)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,26 @@ class PersistenceMetrics:
     when `registry` is None, so unit tests and offline tools can still read the values)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.tlog_replay_gap_entries = Gauge(
+            "admission_tlog_replay_gap_entries",
+            "Ledger entries applied during cross-check that were missing from tlog.",
+            registry=registry,
+        )
+        self.tlog_corruption_records = Counter(
+            "admission_tlog_corruption_records_total",
+            "Cumulative tlog records that failed CRC mid-file.",
+            registry=registry,
+        )
+        self.snapshot_load_failures = Counter(
+            "admission_snapshot_load_failures_total",
+            "Cumulative failed snapshot loads (any reason).",
+            registry=registry,
+        )
+        self.snapshot_emit_failures = Counter(
+            "admission_snapshot_emit_failures_total",
+            "Cumulative failed snapshot emit attempts.",
+            registry=registry,
+        )
         self.tlog_bytes_written = Counter(
             "admission_tlog_bytes_written",
             "Bytes written to the admission tlog (frames, after batching).",

@@ -304,9 +304,8 @@ class BulkReplay:
         self._balance = np.zeros(capacity, np.int64)
         self._id_words = np.zeros((capacity, ID_WORDS), np.uint64)
         if old is not None and old_rows is not None:
-            for new_column, old_column in zip(
-                (self._total, self._a, self._b, self._stamp, self._written), old, strict=True
-            ):
+            new: tuple[np.ndarray, ...] = (self._total, self._a, self._b, self._stamp, self._written)
+            for new_column, old_column in zip(new, old, strict=True):
                 new_column[: keep * _CODES] = old_column[: keep * _CODES]
             self._balance[:keep] = old_rows[0][:keep]
             self._id_words[:keep] = old_rows[1][:keep]

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
-from tracker.identity import TrackerIdentity
+from tracker.identity._key_file import TrackerIdentity
 
 CERT_COMMON_NAME = "token-bay-tracker"
 _NOT_BEFORE = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
