@@ -223,6 +223,41 @@ class AdmissionService:
             raise RuntimeError("admission: startup_replay already ran")
         if ledger_source is not None:
             self._ledger_source = ledger_source
+        report = await self._replay_disk()
+        if self.tlog_path:
+            self._writer = await trio.to_thread.run_sync(
+                partial(
+                    AsyncTLogWriter.open,
+                    self.tlog_path,
+                    last_seq=report.last_seq,
+                    rotation_bytes=self._rotation_bytes,
+                    max_pending_bytes=self._max_pending_bytes,
+                    metrics=self.persistence_metrics,
+                )
+            )
+        self._replayed = True
+        await self._fill_from_ledger(report)
+        if ledger_seq_of(self._last_seq) < self._ledger_seq:
+            self._last_seq = tlog_seq_for_ledger(self._ledger_seq)
+        self.persistence_metrics.tlog_replay_gap_entries.set(report.cross_check_applied)
+        if self._writer is not None:
+            try:
+                await self._writer.flush(fsync=True)
+            except TLogWriteError as error:
+                _logger.error("admission: flushing the tlog after replay failed: %s", error)
+        self.persistence_metrics.replay_duration.set(report.duration_s)
+        if report.damage and self.snapshot_prefix and not self._behind:
+            # The good prefix now lives in a repaired file and the rest of the damaged file is gone: capture
+            # the recovered state at once so the next start-up does not depend on it.
+            try:
+                await self.snapshot_now()
+            except SnapshotError as error:
+                _logger.error("admission: snapshot after tlog repair failed: %s", error)
+        self._log_replay(report)
+        return report
+
+    async def _replay_disk(self) -> ReplayReport:
+        """Snapshot + tlog (persistence/_replay.py) in a worker thread; take over its position and counts."""
         if self.snapshot_prefix:
             await trio.to_thread.run_sync(
                 partial(os.makedirs, Path(self.snapshot_prefix).parent, exist_ok=True)
@@ -243,26 +278,18 @@ class AdmissionService:
         self.tlog_corruptions += len(report.damage)
         if report.degraded:
             self._set_degraded()
-        pm = self.persistence_metrics
         if report.snapshot_load_failures:
-            pm.snapshot_load_failures.inc(report.snapshot_load_failures)
+            self.persistence_metrics.snapshot_load_failures.inc(report.snapshot_load_failures)
         if report.damage:
-            pm.tlog_corruption_records.inc(len(report.damage))
+            self.persistence_metrics.tlog_corruption_records.inc(len(report.damage))
         self._last_seq = report.last_seq
         self._ledger_seq = report.ledger_contiguous
         self._deferred_local = deque(report.deferred_local)
-        if self.tlog_path:
-            self._writer = await trio.to_thread.run_sync(
-                partial(
-                    AsyncTLogWriter.open,
-                    self.tlog_path,
-                    last_seq=report.last_seq,
-                    rotation_bytes=self._rotation_bytes,
-                    max_pending_bytes=self._max_pending_bytes,
-                    metrics=self.persistence_metrics,
-                )
-            )
-        self._replayed = True
+        return report
+
+    async def _fill_from_ledger(self, report: ReplayReport) -> None:
+        """The ledger cross-check: apply the committed entries the tlog never saw (or lost). Without a ledger,
+        apply what the tlog still has after a hole, in order."""
         if self._ledger_source is not None:
             try:
                 report.cross_check_applied, _ = await self._apply_from_ledger(report)
@@ -272,28 +299,13 @@ class AdmissionService:
                 )
                 self._behind = True
         elif report.deferred_after_seq is not None:
-            # No ledger to fill the hole with: apply what the tlog still has after it, in order.
             highest = await trio.to_thread.run_sync(
                 apply_tlog_tail, self.tlog_path, report.deferred_after_seq, self.core.apply_event
             )
             self._deferred_local.clear()
             self._ledger_seq = max(self._ledger_seq, highest)
-        if ledger_seq_of(self._last_seq) < self._ledger_seq:
-            self._last_seq = tlog_seq_for_ledger(self._ledger_seq)
-        pm.tlog_replay_gap_entries.set(report.cross_check_applied)
-        if self._writer is not None:
-            try:
-                await self._writer.flush(fsync=True)
-            except TLogWriteError as error:
-                _logger.error("admission: flushing the tlog after replay failed: %s", error)
-        self.persistence_metrics.replay_duration.set(report.duration_s)
-        if report.damage and self.snapshot_prefix and not self._behind:
-            # The good prefix now lives in a repaired file and the rest of the damaged file is gone: capture
-            # the recovered state at once so the next start-up does not depend on it.
-            try:
-                await self.snapshot_now()
-            except SnapshotError as error:
-                _logger.error("admission: snapshot after tlog repair failed: %s", error)
+
+    def _log_replay(self, report: ReplayReport) -> None:
         _logger.info(
             "admission: replay done",
             extra={
@@ -308,7 +320,6 @@ class AdmissionService:
                 "ledger_seq": self._ledger_seq,
             },
         )
-        return report
 
     def _install_snapshot(self, snapshot: SnapshotData) -> None:
         consumers = self.core.consumers

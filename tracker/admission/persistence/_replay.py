@@ -196,101 +196,135 @@ def _replay_from_disk(
         report.last_seq = report.applied_seq = snapshot.seq
         report.ledger_contiguous = ledger_seq_of(snapshot.seq)
     if tlog_path:
-        files = enumerate_tlog_files(tlog_path)
-        report.tlog_files = len(files)
-        report.floor = report.applied_seq
-
-        def defer() -> None:
-            if report.deferred_after_seq is None:
-                report.deferred_after_seq = report.applied_seq
-
-        settle = bulk.settlement if bulk is not None else None
-        apply_any = bulk.apply if bulk is not None else apply_event
-        unpack_settlement = _SETTLEMENT.unpack_from
-
-        def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
-            report.tlog_records_read += 1
-            if seq > report.last_seq:
-                report.last_seq = seq
-            if seq <= report.floor:
-                return  # already in the snapshot (or out of order): never apply twice
-            report.floor = seq
-            ledger_derived = seq & LOCAL_SEQ_MASK == 0
-            if (
-                report.deferred_after_seq is None
-                and ledger_derived
-                and seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
-            ):
-                defer()
-            if (
-                kind == _SETTLEMENT_KIND
-                and settle is not None
-                and report.deferred_after_seq is None
-                and len(payload) >= SETTLEMENT_PAYLOAD_SIZE
-            ):
-                consumer, seeder, cost, flags = unpack_settlement(payload)
-                settle(consumer, seeder, cost, flags, ts)  # the hot path: settlements, in bulk
-            else:
-                try:
-                    event = record_to_event(kind, ts, payload)
-                except TLogError as error:
-                    report.payload_errors += 1
-                    _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
-                    return
-                if event is None:
-                    return
-                if report.deferred_after_seq is not None:
-                    report.deferred_records += 1
-                    if not ledger_derived:
-                        report.deferred_local.append((seq, event))
-                    return
-                apply_any(event)
-            report.applied_seq = seq
-            report.tlog_records_applied += 1
-            if ledger_derived:
-                report.ledger_contiguous = seq >> LEDGER_SEQ_SHIFT
-
-        for index, path in enumerate(files):
-            is_active = index == len(files) - 1 and path.name == Path(tlog_path).name
-            try:
-                with read_file_bytes(path) as data:
-                    take_run = _bulk_run_taker(data, report, bulk) if bulk is not None else None
-                    scan = scan_tlog_bytes(data, on_record, path, take_run)
-                    del take_run  # it holds `data`
-                    damage_reason = _damage_reason(scan, is_active)
-                    if damage_reason is not None:
-                        defer()
-                        good_prefix = bytes(data[: scan.good_end])
-            except OSError as error:
-                raise OSError(f"admission: read tlog {path}: {error}") from error
-            if damage_reason is not None:
-                report.degraded = True
-                offset = scan.corrupt_offset if scan.corrupt_offset is not None else scan.good_end
-                moved_to = _set_damaged_file_aside(path, good_prefix, now()) if repair else None
-                report.damage.append(TLogDamage(path, offset, damage_reason, moved_to))
-                _logger.error(
-                    "admission: tlog %s damaged at offset %d (%s): kept %d good records, original moved to "
-                    "%s",
-                    path,
-                    offset,
-                    damage_reason,
-                    scan.records,
-                    moved_to,
-                )
-            elif scan.truncated and repair:
-                cut_torn_tail(path, scan.good_end)
-                report.torn_tails_cut += 1
-                _logger.warning(
-                    "admission: tlog %s ended in a torn frame; cut %d bytes at offset %d",
-                    path,
-                    scan.size - scan.good_end,
-                    scan.good_end,
-                )
+        plan = _scan_tlog_files(tlog_path, report, apply_event, bulk)
+        _repair(plan, report, now if repair else None)
     if bulk is not None:
         report.tlog_records_in_bulk = bulk.records_in_runs
         bulk.finish()
     report.duration_s = time.perf_counter() - started
     return report
+
+
+@dataclass(slots=True)
+class _Repair:
+    """What the scan found wrong with one tlog file: a torn tail to cut (`reason` None: the active file's
+    normal end after a crash) or damage (`reason` set): the good prefix is kept, the original set aside."""
+
+    path: Path
+    scan: TLogScan
+    reason: str | None
+    good_prefix: bytes = b""
+
+
+def _scan_tlog_files(
+    tlog_path: str,
+    report: ReplayReport,
+    apply_event: Callable[[LedgerEvent], None],
+    bulk: BulkReplay | None,
+) -> list[_Repair]:
+    """Apply the records of every tlog file after the snapshot, in seq order (each at most once; everything
+    after the first hole or damage is deferred), and return the repairs the files need. Reads only."""
+    files = enumerate_tlog_files(tlog_path)
+    report.tlog_files = len(files)
+    report.floor = report.applied_seq
+
+    def defer() -> None:
+        if report.deferred_after_seq is None:
+            report.deferred_after_seq = report.applied_seq
+
+    settle = bulk.settlement if bulk is not None else None
+    apply_any = bulk.apply if bulk is not None else apply_event
+    unpack_settlement = _SETTLEMENT.unpack_from
+
+    def on_record(seq: int, ts: int, kind: int, payload: bytes) -> None:
+        report.tlog_records_read += 1
+        if seq > report.last_seq:
+            report.last_seq = seq
+        if seq <= report.floor:
+            return  # already in the snapshot (or out of order): never apply twice
+        report.floor = seq
+        ledger_derived = seq & LOCAL_SEQ_MASK == 0
+        if (
+            report.deferred_after_seq is None
+            and ledger_derived
+            and seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
+        ):
+            defer()
+        if (
+            kind == _SETTLEMENT_KIND
+            and settle is not None
+            and report.deferred_after_seq is None
+            and len(payload) >= SETTLEMENT_PAYLOAD_SIZE
+        ):
+            consumer, seeder, cost, flags = unpack_settlement(payload)
+            settle(consumer, seeder, cost, flags, ts)  # the hot path: settlements, in bulk
+        else:
+            try:
+                event = record_to_event(kind, ts, payload)
+            except TLogError as error:
+                report.payload_errors += 1
+                _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
+                return
+            if event is None:
+                return
+            if report.deferred_after_seq is not None:
+                report.deferred_records += 1
+                if not ledger_derived:
+                    report.deferred_local.append((seq, event))
+                return
+            apply_any(event)
+        report.applied_seq = seq
+        report.tlog_records_applied += 1
+        if ledger_derived:
+            report.ledger_contiguous = seq >> LEDGER_SEQ_SHIFT
+
+    plan: list[_Repair] = []
+    for index, path in enumerate(files):
+        is_active = index == len(files) - 1 and path.name == Path(tlog_path).name
+        try:
+            with read_file_bytes(path) as data:
+                take_run = _bulk_run_taker(data, report, bulk) if bulk is not None else None
+                scan = scan_tlog_bytes(data, on_record, path, take_run)
+                del take_run  # it holds `data`
+                reason = _damage_reason(scan, is_active)
+                if reason is not None:
+                    defer()
+                    plan.append(_Repair(path, scan, reason, bytes(data[: scan.good_end])))
+                elif scan.truncated:
+                    plan.append(_Repair(path, scan, None))
+        except OSError as error:
+            raise OSError(f"admission: read tlog {path}: {error}") from error
+    return plan
+
+
+def _repair(plan: list[_Repair], report: ReplayReport, now: Callable[[], float] | None) -> None:
+    """Carry out the repairs, in file order (`now` None: report the damage, change nothing on disk)."""
+    for item in plan:
+        scan = item.scan
+        if item.reason is not None:
+            report.degraded = True
+            offset = scan.corrupt_offset if scan.corrupt_offset is not None else scan.good_end
+            moved_to = (
+                _set_damaged_file_aside(item.path, item.good_prefix, now()) if now is not None else None
+            )
+            report.damage.append(TLogDamage(item.path, offset, item.reason, moved_to))
+            _logger.error(
+                "admission: tlog %s damaged at offset %d (%s): kept %d good records, original moved to %s",
+                item.path,
+                offset,
+                item.reason,
+                scan.records,
+                moved_to,
+            )
+        elif now is not None:
+            cut_torn_tail(item.path, scan.good_end)
+            report.torn_tails_cut += 1
+            _logger.warning(
+                "admission: tlog %s ended in a torn frame; cut %d bytes at offset %d",
+                item.path,
+                scan.size - scan.good_end,
+                scan.good_end,
+            )
 
 
 def _has_data(tlog_path: str, snapshot_prefix: str) -> bool:

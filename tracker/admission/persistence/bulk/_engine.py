@@ -46,6 +46,8 @@ from tracker.admission.persistence._tlog_format import (
     FRAME_CRC_FIELD,
     FRAME_HEADER,
     FRAME_HEADER_FIELDS,
+    FRAME_HEADER_SIZE,
+    FRAME_OVERHEAD,
     ID_WORDS,
     SETTLEMENT_FIELDS,
     SETTLEMENT_PAYLOAD,
@@ -145,7 +147,7 @@ def find_ledger_run(
     kinds: list[int] = []
     expected = first_seq
     remaining = -1 if limit is None else limit
-    while remaining and offset + 25 <= size:
+    while remaining and offset + FRAME_OVERHEAD <= size:
         length, seq, _, kind = unpack_header(data, offset)
         if seq != expected or lengths.get(kind) != length or offset + 4 + length > size:
             break
@@ -526,7 +528,7 @@ class BulkReplay:
         data = run.data
         for offset, kind in zip(run.offsets, run.kinds, strict=True):
             length, _, ts, _ = _HEADER.unpack_from(data, offset)
-            payload = data[offset + 21 : offset + length]
+            payload = data[offset + FRAME_HEADER_SIZE : offset + length]
             if kind == TLogKind.SETTLEMENT:
                 consumer, seeder, cost, flags = _SETTLEMENT_PAYLOAD.unpack(payload)
                 self.settlement(consumer, seeder, cost, flags, ts)
