@@ -20,13 +20,6 @@ def test_starter_grant_usage_and_transfer_in_reach_the_credit_state(tmp_path: Pa
     seeder = identity_from_seed(b"ledger-feed-seeder-seed-00000000")
     core = make_core()
     with Ledger.open(tmp_path / "ledger.sqlite", tracker, clock=lambda: NOW) as ledger:
-
-        def on_commit(committed: object) -> None:
-            event = event_from_committed_entry(committed)
-            if event is not None:
-                core.apply_event(event)
-
-        ledger.subscribe(on_commit)
         ledger.issue_starter_grant(CONSUMER, 1000)
         tip = ledger.tip()
         assert tip is not None
@@ -63,6 +56,10 @@ def test_starter_grant_usage_and_transfer_in_reach_the_credit_state(tmp_path: Pa
         tip = ledger.tip()
         assert tip is not None
         ledger.append_transfer_in(TransferInRecord(tip.hash, tip.seq + 1, RECIPIENT, 77, NOW, b"f" * 32))
+        for committed in ledger.entries_since(0):
+            event = event_from_committed_entry(committed)
+            if event is not None:
+                core.apply_event(event)
 
     consumer = core.consumers[CONSUMER]
     assert consumer.last_balance_seen == 970

@@ -21,7 +21,6 @@ from tests.ledger.helpers import (
 )
 from tracker.ledger import (
     ChainIntegrityError,
-    CommittedEntry,
     EntryKind,
     EntryValidationError,
     InsufficientBalance,
@@ -296,26 +295,6 @@ def test_signed_balance_snapshot(ledger: Ledger, clock: FakeClock) -> None:
         ledger.signed_balance(b"abcd")
 
 
-def test_subscribers_see_committed_entries_in_order_and_never_rejected_ones(ledger: Ledger) -> None:
-    seen: list[CommittedEntry] = []
-    unsubscribe = ledger.subscribe(seen.append)
-    ledger.subscribe(lambda committed: 1 / 0)  # a failing subscriber does not hurt the ledger or the others
-    ledger.issue_starter_grant(CONSUMER.identity_id, 10)
-    with pytest.raises(InsufficientBalance):
-        ledger.append_usage(usage_record(ledger, CONSUMER, SEEDER, 11))
-    results = ledger.append_batch(
-        [
-            usage_record(ledger, CONSUMER, SEEDER, 1),
-            usage_record(ledger, CONSUMER, SEEDER, 99, seq=3),  # rejected inside the batch
-        ]
-    )
-    assert isinstance(results[0], CommittedEntry) and isinstance(results[1], StaleTip)
-    assert [committed.seq for committed in seen] == [1, 2]
-    unsubscribe()
-    ledger.issue_starter_grant(CONSUMER.identity_id, 10)
-    assert len(seen) == 2
-
-
 def test_batch_isolates_failures_and_keeps_seqs_gap_free(ledger: Ledger) -> None:
     from tracker.ledger import StarterGrantRequest
 
@@ -490,8 +469,6 @@ def test_a_failing_sql_write_is_redone_without_the_failing_entry(ledger: Ledger,
         "CREATE TRIGGER inject_failure BEFORE INSERT ON balances WHEN NEW.identity_id = ?"
         " BEGIN SELECT RAISE(ABORT, 'injected write failure'); END".replace("?", f"x'{poisoned.hex()}'"),
     )
-    seen: list[int] = []
-    ledger.subscribe(lambda committed: seen.append(committed.seq))
     results = ledger.append_batch(
         [
             StarterGrantRequest(identity_id("a"), 1),
@@ -501,7 +478,7 @@ def test_a_failing_sql_write_is_redone_without_the_failing_entry(ledger: Ledger,
     )
     assert isinstance(results[1], LedgerStorageError) and "injected write failure" in str(results[1])
     assert [results[0].seq, results[2].seq] == [1, 2]
-    assert seen == [1, 2]
+    assert [committed.seq for committed in ledger.entries_since(0)] == [1, 2]
     assert _rows(ledger_path, "entries") == 2
     assert ledger.balance(poisoned) is None
     assert ledger.assert_chain_integrity() == 2
@@ -525,8 +502,6 @@ def test_a_failing_commit_fails_every_entry_of_the_batch_and_writes_nothing(
         f"CREATE TRIGGER poison_commit AFTER INSERT ON balances WHEN NEW.identity_id = x'{poisoned.hex()}'"
         " BEGIN INSERT INTO child VALUES (42); END",
     )
-    seen: list[int] = []
-    ledger.subscribe(lambda committed: seen.append(committed.seq))
     results = ledger.append_batch(
         [
             StarterGrantRequest(identity_id("a"), 1),
@@ -537,7 +512,7 @@ def test_a_failing_commit_fails_every_entry_of_the_batch_and_writes_nothing(
     assert all(isinstance(result, LedgerStorageError) for result in results[:2])
     assert "commit" in str(results[0]) and results[0] is not results[1]
     assert isinstance(results[2], EntryValidationError)
-    assert seen == []
+    assert ledger.entries_since(1) == []
     assert ledger.tip().seq == 1
     assert _rows(ledger_path, "entries") == 1
     assert ledger.balance(identity_id("a")) is None

@@ -1,5 +1,5 @@
 """The synchronous ledger: batches of appends written in one transaction (group commit) with the tip kept in
-memory, subscribers, the start-up replay of entries beyond the balance projection, reads, signed balance
+memory, the start-up replay of entries beyond the balance projection, reads, signed balance
 snapshots, the audit and the hourly Merkle rollup. Usable without Trio; thread-safe."""
 
 from __future__ import annotations
@@ -44,8 +44,6 @@ from tracker.ledger._wire import (
 
 logger = logging.getLogger("tracker.ledger")
 
-Subscriber = Callable[[CommittedEntry], object]
-"""Called with each committed entry; its return value is ignored."""
 AppendResult = CommittedEntry | BaseException
 
 
@@ -69,9 +67,8 @@ class Ledger:
     """The signed, hash-chained credit ledger over a LedgerStore.
 
     Construct with `Ledger.open(path, tracker_key)` (owns its store) or `Ledger(store, tracker_key)`.
-    Appends from any number of threads are serialised; `append_batch` commits many appends in one transaction.
-    Subscribers are called after each commit, in commit order, on the committing thread, never for an entry
-    that was rolled back; they must not append to the ledger themselves.
+    Appends from any number of threads are serialised; `append_batch` commits many appends in one transaction
+    and returns the committed entries (the Trio façade notifies its subscribers from them).
     """
 
     def __init__(
@@ -91,7 +88,6 @@ class Ledger:
         self._preparer = EntryPreparer(self._key, store)
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._subscribers: list[Subscriber] = []
         self._closed = False
         self._tip = self._load_tip()
         self.replayed_on_open = self._replay_projection() if store.writable else 0
@@ -142,16 +138,6 @@ class Ledger:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call `callback(committed)` after each commit; returns a function that unsubscribes."""
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
     # ---- appends ------------------------------------------------------------------------------------------
 
     def issue_starter_grant(self, identity_id: bytes, amount: int) -> CommittedEntry:
@@ -186,25 +172,23 @@ class Ledger:
             excluded: dict[int, BaseException] = {}
             while True:
                 try:
-                    results, accepted = self._append_once(requests, excluded)
+                    results = self._append_once(requests, excluded)
                 except _WriteFailed as failed:
                     excluded[failed.index] = failed.error
                     continue
                 break
-            for index in accepted:
-                self._notify(results[index])  # type: ignore[arg-type]
         return results
 
     def _append_once(
         self, requests: Sequence[AppendRequest], excluded: dict[int, BaseException]
-    ) -> tuple[list[AppendResult], list[int]]:
+    ) -> list[AppendResult]:
         store = self._store
         results: list[AppendResult] = [excluded.get(index, _NOT_RUN) for index in range(len(requests))]
         try:
             store.begin()
         except sqlite3.Error as error:
             message = f"ledger: append: storage: begin transaction: {error}"
-            return [excluded.get(index) or LedgerStorageError(message) for index in range(len(requests))], []
+            return [excluded.get(index) or LedgerStorageError(message) for index in range(len(requests))]
         accepted: list[int] = []
         tip_seq, tip_hash = self._tip.seq, self._tip.hash
         batch_now = self._clock()
@@ -244,22 +228,15 @@ class Ledger:
             for index in accepted:
                 results[index] = LedgerStorageError(f"ledger: append: storage: commit: {error}")
             self._tip = self._load_tip()
-            return results, []
+            return results
         self._tip = Tip(tip_seq, tip_hash)
-        return results, accepted
+        return results
 
     def _rollback_quietly(self) -> None:
         try:
             self._store.rollback()
         except sqlite3.Error:
             logger.exception("ledger: rollback failed")
-
-    def _notify(self, committed: CommittedEntry) -> None:
-        for callback in tuple(self._subscribers):
-            try:
-                callback(committed)
-            except Exception:
-                logger.exception("ledger: subscriber %r failed on seq %d", callback, committed.seq)
 
     def _write(self, prepared: PreparedEntry) -> None:
         store = self._store

@@ -22,7 +22,7 @@ import trio
 
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
 from tracker.ledger._errors import LedgerClosed, LedgerError
-from tracker.ledger._ledger import Ledger, Subscriber
+from tracker.ledger._ledger import Ledger
 from tracker.ledger._merkle import SECONDS_PER_HOUR
 from tracker.ledger._metrics import LedgerMetrics
 from tracker.ledger._records import (
@@ -41,6 +41,9 @@ logger = logging.getLogger("tracker.ledger")
 DEFAULT_MAX_BATCH_SIZE = 512
 _T = TypeVar("_T")
 _A = TypeVar("_A")
+
+Subscriber = Callable[[CommittedEntry], object]
+"""Called on the Trio thread with each committed entry, in commit order; its return value is ignored."""
 
 _KIND_OF_REQUEST = {
     StarterGrantRequest: "starter_grant",
