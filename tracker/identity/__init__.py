@@ -2,8 +2,8 @@
 sign/verify every subsystem uses (libsodium through PyNaCl), and the self-signed TLS certificate derived from
 the key.
 
-Layout: `_key_file.py` (key file, TrackerIdentity), `_signing.py` (sign/verify), `_tls.py` (certificate and key
-PEM files, atomic writes).
+Layout: `_key_file.py` (key file, TrackerIdentity), `_signing.py` (sign/verify), `_tls.py` (certificate
+and key PEM files, atomic writes).
 Rules: imports nothing from other tracker packages (config, ledger and admission depend on it, not the other
 way round).
 """

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
@@ -35,6 +35,9 @@ from tracker.ledger._records import (
     UsageRecord,
 )
 from tracker.ledger._store import DEFAULT_SYNCHRONOUS, BalanceRow
+
+if TYPE_CHECKING:
+    import outcome
 
 logger = logging.getLogger("tracker.ledger")
 
@@ -76,10 +79,10 @@ async def _run_in_worker_thread(function: Callable[[_A], _T], argument: _A) -> _
     task = trio.lowlevel.current_task()
     token = trio.lowlevel.current_trio_token()
 
-    def deliver(result: object) -> None:
+    def deliver(result: outcome.Outcome[_T]) -> None:
         token.run_sync_soon(trio.lowlevel.reschedule, task, result)
 
-    trio.lowlevel.start_thread_soon(lambda: function(argument), deliver)  # type: ignore[arg-type]
+    trio.lowlevel.start_thread_soon(lambda: function(argument), deliver)
     return await trio.lowlevel.wait_task_rescheduled(_not_abortable)  # type: ignore[no-any-return]
 
 

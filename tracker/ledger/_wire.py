@@ -7,7 +7,7 @@ from enum import IntEnum
 
 from tracker._proto.balance_pb2 import BalanceSnapshotBody, SignedBalanceSnapshot
 from tracker._proto.ledger_pb2 import Entry, EntryBody
-from tracker.identity import verify as verify_signature
+from tracker.identity import verify
 
 HASH_SIZE = 32
 ID_SIZE = 32
@@ -24,6 +24,9 @@ MAX_INT64 = 2**63 - 1
 MAX_UINT32 = 2**32 - 1
 MAX_MODEL_BYTES = 32
 BALANCE_SNAPSHOT_TTL_SECONDS = 600
+
+verify_signature = verify
+"""Ed25519 verify (tracker.identity): False, never an exception, for a bad key, signature or message."""
 
 
 class EntryKind(IntEnum):
