@@ -23,6 +23,7 @@ from tracker.config._schema import Config, FederationPeer, Uint64, zero_value
 from tracker.config._yaml12 import (
     FLOAT_TAG,
     INT_TAG,
+    MAX_NODES,
     NULL_TAG,
     compose_first_document,
     float_value,
@@ -80,10 +81,20 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
+class ExcessiveAliasingError(Exception):
+    """Decoding visited more than MAX_NODES nodes: aliases re-used one large collection many times."""
+
+
 class _Decoder:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.stats = ParseStats()
+        self._visits_left = MAX_NODES  # aliases make the tree a graph: bound the walk, not just the nodes
+
+    def _visit(self, count: int = 1) -> None:
+        self._visits_left -= count
+        if self._visits_left < 0:
+            raise ExcessiveAliasingError
 
     def type_error(self, node: yaml.Node, annotation: Any) -> None:
         value = ""
@@ -97,6 +108,7 @@ class _Decoder:
 
     def decode(self, node: yaml.Node, annotation: Any, current: Any) -> Any:
         """The value of `node` as `annotation`; on a type problem, record it and return `current`."""
+        self._visit()
         if isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG:
             return self._zero(annotation)
         hints = _hints_of(annotation)
@@ -164,6 +176,7 @@ class _Decoder:
 
     def _mapping_pairs(self, node: yaml.MappingNode) -> list[tuple[str, yaml.Node, yaml.Node]] | None:
         """(key text, key node, value node) in document order, or None after reporting duplicate keys."""
+        self._visit(len(node.value))
         pairs: list[tuple[str, yaml.Node, yaml.Node]] = []
         seen: dict[str, yaml.Node] = {}
         duplicates = False
@@ -269,6 +282,8 @@ def parse_with_stats(
         config = decoder.decode(root, Config, config)
     except RecursionError:
         raise ParseError("yaml: document is nested too deeply", path) from None
+    except ExcessiveAliasingError:
+        raise ParseError("yaml: document contains excessive aliasing", path) from None
     if isinstance(root, yaml.ScalarNode) and root.tag == NULL_TAG:
         config = zero_value(Config)
     if decoder.problems:
