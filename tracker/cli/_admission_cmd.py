@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker._go import format_go_time, unix_to_datetime
+from tracker._regular_file import NotRegularFileError, check_regular_file
 from tracker.cli._common import CliExit, CliParser, ExitCode
 
 if TYPE_CHECKING:
@@ -15,7 +17,8 @@ if TYPE_CHECKING:
 
 _INSPECT_EXIT_CODES = """exit codes:
   0  every file read is sound (a torn final frame of the active tlog is the normal end after a crash)
-  1  other error: --config missing or unreadable, a file that cannot be read, I/O error
+  1  other error: --config missing or unreadable, a file that cannot be read or is not a regular
+     file (a FIFO, a device, a directory), I/O error
   2  config parse error
   3  config validation error
   4  damage found: a CRC mismatch mid-file, a truncated rotated file, a bad payload, an unreadable snapshot"""
@@ -64,8 +67,10 @@ def _inspect(args: argparse.Namespace) -> int:
 
     try:
         if args.tlog:
+            check_regular_file(args.tlog)  # a FIFO or device would hang the read below
             found = inspect_files(tlog_file=Path(args.tlog), with_records=args.records)
         elif args.snapshot:
+            check_regular_file(args.snapshot)
             found = inspect_files(snapshot_file=Path(args.snapshot))
         else:
             from tracker.cli._config_loading import load_config_for_cli
@@ -75,6 +80,8 @@ def _inspect(args: argparse.Namespace) -> int:
                     ExitCode.ERROR, "error: --config is required (or give --tlog FILE / --snapshot FILE)"
                 )
             config = load_config_for_cli(args.config)
+            for path in _configured_files(config.admission.tlog_path, config.admission.snapshot_path_prefix):
+                check_regular_file(path)  # a FIFO or device would hang the reads below
             found = inspect_files(
                 tlog_path=config.admission.tlog_path,
                 snapshot_prefix=config.admission.snapshot_path_prefix,
@@ -82,6 +89,8 @@ def _inspect(args: argparse.Namespace) -> int:
             )
     except IsADirectoryError as error:
         raise CliExit(ExitCode.ERROR, f"error: {error.filename}: is a directory") from None
+    except NotRegularFileError as error:
+        raise CliExit(ExitCode.ERROR, f"error: {error.filename}: {error.strerror}") from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise CliExit(ExitCode.ERROR, f"error: read {error.filename or ''}: {reason}") from None
@@ -91,6 +100,25 @@ def _inspect(args: argparse.Namespace) -> int:
     else:
         _print_text(found, args)
     return ExitCode.DAMAGED if found.problems else ExitCode.OK
+
+
+def _configured_files(tlog_path: str, snapshot_prefix: str) -> list[str]:
+    """The tlog and every `<base>.<n>` rotated tlog or snapshot beside the configured bases."""
+    found = [tlog_path] if tlog_path and os.path.lexists(tlog_path) else []
+    for base in (tlog_path, snapshot_prefix):
+        if not base:
+            continue
+        head = Path(base).name + "."
+        try:
+            entries = list(os.scandir(Path(base).parent))
+        except OSError:
+            continue
+        found.extend(
+            entry.path
+            for entry in entries
+            if entry.name.startswith(head) and entry.name[len(head) :].isdigit()
+        )
+    return found
 
 
 def _time(ts: int | None) -> str:

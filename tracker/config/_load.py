@@ -5,23 +5,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tracker._regular_file import FileTooLargeError, read_regular_file
 from tracker.config._defaults import apply_defaults
 from tracker.config._errors import ParseError
 from tracker.config._parse import ParseStats, parse_with_stats
 from tracker.config._schema import Config
 from tracker.config._validate import validate
 
-# A real config is a few KiB; the cap keeps `--config /dev/zero` or a huge file from hanging the command.
+# A real config is a few KiB; the cap keeps a huge file from hanging the command (and only regular files are
+# read: a FIFO or `/dev/zero` is refused before any read).
 MAX_CONFIG_BYTES = 1 << 20
 
 
 def load_with_stats(path: str | os.PathLike[str]) -> tuple[Config, ParseStats]:
     """Like `load`, also returning what the file itself set (sections present, leaf fields given)."""
     path_text = os.fspath(path)
-    with open(path_text, "rb") as stream:  # OSError (missing, permission, directory) propagates as is
-        text = stream.read(MAX_CONFIG_BYTES + 1)
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ParseError(f"file is larger than {MAX_CONFIG_BYTES} bytes; is it really a config?", path_text)
+    try:  # OSError (missing, permission, directory, FIFO or device) propagates as is
+        text = read_regular_file(path_text, MAX_CONFIG_BYTES)
+    except FileTooLargeError:
+        raise ParseError(
+            f"file is larger than {MAX_CONFIG_BYTES} bytes; is it really a config?", path_text
+        ) from None
     config, stats = parse_with_stats(text, path_text)
     apply_defaults(config)
     validate(config)
@@ -31,7 +35,8 @@ def load_with_stats(path: str | os.PathLike[str]) -> tuple[Config, ParseStats]:
 def load(path: str | os.PathLike[str]) -> Config:
     """The validated, defaults-applied config in the file at `path`.
 
-    Raises OSError for a file that cannot be read (missing, permission denied, a directory), ParseError
+    Raises OSError for a file that cannot be read (missing, permission denied, a directory, a FIFO or device:
+    see `tracker._regular_file`), ParseError
     for content that is not one YAML document matching the schema, ValidationError for broken rules."""
     return load_with_stats(path)[0]
 

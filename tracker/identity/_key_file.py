@@ -9,6 +9,8 @@ from pathlib import Path
 
 from tracker.identity._signing import SigningKey
 
+from tracker._regular_file import FileTooLargeError, NotRegularFileError, read_regular_file
+
 IDENTITY_KEY_FILE_SIZE = 64
 _SEED_SIZE = 32
 
@@ -52,14 +54,21 @@ def generate_identity() -> TrackerIdentity:
 def load_identity(path: str | os.PathLike[str]) -> TrackerIdentity:
     """Read and check a key file. Raises IdentityKeyError with a message an operator can act on."""
     key_path = Path(path)
-    try:
-        raw = key_path.read_bytes()
+    try:  # regular files only, and never more than one byte past the right size
+        raw = read_regular_file(key_path, IDENTITY_KEY_FILE_SIZE + 1)
     except FileNotFoundError:
         raise IdentityKeyError(
             f"identity key file {key_path} does not exist (create one with 'trio-tracker init')"
         ) from None
     except IsADirectoryError:
         raise IdentityKeyError(f"identity key path {key_path} is a directory, not a key file") from None
+    except NotRegularFileError as error:
+        raise IdentityKeyError(f"identity key path {key_path} is {error.strerror}") from None
+    except FileTooLargeError:
+        raise IdentityKeyError(
+            f"identity key file {key_path} is larger than {IDENTITY_KEY_FILE_SIZE} bytes "
+            "(raw Ed25519 seed ‖ public key)"
+        ) from None
     except OSError as error:
         raise IdentityKeyError(
             f"cannot read identity key file {key_path}: {error.strerror or error}"
