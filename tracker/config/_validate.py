@@ -1,14 +1,16 @@
 """`validate`: every rule of the Go tracker, in its emission order and wording, accumulating all failures.
 
 Order of groups: required → log_level → listeners → server → ledger → broker → settlement → federation →
-reputation → admission → stun_turn → pricing. Float range checks are written so that NaN fails them.
-Deliberate difference from Go: listeners on port 0 (OS-chosen) never collide with each other.
+reputation → admission → stun_turn → pricing, then our own rule: distinct state files (`_distinct_paths`).
+Float range checks are written so that NaN fails them. Deliberate differences from Go: listeners on port 0
+(OS-chosen) never collide with each other; state files sharing one file are refused.
 """
 
 from __future__ import annotations
 
 import os
 
+from tracker.config._distinct_paths import check_distinct_state_paths
 from tracker.config._errors import FieldError, ValidationError
 from tracker.config._go_text import HostPortError, format_go_float, go_dir, split_host_port
 from tracker.config._schema import Config
@@ -319,6 +321,19 @@ def _check_pricing(cfg: Config, out: _Collector) -> None:
             out.add(f"pricing.models.{name}.out_credits_per_token", "must be > 0")
 
 
+def _check_distinct_state_paths(cfg: Config, out: _Collector) -> None:
+    check_distinct_state_paths(
+        [
+            ("ledger.storage_path", cfg.ledger.storage_path, "sqlite"),
+            ("admission.tlog_path", cfg.admission.tlog_path, "numbered"),
+            ("admission.snapshot_path_prefix", cfg.admission.snapshot_path_prefix, "numbered"),
+            ("server.identity_key_path", cfg.server.identity_key_path, "file"),
+            ("reputation.storage_path", cfg.reputation.storage_path, "sqlite"),
+        ],
+        out.add,
+    )
+
+
 _CHECKS = (
     _check_required,
     _check_log_level,
@@ -332,6 +347,7 @@ _CHECKS = (
     _check_admission,
     _check_stun_turn,
     _check_pricing,
+    _check_distinct_state_paths,
 )
 
 
@@ -345,7 +361,8 @@ def validation_errors(cfg: Config) -> list[FieldError]:
 
 def validate(cfg: Config) -> None:
     """Raise ValidationError listing every broken rule in order; return None when `cfg` is valid.
-    The only filesystem access is a stat of admission.tlog_path's parent directory."""
+    Filesystem access: a stat of admission.tlog_path's parent directory, and resolving the state-file paths
+    (symlinks, hard links) for the distinct-files rule."""
     errors = validation_errors(cfg)
     if errors:
         raise ValidationError(errors)
