@@ -111,11 +111,14 @@ def test_verify_without_a_ledger_file_exits_1(data_dir: Path) -> None:
     assert not (data_dir / "ledger.sqlite").exists()
 
 
-def test_verify_on_a_file_that_is_not_a_database_exits_1(data_dir: Path) -> None:
+def test_verify_on_a_file_that_is_not_a_database_exits_4(data_dir: Path) -> None:
     (data_dir / "ledger.sqlite").write_bytes(b"garbage" * 500)
     result = _verify(data_dir)
-    assert result.returncode == 1
-    assert "error:" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 4
+    assert result.stdout == (
+        f"DAMAGED: ledger {data_dir}/ledger.sqlite: the SQLite file is corrupt: file is not a database\n"
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_verify_config_errors_use_the_config_exit_codes(data_dir: Path) -> None:

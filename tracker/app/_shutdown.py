@@ -1,5 +1,7 @@
-"""Shutdown requests: the first SIGINT/SIGTERM or `POST /maintenance` starts a graceful drain; a second signal
-forces a fast exit. Only state and waiting live here; the supervisor decides what draining means."""
+"""Shutdown requests: the first SIGINT/SIGTERM/SIGHUP or `POST /maintenance` starts a graceful drain; a second
+signal forces a fast exit. SIGHUP is a graceful stop (not a reload): a tracker whose terminal or session goes
+away drains and exits 0, and a supervisor's restart policy brings it back with the config re-read. Only state
+and waiting live here; the supervisor decides what draining means."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -60,8 +62,8 @@ class ShutdownController:
 async def watch_signals(
     controller: ShutdownController, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
-    """Turn SIGINT/SIGTERM into shutdown requests for as long as this task runs (start it first and let it
-    live until teardown ends, so a signal during the final flush is counted, not fatal)."""
+    """Turn SIGINT/SIGTERM/SIGHUP into shutdown requests for as long as this task runs (start it first and let
+    it live until teardown ends, so a signal during the final flush is counted, not fatal)."""
     with trio.open_signal_receiver(*SHUTDOWN_SIGNALS) as signals:
         task_status.started()
         async for signal_number in signals:

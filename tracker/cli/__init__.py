@@ -1,24 +1,33 @@
-"""The `trio-tracker` command: one argparse tree, one module per command group."""
+"""The `trio-tracker` command: one argparse tree, one module per command group.
+
+Termination signals are routed through `_signals` before the command modules are imported (they take a few
+hundred milliseconds to import), so a SIGTERM during start-up ends the command with 143, not a traceback.
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
+from tracker.cli._signals import install_early_signal_handlers
 
-from tracker.cli import (
-    _admission_cmd,
-    _config_cmd,
-    _init_cmd,
-    _ledger_cmd,
-    _run_cmd,
-    _version_cmd,
-)
-from tracker.cli._common import CliExit, CliParser, ExitCode, err
+install_early_signal_handlers()
+
+import sys  # noqa: E402 - after the handlers, on purpose
+from collections.abc import Sequence  # noqa: E402
+
+from tracker.cli._common import CliExit, CliParser, ExitCode, err  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> CliParser:
+    from tracker.cli import (
+        _admission_cmd,
+        _config_cmd,
+        _init_cmd,
+        _ledger_cmd,
+        _run_cmd,
+        _version_cmd,
+    )
+
     parser = CliParser(
         prog="trio-tracker",
         description="Regional tracker of the token-bay network (credit ledger, seeder registry, admission).",
@@ -30,20 +39,23 @@ def build_parser() -> CliParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return ExitCode.OK
+    from tracker.cli._signals import interrupted_exit_code, interrupted_signal_name
+
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help()
+            return ExitCode.OK
         return int(handler(args))
     except CliExit as exit_request:
         if exit_request.message:
             err(exit_request.message)
         return exit_request.code
     except KeyboardInterrupt:
-        return 130
+        err(f"error: interrupted by {interrupted_signal_name()}")
+        return interrupted_exit_code()
     except BrokenPipeError:
         return ExitCode.ERROR
 

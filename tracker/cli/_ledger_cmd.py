@@ -6,6 +6,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from pathlib import Path
 
 from tracker.cli._common import CliExit, CliParser, ExitCode
 from tracker.cli._config_loading import load_config_for_cli
@@ -16,7 +17,8 @@ _VERIFY_EXIT_CODES = """exit codes:
   1  other error: --config missing or unreadable, bad identity key, no ledger file, I/O error
   2  config parse error
   3  config validation error
-  4  the ledger is damaged (the first bad seq and what is wrong are printed)"""
+  4  the ledger is damaged: SQLite calls the file corrupt, its schema is not the ledger's, or an entry
+     or balance is wrong (the first bad seq and what is wrong are printed)"""
 
 _BALANCE_EXIT_CODES = """exit codes:
   0  the signed balance was printed
@@ -40,12 +42,15 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "verify",
         help="walk the whole chain and check it; exit 4 if damaged",
         description=(
-            "Open the ledger read-only and check every entry in seq order: seqs contiguous from 1, each\n"
-            "prev_hash equal to the previous entry's hash, the stored hash equal to SHA-256 of the stored\n"
-            "canonical body, the indexed columns equal to the signed body, the body valid, the tracker\n"
-            "signature valid for the key in server.identity_key_path; then replay the chain (with the\n"
-            "transfer-in recipient table) and compare it with the stored balances. Prints progress on\n"
-            "stderr for long chains and a one-line summary on stdout: `OK: …` or `DAMAGED: … seq=N: …`.\n"
+            "Open the ledger read-only (immutable when no -wal file is beside it: nothing is created and\n"
+            "a read-only filesystem is fine), check its schema, then every entry in seq order: seqs\n"
+            "contiguous from 1, each prev_hash equal to the previous entry's hash, the stored hash equal\n"
+            "to SHA-256 of the stored canonical body, the indexed columns equal to the signed body, the\n"
+            "body valid, the tracker signature valid for the key in server.identity_key_path; then replay\n"
+            "the chain (with the transfer-in recipient table) and compare it with the stored balances.\n"
+            "Prints progress on stderr for long chains and a one-line summary on stdout: `OK: …` or\n"
+            "`DAMAGED: … seq=N: …`. A usage entry whose consumer is its seeder (a Go tracker accepts\n"
+            "them) moves that balance by +cost, as the Go tracker's last upsert does.\n"
             "Consumer and seeder signatures are not re-checked: their public keys are not stored."
         ),
         epilog=_VERIFY_EXIT_CODES,
@@ -90,12 +95,46 @@ def _open_store(path: str):  # -> LedgerStore
         raise CliExit(ExitCode.ERROR, f"error: {error}") from None
 
 
+def _structural_damage(path: str) -> str | None:
+    """What makes the file at `path` not a readable ledger (SQLite calls it corrupt, the schema is not the
+    ledger's), or None; a missing or unopenable file is left to `_open_store` (exit 1)."""
+    from tracker._regular_file import NotRegularFileError, check_regular_file
+    from tracker.ledger import schema_problems
+    from tracker.ledger._store import connect_read_only
+
+    try:
+        check_regular_file(path)
+    except NotRegularFileError as error:
+        raise CliExit(ExitCode.ERROR, f"error: ledger {path}: {error.strerror}") from None
+    except OSError:
+        return None  # missing, a directory, permission: `_open_store` says so
+    try:
+        connection = connect_read_only(Path(path))
+    except sqlite3.OperationalError as error:
+        raise CliExit(ExitCode.ERROR, f"error: cannot open ledger {path}: {error}") from None
+    try:
+        problems = schema_problems(connection)
+    except sqlite3.OperationalError as error:
+        raise CliExit(ExitCode.ERROR, f"error: reading ledger {path}: {error}") from None
+    except sqlite3.DatabaseError as error:  # not a database, malformed schema, corrupt page
+        return f"the SQLite file is corrupt: {error}"
+    finally:
+        connection.close()
+    if problems:
+        return "not a ledger schema: " + "; ".join(problems)
+    return None
+
+
 def _verify(args: argparse.Namespace) -> int:
     from tracker.ledger import verify_ledger
 
     config = load_config_for_cli(args.config)
     identity = _load_identity(config.server.identity_key_path)
     path = config.ledger.storage_path
+    damage = _structural_damage(path)
+    if damage is not None:
+        print(f"DAMAGED: ledger {path}: {damage}")
+        return ExitCode.DAMAGED
     store = _open_store(path)
 
     def progress(checked: int, total: int) -> None:

@@ -47,6 +47,7 @@ from tracker.ledger._errors import (
 from tracker.ledger._ledger import Ledger
 from tracker.ledger._merkle import merkle_root, merkle_root_preimage
 from tracker.ledger._metrics import LedgerMetrics
+from tracker.ledger._ownership import LedgerNotOursError, check_ledger_is_ours, schema_problems
 from tracker.ledger._prepare import TIMESTAMP_WINDOW_SECONDS
 from tracker.ledger._records import (
     AppendRequest,
@@ -93,6 +94,7 @@ __all__ = [
     "LedgerClosed",
     "LedgerError",
     "LedgerMetrics",
+    "LedgerNotOursError",
     "LedgerStorageError",
     "LedgerStore",
     "SignatureError",
@@ -111,12 +113,14 @@ __all__ = [
     "build_transfer_out_entry",
     "build_usage_entry",
     "canonical_bytes",
+    "check_ledger_is_ours",
     "encode_entry",
     "entry_hash",
     "merkle_root",
     "merkle_root_preimage",
     "open_ledger",
     "run_merkle_rollup",
+    "schema_problems",
     "validate_entry_body",
     "verify_all",
     "verify_balance_snapshot",

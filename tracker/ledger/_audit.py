@@ -26,13 +26,19 @@ class _ReplayedBalance:
 
 
 def balance_deltas(body: EntryBody, transfer_in_recipient: bytes | None) -> list[tuple[bytes, int]]:
-    """The (identity, delta) pairs an entry applies, in order (§5.8). A TRANSFER_IN without a known recipient
-    has none (its recipient is not on the chain)."""
+    """The (identity, delta) pairs an entry applies, in order (§5.8), as the Go tracker applied them. A
+    TRANSFER_IN without a known recipient has none (its recipient is not on the chain)."""
     kind = int(body.kind)
     cost = body.cost_credits
     if kind == EntryKind.STARTER_GRANT:
         return [(body.consumer_id, cost)]
     if kind == EntryKind.USAGE:
+        if body.consumer_id == body.seeder_id:
+            # Go quirk (§5.8): both upserts read the pre-entry balance and the seeder's +cost is written
+            # last, so the balance ends at old + cost. -cost then +2·cost applied in order gives that end
+            # value and still puts the debit (old - cost) through the replay's floor check. We never write
+            # such entries; Go-written files have them.
+            return [(body.consumer_id, -cost), (body.consumer_id, 2 * cost)]
         return [(body.consumer_id, -cost), (body.seeder_id, cost)]
     if kind == EntryKind.TRANSFER_OUT:
         return [(body.consumer_id, -cost)]

@@ -82,11 +82,25 @@ def _entry_row(row: tuple[Any, ...]) -> EntryRow:
     )
 
 
+def read_only_uri(path: Path) -> str:
+    """The SQLite URI offline readers open `path` with. Without a `-wal` file beside it every commit is in the
+    main file: `immutable=1` reads it creating no `-wal`/`-shm` file and taking no lock, so it works on a
+    read-only filesystem and leaves the directory as it was. With a `-wal` (a tracker has the file open, or
+    one was killed) `mode=ro` also reads the commits still in the log."""
+    uri = path.resolve().as_uri()
+    if os.path.lexists(f"{path}-wal"):
+        return f"{uri}?mode=ro"
+    return f"{uri}?immutable=1"
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the database at `path` (see `read_only_uri`); sqlite3 errors propagate."""
+    return sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False)
+
+
 def _connect(path: Path, *, read_only: bool, synchronous: str = DEFAULT_SYNCHRONOUS) -> sqlite3.Connection:
     if read_only:
-        connection = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
+        connection = connect_read_only(path)
     else:
         connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
