@@ -96,7 +96,7 @@ def test_a_foreign_application_database_is_damage_exit_4_and_unchanged(data_dir:
     before = path.read_bytes()
     result = _verify(data_dir)
     assert result.returncode == 4
-    assert "not a ledger schema: no schema_version table" in result.stdout
+    assert "not a ledger schema: none of the ledger's tables" in result.stdout
     assert "tables that are not a ledger's: notes" in result.stdout
     assert path.read_bytes() == before
     assert sorted(os.listdir(data_dir)) == ["identity.key", "ledger.sqlite", "tracker.yaml"]

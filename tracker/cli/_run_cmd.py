@@ -1,33 +1,56 @@
 """`trio-tracker run --config PATH [--log-format json|text]`: start the tracker in the foreground.
 
-Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM or POST /maintenance, drained), 1 for a bad identity
-key, a port in use, a failing start-up step or a crash while running, 2/3 for config parse/validation
-errors (the same messages as `config validate`).
+Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM or POST /maintenance, drained; 129 after SIGHUP), 1 for
+a bad identity key, a locked state directory, a ledger that is not ours, a port in use, a failing step
+or a crash while running, 2/3 for config parse/validation errors (the same messages as `config validate`),
+128 + the signal number for a signal outside the tracker's own handling (see `_signals`).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from functools import partial
 
 import trio
 
 from tracker.cli._common import CliExit, ExitCode
 
-_DESCRIPTION = """Run the tracker in the foreground until SIGINT/SIGTERM or POST /maintenance.
+HANGUP_EXIT = 128 + int(signal.SIGHUP)
 
-Loads and validates the config, checks the identity key (server.identity_key_path), binds the admin API
+_DESCRIPTION = """Run the tracker in the foreground until SIGINT/SIGTERM/SIGHUP or POST /maintenance.
+
+Loads and validates the config, checks the identity key (server.identity_key_path), locks the state
+directories (.trio-tracker.lock beside the ledger, the admission log and the snapshots: one tracker per
+directory), checks that the ledger is this tracker's (our schema; the tip entry recomputes and is signed by
+this identity; a missing ledger while admission files exist needs --allow-new-ledger), binds the admin API
 (admin.listen_addr) and Prometheus metrics (metrics.listen_addr, GET /metrics), opens the ledger, the seeder
 registry and admission (replaying its snapshot + transaction log), then logs a "tracker: ready" line on stderr
 with the bound addresses. Logs are structured lines on stderr at config log_level.
 
-Shutdown: the first SIGINT/SIGTERM (or POST /maintenance) stops accepting connections, lets in-flight admin
-requests finish within server.shutdown_grace_s, flushes and fsyncs the admission log, writes a final snapshot
-and closes the ledger. A second signal skips the wait (the log is still flushed).
+Shutdown: the first SIGINT, SIGTERM or SIGHUP (or POST /maintenance) stops accepting connections, lets
+in-flight admin requests finish within server.shutdown_grace_s, flushes and fsyncs the admission log, writes a
+final snapshot and closes the ledger, then exits 0 — or 129 after SIGHUP: the same graceful stop, with a
+non-zero code so a supervisor's restart policy (systemd Restart=on-failure) starts the tracker again with the
+config re-read; SIGHUP is a "drain and restart", not an in-place reload. A second signal skips the wait (the
+log is still flushed). A signal before the tracker's handler is installed (while the config, key and ledger
+are being checked) or after it is removed ends the command with 128 + the signal number and one line.
 
 The admin bearer token is read from the environment variable TOKEN_BAY_ADMIN_TOKEN; when it is unset every
 admin route except /health and /openapi.json answers 401."""
+
+
+_RUN_EXIT_CODES = """exit codes:
+  0    clean shutdown after SIGINT, SIGTERM or POST /maintenance (drained)
+  1    other error: bad identity key, state directory locked by another tracker (its pid is named), a
+       ledger that is not this tracker's or is damaged, port in use, a failing start-up step, a crash
+  2    config parse error
+  3    config validation error
+  129  clean shutdown after SIGHUP (drained; non-zero so Restart=on-failure restarts it), or SIGHUP
+       before the tracker's signal handler took over
+  130  SIGINT before the tracker's signal handler took over (or after it let go)
+  143  SIGTERM, likewise"""
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -35,6 +58,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "run",
         help="run the tracker (admin API, metrics, ledger, admission) until stopped",
         description=_DESCRIPTION,
+        epilog=_RUN_EXIT_CODES,
     )
     parser.add_argument("--config", metavar="PATH", help="the tracker YAML config (required)")
     parser.add_argument(
@@ -43,12 +67,26 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         default="json",
         help="log line format on stderr: json (default; one object per line) or text",
     )
+    parser.add_argument(
+        "--allow-new-ledger",
+        action="store_true",
+        help="start a new, empty ledger although admission files (tlog, snapshots) exist; without it a "
+        "missing ledger with admission state is refused (restore the ledger from a backup instead)",
+    )
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from tracker.admin import admin_token_from_env
-    from tracker.app import ListenerBindError, StartupError, describe_failure, leaf_errors, run_tracker
+    from tracker.app import (
+        ListenerBindError,
+        ShutdownController,
+        StartupError,
+        describe_failure,
+        leaf_errors,
+        run_tracker,
+    )
+    from tracker.app._preflight import guard_state_files
     from tracker.cli._config_loading import load_config_for_cli
     from tracker.identity import IdentityKeyError, load_identity
     from tracker.logging import configure_logging
@@ -60,19 +98,35 @@ def _run(args: argparse.Namespace) -> int:
     except IdentityKeyError as error:
         raise CliExit(ExitCode.ERROR, f"error: read identity key: {error}") from None
     admin_token = admin_token_from_env()
+    controller = ShutdownController(logger)
     try:
-        trio.run(partial(run_tracker, config, identity, admin_token=admin_token, logger=logger))
+        with guard_state_files(config, identity, allow_new_ledger=args.allow_new_ledger):
+            trio.run(
+                partial(
+                    run_tracker,
+                    config,
+                    identity,
+                    admin_token=admin_token,
+                    logger=logger,
+                    controller=controller,
+                )
+            )
     except (ListenerBindError, StartupError) as error:
         raise CliExit(ExitCode.ERROR, f"error: {error}") from None
     except KeyboardInterrupt:
-        # Only possible before the signal handler is installed (the first milliseconds of start-up).
-        raise CliExit(130, "error: interrupted during start-up") from None
+        # Only while Trio's signal receiver is not installed (start-up, the last instants of shutdown);
+        # `main` exits 128 + the signal number.
+        raise
     except BaseException as error:
         leaves = leaf_errors(error)
+        if leaves and all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+            raise KeyboardInterrupt from None
         if len(leaves) == 1 and isinstance(leaves[0], ListenerBindError | StartupError):
             raise CliExit(ExitCode.ERROR, f"error: {leaves[0]}") from None
         _log_crash(logger, error, describe_failure(error))
         return ExitCode.ERROR
+    if controller.reason == "SIGHUP":
+        return HANGUP_EXIT  # drained like SIGTERM; non-zero so `Restart=on-failure` starts it again
     return ExitCode.OK
 
 

@@ -50,15 +50,18 @@ def schema_problems(connection: sqlite3.Connection) -> list[str]:
     expected = _expected_columns()
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     problems: list[str] = []
-    for table in (*GO_TABLES, *SIDE_TABLE_NAMES):
-        if table not in tables:
-            if table in GO_TABLES:
-                problems.append(f"no {table} table")
-            continue
-        have = _columns(connection, table)
-        if have != expected[table]:
-            names = ", ".join(column[0] for column in have) or "none"
-            problems.append(f"table {table} has columns ({names}), not the ledger's")
+    if not tables & set(GO_TABLES):
+        problems.append("none of the ledger's tables")
+    else:
+        for table in (*GO_TABLES, *SIDE_TABLE_NAMES):
+            if table not in tables:
+                if table in GO_TABLES:
+                    problems.append(f"no {table} table")
+                continue
+            have = _columns(connection, table)
+            if have != expected[table]:
+                names = ", ".join(column[0] for column in have) or "none"
+                problems.append(f"table {table} has columns ({names}), not the ledger's")
     foreign = sorted(table for table in tables if table not in expected and not table.startswith("sqlite_"))
     if foreign:
         problems.append("tables that are not a ledger's: " + ", ".join(foreign[:5]))
