@@ -108,6 +108,7 @@ def check_ledger_is_ours(path: str | Path, public_key: bytes, key_path: str) -> 
                 f"ledger {path} is not a trio-tracker ledger ({'; '.join(problems)}); point "
                 "ledger.storage_path at this tracker's ledger (the file was left unchanged)",
             )
+        connection.text_factory = bytes  # a damaged row may hold TEXT where a BLOB belongs
         problem = _tip_problem(connection, public_key)
     except sqlite3.DatabaseError as error:
         raise _damaged(path, f"SQLite cannot read it ({error})") from None
