@@ -39,7 +39,11 @@ def build_parser() -> CliParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tracker.cli._signals import interrupted_exit_code, interrupted_signal_name
+    from tracker.cli._signals import (
+        ignore_termination_signals,
+        interrupted_exit_code,
+        interrupted_signal_name,
+    )
 
     try:
         parser = build_parser()
@@ -58,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return interrupted_exit_code()
     except BrokenPipeError:
         return ExitCode.ERROR
+    finally:
+        if argv is None:  # this process's own command line (not a caller in the same process): it exits next
+            ignore_termination_signals()
 
 
 if __name__ == "__main__":

@@ -37,3 +37,11 @@ def interrupted_exit_code() -> int:
 
 def interrupted_signal_name() -> str:
     return signal.Signals(interrupted_exit_code() - 128).name
+
+
+def ignore_termination_signals() -> None:
+    """For the exiting process, once its work is done: while Python finalises it puts every handler it
+    installed back to the default action, so a late SIGTERM would kill it (exit -15) after a clean stop.
+    Ignored signals stay ignored."""
+    for signal_number in (signal.SIGINT, *FORWARDED_SIGNALS):
+        signal.signal(signal_number, signal.SIG_IGN)

@@ -1,0 +1,112 @@
+"""SIGINT/SIGTERM/SIGHUP at random instants of `run`'s start-up and shutdown: never a traceback, never killed
+by the signal; the exit code is 0 (or 129 for SIGHUP) once the tracker's own handler drained it, 128 + the
+signal number before that; the ledger verifies afterwards.
+
+A trial starts counting once the process catches SIGTERM (read from /proc/<pid>/status): before that the
+Python interpreter itself is starting (a few tens of milliseconds, no tracker code has run) and the signal
+has its default effect, which no program can change.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests_e2e.conftest import run_cli
+from tests_e2e.test_run_support import TrackerProcess, make_data_dir, start_tracker, use_ephemeral_ports
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/status")
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_TRIALS = 20
+
+
+def _wait_until_sigterm_is_caught(tracker: TrackerProcess, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    status = Path(f"/proc/{tracker.process.pid}/status")
+    while time.monotonic() < deadline:
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except (FileNotFoundError, ProcessLookupError):
+            raise AssertionError(f"tracker exited before catching SIGTERM: {tracker.stderr}") from None
+        if int(fields["SigCgt"], 16) & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.001)
+    raise AssertionError("the tracker never installed its SIGTERM handler")
+
+
+def _graceful_code(signal_number: int) -> int:
+    return 128 + signal.SIGHUP if signal_number == signal.SIGHUP else 0
+
+
+def _verify_ledger(config_path: Path) -> None:
+    if (config_path.parent / "ledger.sqlite").exists():
+        result = run_cli("ledger", "verify", "--config", str(config_path), timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_signals_at_random_instants_of_start_up(tmp_path: Path) -> None:
+    config_path = make_data_dir(tmp_path / "data")
+    use_ephemeral_ports(config_path)
+    probe = start_tracker(config_path)
+    probe.wait_ready()
+    ready_after = time.monotonic() - probe.started_at
+    assert probe.stop() == 0
+    seed = random.randrange(1 << 30)
+    chooser = random.Random(seed)
+    outcomes = []
+    for _ in range(_TRIALS):
+        signal_number = chooser.choice(_SIGNALS)
+        delay = chooser.uniform(0.0, ready_after * 1.3)
+        tracker = start_tracker(config_path)
+        _wait_until_sigterm_is_caught(tracker)
+        time.sleep(delay)
+        tracker.send_signal(signal_number)
+        code = tracker.wait(60)
+        drained = any(record.get("message") == "tracker: stopped" for record in tracker.log_records())
+        outcomes.append((signal.Signals(signal_number).name, round(delay, 3), code, drained))
+        context = f"seed={seed} trial={outcomes[-1]} stderr:\n{tracker.stderr}"
+        assert "Traceback" not in tracker.stderr, context
+        expected = _graceful_code(signal_number) if drained else 128 + signal_number
+        assert code == expected, context
+        if not drained:
+            assert tracker.lines[-1] == f"error: interrupted by {signal.Signals(signal_number).name}", context
+        _verify_ledger(config_path)
+    assert any(drained for *_, drained in outcomes) or ready_after * 1.3 < 0.05, outcomes
+
+
+def test_a_second_sigterm_at_random_instants_of_the_drain(tmp_path: Path) -> None:
+    config_path = make_data_dir(tmp_path / "data")
+    use_ephemeral_ports(config_path)
+    chooser = random.Random()
+    for _ in range(6):
+        tracker = start_tracker(config_path)
+        tracker.wait_ready()
+        tracker.send_signal(signal.SIGTERM)
+        time.sleep(chooser.uniform(0.0, 0.3))
+        if tracker.process.poll() is None:
+            tracker.send_signal(signal.SIGTERM)
+        code = tracker.wait(60)
+        assert "Traceback" not in tracker.stderr, tracker.stderr
+        assert code in (0, 143), tracker.stderr
+        _verify_ledger(config_path)
+
+
+def test_sighup_drains_like_sigterm_and_exits_129(tmp_path: Path) -> None:
+    config_path = make_data_dir(tmp_path / "data")
+    use_ephemeral_ports(config_path)
+    tracker = start_tracker(config_path)
+    tracker.wait_ready()
+    tracker.send_signal(signal.SIGHUP)
+    assert tracker.wait(60) == 129
+    messages = [record.get("message") for record in tracker.log_records()]
+    assert "tracker: shutdown requested, draining" in messages
+    stopped = [record for record in tracker.log_records() if record.get("message") == "tracker: stopped"]
+    assert stopped and stopped[0]["reason"] == "SIGHUP" and stopped[0]["forced"] is False
+    snapshots = sorted(config_path.parent.glob("admission.snapshot.*"))
+    assert snapshots, "the graceful stop writes a final snapshot"
