@@ -86,7 +86,7 @@ def test_a_foreign_sqlite_file_is_refused_and_left_byte_identical(config_path: P
     result = _run(config_path)
     assert result.returncode == 1
     assert result.stderr == (
-        f"error: ledger {ledger} is not a trio-tracker ledger (none of the ledger's tables; tables that are "
+        f"error: ledger: {ledger} is not a trio-tracker ledger (none of the ledger's tables; tables that are "
         "not a ledger's: accounts); point ledger.storage_path at this tracker's ledger (the file was left "
         "unchanged)\n"
     )
@@ -103,7 +103,7 @@ def test_a_ledger_signed_by_another_key_is_refused(config_path: Path) -> None:
     result = _run(config_path)
     assert result.returncode == 1
     assert re.fullmatch(
-        r"error: ledger \S+/ledger\.sqlite: its tip entry seq=\d+ is not signed by this tracker's identity "
+        r"error: ledger: \S+/ledger\.sqlite: its tip entry seq=\d+ is not signed by this tracker's identity "
         r"key \(\S+/identity\.key\); use the key that wrote this ledger, or restore this tracker's ledger "
         r"from a backup \(`trio-tracker ledger verify` checks every entry\)\n",
         result.stderr,

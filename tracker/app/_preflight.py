@@ -73,7 +73,7 @@ def check_ledger_file(config: Any, identity: TrackerIdentity, *, allow_new_ledge
     try:
         check_ledger_is_ours(path, identity.public_key, config.server.identity_key_path)
     except LedgerNotOursError as error:
-        raise StartupError(str(error)) from None
+        raise StartupError(f"ledger: {error}") from None
     except (LedgerStorageError, OSError) as error:
         raise StartupError(f"ledger: {path}: {error}") from None
 

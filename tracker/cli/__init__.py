@@ -1,7 +1,8 @@
 """The `trio-tracker` command: one argparse tree, one module per command group.
 
-Termination signals are routed through `_signals` before the command modules are imported (they take a few
-hundred milliseconds to import), so a SIGTERM during start-up ends the command with 143, not a traceback.
+Termination signals are taken over (`_signals`) before anything else is imported: the command modules take a
+few hundred milliseconds to import, and a SIGTERM in that time must end the command with 143, not a
+traceback. So this module imports nothing else at its top.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from tracker.cli._signals import install_early_signal_handlers
 
 install_early_signal_handlers()
 
-import sys  # noqa: E402 - after the handlers, on purpose
-from collections.abc import Sequence  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402 - after the handlers, on purpose
 
-from tracker.cli._common import CliExit, CliParser, ExitCode, err  # noqa: E402
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tracker.cli._common import CliParser
 
 __all__ = ["build_parser", "main"]
 
@@ -27,6 +30,7 @@ def build_parser() -> CliParser:
         _run_cmd,
         _version_cmd,
     )
+    from tracker.cli._common import CliParser
 
     parser = CliParser(
         prog="trio-tracker",
@@ -40,32 +44,41 @@ def build_parser() -> CliParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from tracker.cli._signals import (
+        arm_signal_handlers,
         ignore_termination_signals,
         interrupted_exit_code,
         interrupted_signal_name,
     )
 
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        handler = getattr(args, "handler", None)
-        if handler is None:
-            parser.print_help()
-            return ExitCode.OK
-        return int(handler(args))
-    except CliExit as exit_request:
-        if exit_request.message:
-            err(exit_request.message)
-        return exit_request.code
+        arm_signal_handlers()
+        from tracker.cli._common import CliExit, ExitCode, err
+
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            handler = getattr(args, "handler", None)
+            if handler is None:
+                parser.print_help()
+                return ExitCode.OK
+            return int(handler(args))
+        except CliExit as exit_request:
+            if exit_request.message:
+                err(exit_request.message)
+            return exit_request.code
+        except BrokenPipeError:
+            return ExitCode.ERROR
     except KeyboardInterrupt:
+        from tracker.cli._common import err
+
         err(f"error: interrupted by {interrupted_signal_name()}")
         return interrupted_exit_code()
-    except BrokenPipeError:
-        return ExitCode.ERROR
     finally:
         if argv is None:  # this process's own command line (not a caller in the same process): it exits next
             ignore_termination_signals()
 
 
 if __name__ == "__main__":
+    import sys
+
     sys.exit(main())

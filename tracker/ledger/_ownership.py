@@ -19,9 +19,9 @@ from tracker.ledger._wire import hash_canonical, verify_signature
 
 
 class LedgerNotOursError(Exception):
-    """The ledger file cannot be served by this tracker; the message is one line naming the fix. `reason` is
-    `foreign` (not a ledger schema), `damaged` (the tip does not recompute, or SQLite calls the file corrupt)
-    or `other-key` (the tip is not signed by this tracker's identity)."""
+    """The ledger file cannot be served by this tracker; the message is one line naming the file and the fix.
+    `reason` is `foreign` (not a ledger schema), `damaged` (the tip does not recompute, or SQLite calls the
+    file corrupt) or `other-key` (the tip is not signed by this tracker's identity)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -105,7 +105,7 @@ def check_ledger_is_ours(path: str | Path, public_key: bytes, key_path: str) -> 
         if problems:
             raise LedgerNotOursError(
                 "foreign",
-                f"ledger {path} is not a trio-tracker ledger ({'; '.join(problems)}); point "
+                f"{path} is not a trio-tracker ledger ({'; '.join(problems)}); point "
                 "ledger.storage_path at this tracker's ledger (the file was left unchanged)",
             )
         connection.text_factory = bytes  # a damaged row may hold TEXT where a BLOB belongs
@@ -120,7 +120,7 @@ def check_ledger_is_ours(path: str | Path, public_key: bytes, key_path: str) -> 
     if reason == "other-key":
         raise LedgerNotOursError(
             reason,
-            f"ledger {path}: {detail} ({key_path}); use the key that wrote this ledger, or restore this "
+            f"{path}: {detail} ({key_path}); use the key that wrote this ledger, or restore this "
             "tracker's ledger from a backup (`trio-tracker ledger verify` checks every entry)",
         )
     raise _damaged(path, detail)
@@ -129,6 +129,5 @@ def check_ledger_is_ours(path: str | Path, public_key: bytes, key_path: str) -> 
 def _damaged(path: str | Path, detail: str) -> LedgerNotOursError:
     return LedgerNotOursError(
         "damaged",
-        f"ledger {path} is damaged: {detail}; run `trio-tracker ledger verify` and restore the ledger "
-        "from a backup",
+        f"{path} is damaged: {detail}; run `trio-tracker ledger verify` and restore the ledger from a backup",
     )
