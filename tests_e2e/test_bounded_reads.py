@@ -69,12 +69,17 @@ def test_admission_inspect_input_that_is_not_a_regular_file(tmp_path: Path, kind
     assert result.stderr == f"error: {special}: {_REASONS[kind]}\n"
 
 
-def test_admission_inspect_of_a_configured_tlog_that_is_a_fifo(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "name", ["admission.tlog", "admission.tlog.7", "admission.snapshot.00000000000000000003"]
+)
+def test_admission_inspect_of_a_configured_file_that_is_a_fifo(tmp_path: Path, name: str) -> None:
     config_path = make_data_dir(tmp_path / "data")
-    os.mkfifo(tmp_path / "data" / "admission.tlog")
+    os.mkfifo(tmp_path / "data" / name)
     result = run_cli("admission", "inspect", "--config", str(config_path), timeout=_GUARD_S)
     assert result.returncode == 1, result.stderr
-    assert "not a regular file: it is a named pipe (FIFO)" in result.stderr
+    assert (
+        result.stderr == f"error: {tmp_path / 'data' / name}: not a regular file: it is a named pipe (FIFO)\n"
+    )
 
 
 @pytest.mark.parametrize(
