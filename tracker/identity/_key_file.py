@@ -7,9 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker.identity._signing import SigningKey
-
 from tracker._regular_file import FileTooLargeError, NotRegularFileError, read_regular_file
+from tracker.identity._signing import SigningKey
 
 IDENTITY_KEY_FILE_SIZE = 64
 _SEED_SIZE = 32
