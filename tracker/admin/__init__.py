@@ -9,6 +9,7 @@ Layout:
     _json.py              every JSON shape the API returns (Go field names and times)
     _responses.py         JSON responses and error bodies, Go hex decoding
     _auth.py              bearer token, operator id
+    _token.py             where the token comes from: a token file, a systemd credential, the environment
     _protocols.py         what the app needs from the ledger and the registry (structural types)
     _openapi.py           the OpenAPI document
 
@@ -16,15 +17,18 @@ Rules: route modules import `_context`, never `_app`; subsystems are reached thr
 (`tracker.admission`, `tracker.ledger`, `tracker.registry`) only; no blocking I/O in a handler.
 """
 
-from tracker.admin._app import ADMIN_TOKEN_ENV, PUBLIC_ENDPOINTS, admin_token_from_env, create_admin_app
+from tracker.admin._app import PUBLIC_ENDPOINTS, create_admin_app
 from tracker.admin._auth import DEFAULT_OPERATOR, OPERATOR_HEADER
 from tracker.admin._protocols import LedgerView, RegistryView
+from tracker.admin._token import ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE_ENV, AdminTokenError, admin_token_from_env
 
 __all__ = [
     "ADMIN_TOKEN_ENV",
+    "ADMIN_TOKEN_FILE_ENV",
     "DEFAULT_OPERATOR",
     "OPERATOR_HEADER",
     "PUBLIC_ENDPOINTS",
+    "AdminTokenError",
     "LedgerView",
     "RegistryView",
     "admin_token_from_env",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from quart import Response, g, request
 from quart.typing import ResponseReturnValue
@@ -19,9 +18,9 @@ from tracker.admin._core_routes import register_core_routes
 from tracker.admin._openapi import build_openapi_document
 from tracker.admin._protocols import LedgerView, RegistryView
 from tracker.admin._responses import BODY_CONSUMED, error_response, json_response, request_has_body
+from tracker.admin._token import ADMIN_TOKEN_ENV
 from tracker.admission import AdmissionService
 
-ADMIN_TOKEN_ENV = "TOKEN_BAY_ADMIN_TOKEN"
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 
 # Endpoints reachable without a token; every other route is guarded.
@@ -30,12 +29,6 @@ PUBLIC_ENDPOINTS = frozenset({"health", "openapi"})
 
 def _no_connections() -> int:
     return 0
-
-
-def admin_token_from_env(environ: Mapping[str, str] | None = None) -> str | None:
-    """The admin bearer token from TOKEN_BAY_ADMIN_TOKEN (None when unset or empty)."""
-    value = (os.environ if environ is None else environ).get(ADMIN_TOKEN_ENV, "")
-    return value or None
 
 
 def create_admin_app(

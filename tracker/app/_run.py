@@ -23,6 +23,7 @@ from tracker.app._context import ServiceContext, ServicesOpener
 from tracker.app._listeners import bind_listeners
 from tracker.app._shutdown import ShutdownController, watch_signals
 from tracker.app._supervisor import HttpServer, ServedAddresses, supervise
+from tracker.app._systemd_notify import notify
 from tracker.config import Config
 from tracker.identity import TrackerIdentity
 from tracker.metrics import build_metrics_registry, create_metrics_app
@@ -123,6 +124,7 @@ async def _run(
                         "startup_ms": round(ready.startup_seconds * 1000, 1),
                     },
                 )
+                notify("READY=1")
                 task_status.started(ready)
 
             await supervise(

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import trio
 
+from tracker.app._systemd_notify import notify
+
 SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -40,6 +42,7 @@ class ShutdownController:
         self.reason = reason
         self.logger.info("tracker: shutdown requested, draining", extra={"reason": reason})
         self._requested.set()
+        notify("STOPPING=1")
 
     def request_from_admin(self) -> None:
         """The admin app's `request_shutdown` (POST /maintenance)."""

@@ -22,8 +22,11 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> CliParser:
+    from tracker import __version__
     from tracker.cli import (
         _admission_cmd,
+        _backup_cmd,
+        _completion_cmd,
         _config_cmd,
         _init_cmd,
         _ledger_cmd,
@@ -36,8 +39,18 @@ def build_parser() -> CliParser:
         prog="trio-tracker",
         description="Regional tracker of the token-bay network (credit ledger, seeder registry, admission).",
     )
+    parser.add_argument("--version", action="version", version=f"trio-tracker {__version__}")
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=CliParser)
-    for module in (_version_cmd, _init_cmd, _config_cmd, _run_cmd, _ledger_cmd, _admission_cmd):
+    for module in (
+        _version_cmd,
+        _init_cmd,
+        _config_cmd,
+        _run_cmd,
+        _ledger_cmd,
+        _admission_cmd,
+        _backup_cmd,
+        _completion_cmd,
+    ):
         module.register(subcommands)
     return parser
 

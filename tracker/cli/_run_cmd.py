@@ -37,14 +37,20 @@ config re-read; SIGHUP is a "drain and restart", not an in-place reload. A secon
 log is still flushed). A signal before the tracker's handler is installed (while the config, key and ledger
 are being checked) or after it is removed ends the command with 128 + the signal number and one line.
 
-The admin bearer token is read from the environment variable TOKEN_BAY_ADMIN_TOKEN; when it is unset every
-admin route except /health and /openapi.json answers 401."""
+The admin bearer token is read once at start-up, first match wins: the file named by
+$TOKEN_BAY_ADMIN_TOKEN_FILE; $CREDENTIALS_DIRECTORY/admin-token (systemd LoadCredential=admin-token:PATH);
+the environment variable TOKEN_BAY_ADMIN_TOKEN. With none of them every admin route except /health and
+/openapi.json answers 401; a named token file that is missing or empty is an error (exit 1).
+
+systemd: with $NOTIFY_SOCKET set (Type=notify) the tracker sends READY=1 after the ready line and
+STOPPING=1 when a graceful shutdown starts."""
 
 
 _RUN_EXIT_CODES = """exit codes:
   0    clean shutdown after SIGINT, SIGTERM or POST /maintenance (drained)
-  1    other error: bad identity key, state directory locked by another tracker (its pid is named), a
-       ledger that is not this tracker's or is damaged, port in use, a failing start-up step, a crash
+  1    other error: bad identity key, an unusable admin token file, state directory locked by another
+       tracker (its pid is named), a ledger that is not this tracker's or is damaged, port in use, a
+       failing start-up step, a crash
   2    config parse error
   3    config validation error
   129  clean shutdown after SIGHUP (drained; non-zero so Restart=on-failure restarts it), or SIGHUP
@@ -77,7 +83,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tracker.admin import admin_token_from_env
+    from tracker.admin import AdminTokenError, admin_token_from_env
     from tracker.app import (
         ListenerBindError,
         ShutdownController,
@@ -97,7 +103,10 @@ def _run(args: argparse.Namespace) -> int:
         identity = load_identity(config.server.identity_key_path)
     except IdentityKeyError as error:
         raise CliExit(ExitCode.ERROR, f"error: read identity key: {error}") from None
-    admin_token = admin_token_from_env()
+    try:
+        admin_token = admin_token_from_env()
+    except AdminTokenError as error:
+        raise CliExit(ExitCode.ERROR, f"error: {error}") from None
     controller = ShutdownController(logger)
     try:
         with guard_state_files(config, identity, allow_new_ledger=args.allow_new_ledger):
