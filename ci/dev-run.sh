@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 if [ ! -f "$DATA_DIR/tracker.yaml" ]; then
   .venv/bin/trio-tracker init --data-dir "$DATA_DIR"
 fi

@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 .venv/bin/ruff format --check .
 .venv/bin/ruff check .
 .venv/bin/python -m mypy  # --strict on tracker/admission, ledger, app, admin ([tool.mypy] in pyproject.toml)
