@@ -12,3 +12,9 @@ def test_version_prints_name_and_package_version() -> None:
     assert result.returncode == 0
     assert result.stdout == f"trio-tracker {version('trio-tracker')}\n"
     assert result.stderr == ""
+
+
+def test_version_flag_matches_the_version_command() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"trio-tracker {version('trio-tracker')}\n"
