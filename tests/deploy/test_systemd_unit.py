@@ -1,5 +1,5 @@
-"""deploy/trio-tracker.service: `systemd-analyze verify` finds nothing to say, the offline security exposure is
-at most 2.0, and the directives the docs and the tracker rely on are there (Type=notify, StateDirectory=,
+"""deploy/trio-tracker.service: `systemd-analyze verify` finds nothing to say, the offline security exposure
+is at most 2.0, and the directives the docs and the tracker rely on are there (Type=notify, StateDirectory=,
 the admin-token credential, restarts that match the exit codes, the ExecStart the install steps create)."""
 
 from __future__ import annotations
