@@ -22,6 +22,7 @@ from pathlib import Path
 
 import tracker
 from tracker.admission._replay import LEDGER_SEQ_SHIFT
+from tracker.admission._snapshot_format import SnapshotFormatError
 from tracker.backup._copy import (
     check_snapshot,
     copy_file,
@@ -79,12 +80,12 @@ def take_backup(config: Config, config_path: str, target: str, progress: Progres
     (`verified` False with `problems` when verification failed; the files are kept for inspection). Raises
     BackupError when copying failed (the partial copy is removed)."""
     say = progress or (lambda message: None)
-    directory = Path(target).absolute()
-    created = _prepare_directory(directory)
     try:
         identity = load_identity(config.server.identity_key_path)
     except IdentityKeyError as error:
         raise BackupError(f"identity key: {error}") from None
+    directory = Path(target).absolute()
+    created = _prepare_directory(directory)
     manifest = Manifest(
         created_at=_now_rfc3339(),
         tracker_version=tracker.__version__,
@@ -186,7 +187,7 @@ def verify_backup(directory: Path, manifest: Manifest, progress: Progress | None
     for path in by_role.get("admission_snapshot", []):
         try:
             position = max(position, check_snapshot(path) >> LEDGER_SEQ_SHIFT)
-        except Exception as error:
+        except (SnapshotFormatError, OSError) as error:
             problems.append(f"{path.name}: {error}")
     for path in by_role.get("admission_tlog", []):
         scan = scan_tlog_copy(path)
