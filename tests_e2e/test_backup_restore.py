@@ -38,7 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _restore(backup: Path, new_dir: Path) -> Path:
-    """The restore steps of docs/operations.md ("Restore into a new directory"), verbatim in spirit."""
+    """The steps of docs/operations.md ("Restore into a new directory"): check the sums, copy every file but
+    the manifest and the sums into the new directory, point the config's paths at it."""
     manifest = json.loads((backup / "manifest.json").read_text())
     old_dir = Path(manifest["config_path"]).parent
     check = subprocess.run(
@@ -46,8 +47,12 @@ def _restore(backup: Path, new_dir: Path) -> Path:
     )
     assert check.returncode == 0, check.stdout + check.stderr
     new_dir.mkdir(mode=0o700)
-    for item in manifest["files"]:
-        shutil.copy2(backup / item["name"], new_dir / item["name"])
+    for path in backup.iterdir():
+        if path.name not in ("manifest.json", "SHA256SUMS"):
+            shutil.copy2(path, new_dir / path.name)
+    assert sorted(path.name for path in new_dir.iterdir()) == sorted(
+        item["name"] for item in manifest["files"]
+    )
     config_path = new_dir / "tracker.yaml"
     config_path.write_text(config_path.read_text().replace(str(old_dir), str(new_dir)))
     return config_path
