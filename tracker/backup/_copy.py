@@ -12,9 +12,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracker.admission._snapshot_format import SnapshotFormatError, snapshot_layout
-from tracker.admission._snapshot_store import enumerate_snapshots
-from tracker.admission._tlog_reader import TLogScan, enumerate_tlog_files, scan_tlog_bytes
+from tracker.backup._admission_files import (
+    SnapshotFormatError,
+    TLogScan,
+    enumerate_snapshots,
+    enumerate_tlog_files,
+    scan_tlog_bytes,
+    snapshot_layout,
+)
 
 __all__ = [
     "CopiedTLog",

@@ -21,8 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import tracker
-from tracker.admission._replay import LEDGER_SEQ_SHIFT
-from tracker.admission._snapshot_format import SnapshotFormatError
+from tracker.backup._admission_files import SnapshotFormatError, ledger_seq_of
 from tracker.backup._copy import (
     check_snapshot,
     copy_file,
@@ -186,7 +185,7 @@ def verify_backup(directory: Path, manifest: Manifest, progress: Progress | None
     position = 0
     for path in by_role.get("admission_snapshot", []):
         try:
-            position = max(position, check_snapshot(path) >> LEDGER_SEQ_SHIFT)
+            position = max(position, ledger_seq_of(check_snapshot(path)))
         except (SnapshotFormatError, OSError) as error:
             problems.append(f"{path.name}: {error}")
     for path in by_role.get("admission_tlog", []):
@@ -198,7 +197,7 @@ def verify_backup(directory: Path, manifest: Manifest, progress: Progress | None
                 "(check the source tlog with `trio-tracker admission inspect`)"
             )
         if scan.last_seq is not None:
-            position = max(position, scan.last_seq >> LEDGER_SEQ_SHIFT)
+            position = max(position, ledger_seq_of(scan.last_seq))
     manifest.admission_ledger_position = position
     problems.extend(_verify_ledger_copy(by_role, manifest, say))
     if manifest.ledger_tip_seq < position:
