@@ -29,7 +29,7 @@ from tests_e2e.test_run_support import (
     start_tracker,
     use_ephemeral_ports,
 )
-from tracker.admission._snapshot_store import enumerate_snapshots
+from tracker.admission import enumerate_snapshots
 from tracker.config import load as load_config
 from tracker.identity import load_identity
 from tracker.ledger import balance_deltas, open_ledger

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import tracker.backup._copy as copy_module
-from tracker.admission._tlog_writer import TLogWriter
+from tracker.admission.persistence._tlog_writer import TLogWriter
 from tracker.backup._copy import copy_tlog
 
 _KIND_OPERATOR_OVERRIDE = 3

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tracker.cli._admin_token import AdminTokenError, read_admin_token
 
 

@@ -14,8 +14,9 @@ Layout (rules in DESIGN.md; a test enforces the import rules):
       bulk/         the numpy replay engine, imported only when there is something to replay
 
 Other packages import from this face only: the app builds the service (`AdmissionService.create`), the admin
-API calls one service method per route, the CLI inspects files through `inspect_files`. Nothing outside
-admission holds the core.
+API calls one service method per route, the CLI inspects files through `inspect_files`, the backup lists,
+scans and checks the files it copies (`enumerate_tlog_files`, `scan_tlog_file`, `enumerate_snapshots`,
+`snapshot_layout`, `ledger_seq_of`). Nothing outside admission holds the core.
 """
 
 from tracker.admission._errors import AdmissionConfigError, AdmissionError, SnapshotError, TLogWriteError
@@ -36,6 +37,10 @@ from tracker.admission.core._state import SeederHeartbeatState
 from tracker.admission.core._views import AdmissionStatus, ConsumerView, QueueItemView
 from tracker.admission.persistence._inspect import PersistenceInspection, inspect_files
 from tracker.admission.persistence._metrics import PersistenceMetrics
+from tracker.admission.persistence._seq import ledger_seq_of
+from tracker.admission.persistence._snapshot_format import snapshot_layout
+from tracker.admission.persistence._snapshot_store import enumerate_snapshots
+from tracker.admission.persistence._tlog_reader import TLogScan, enumerate_tlog_files, scan_tlog_file
 
 __all__ = [
     "AdmissionConfigError",
@@ -59,6 +64,12 @@ __all__ = [
     "SeederHeartbeatState",
     "Signals",
     "SnapshotError",
+    "TLogScan",
     "TLogWriteError",
+    "enumerate_snapshots",
+    "enumerate_tlog_files",
     "inspect_files",
+    "ledger_seq_of",
+    "scan_tlog_file",
+    "snapshot_layout",
 ]

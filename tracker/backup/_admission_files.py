@@ -1,20 +1,25 @@
 """The admission file helpers the backup uses (listing, scanning and checking tlog and snapshot files, the seq
 → ledger position rule), gathered in one place: the only module of this package that reads admission's
-persistence code."""
+persistence code, through the admission face."""
 
 from __future__ import annotations
 
-from tracker.admission._replay import ledger_seq_of
-from tracker.admission._snapshot_format import SnapshotFormatError, snapshot_layout
-from tracker.admission._snapshot_store import enumerate_snapshots
-from tracker.admission._tlog_reader import TLogScan, enumerate_tlog_files, scan_tlog_bytes
+from tracker.admission import (
+    SnapshotError,
+    TLogScan,
+    enumerate_snapshots,
+    enumerate_tlog_files,
+    ledger_seq_of,
+    scan_tlog_file,
+    snapshot_layout,
+)
 
 __all__ = [
-    "SnapshotFormatError",
+    "SnapshotError",
     "TLogScan",
     "enumerate_snapshots",
     "enumerate_tlog_files",
     "ledger_seq_of",
-    "scan_tlog_bytes",
+    "scan_tlog_file",
     "snapshot_layout",
 ]

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.backup._admission_files import (
-    SnapshotFormatError,
+    SnapshotError,
     TLogScan,
     enumerate_snapshots,
     enumerate_tlog_files,
-    scan_tlog_bytes,
+    scan_tlog_file,
     snapshot_layout,
 )
 
@@ -29,7 +29,6 @@ __all__ = [
     "copy_snapshots",
     "copy_tlog",
     "fsync_path",
-    "scan_tlog_copy",
 ]
 
 _MAX_ROTATION_RETRIES = 20
@@ -71,14 +70,6 @@ def copy_ledger(source: Path, target: Path) -> None:
         reader.close()
     os.chmod(target, 0o600)
     fsync_path(target)
-
-
-def scan_tlog_copy(path: Path) -> TLogScan:
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return scan_tlog_bytes(b"", path=path)
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return scan_tlog_bytes(data, path=path)
 
 
 @dataclass(slots=True)
@@ -129,27 +120,27 @@ def copy_tlog(base: Path, directory: Path) -> CopiedTLog:
     scans: list[TLogScan] = []
     torn = 0
     for index, target in enumerate(targets):
-        scan = scan_tlog_copy(target)
+        scan = scan_tlog_file(target)
         is_active = active_copied and index == len(targets) - 1
         if is_active and scan.truncated and scan.corrupt_offset is None:
             torn += scan.size - scan.good_end
             os.truncate(target, scan.good_end)
             fsync_path(target)
-            scan = scan_tlog_copy(target)
+            scan = scan_tlog_file(target)
         scans.append(scan)
     return CopiedTLog(sources, targets, scans, torn)
 
 
 def check_snapshot(path: Path) -> int:
     """The seq in a snapshot file's header after checking magic, version, trailer CRC-32C and entry counts
-    (the entries are not decoded). Raises SnapshotFormatError or OSError."""
+    (the entries are not decoded). Raises SnapshotError or OSError."""
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
-            raise SnapshotFormatError("admission/snapshot: empty file")
+            raise SnapshotError("admission/snapshot: empty file")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             layout = snapshot_layout(data)
     if layout.trailing_bytes:
-        raise SnapshotFormatError(f"admission/snapshot: {layout.trailing_bytes} bytes after the last entry")
+        raise SnapshotError(f"admission/snapshot: {layout.trailing_bytes} bytes after the last entry")
     return layout.seq
 
 
@@ -169,7 +160,7 @@ def copy_snapshots(
             continue
         try:
             seq = check_snapshot(target)
-        except SnapshotFormatError as error:
+        except SnapshotError as error:
             os.unlink(target)
             skipped.append({"source": str(source), "reason": str(error)})
             continue

@@ -2,7 +2,7 @@
 
 What consistent means here. The ledger is the source of truth; admission state is derived from it and
 start-up replay rebuilds it as newest good snapshot + tlog + every ledger entry the tlog has not seen
-(`PersistentAdmission.startup_replay`). So a restore is consistent as long as the copied snapshots and tlog
+(`AdmissionService` start-up replay). So a restore is consistent as long as the copied snapshots and tlog
 reflect no ledger entry beyond the copied ledger: entries the tlog misses are re-read from the ledger at the
 first start, entries the ledger misses could never be undone. The copy therefore goes snapshots → tlog →
 ledger. The tracker writes a ledger entry before its tlog record, so everything the tlog holds at the moment
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import tracker
-from tracker.backup._admission_files import SnapshotFormatError, ledger_seq_of
+from tracker.backup._admission_files import SnapshotError, ledger_seq_of, scan_tlog_file
 from tracker.backup._copy import (
     check_snapshot,
     copy_file,
@@ -29,7 +29,6 @@ from tracker.backup._copy import (
     copy_snapshots,
     copy_tlog,
     fsync_path,
-    scan_tlog_copy,
 )
 from tracker.backup._manifest import MANIFEST_NAME, SUMS_NAME, BackupFile, Manifest, sha256_of_file
 from tracker.config import Config
@@ -186,10 +185,10 @@ def verify_backup(directory: Path, manifest: Manifest, progress: Progress | None
     for path in by_role.get("admission_snapshot", []):
         try:
             position = max(position, ledger_seq_of(check_snapshot(path)))
-        except (SnapshotFormatError, OSError) as error:
+        except (SnapshotError, OSError) as error:
             problems.append(f"{path.name}: {error}")
     for path in by_role.get("admission_tlog", []):
-        scan = scan_tlog_copy(path)
+        scan = scan_tlog_file(path)
         if not scan.clean:
             offset = scan.corrupt_offset if scan.corrupt_offset is not None else scan.good_end
             problems.append(
