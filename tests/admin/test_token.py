@@ -6,24 +6,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tracker.cli._admin_token import AdminTokenError, read_admin_token
+
+from tracker.admin import AdminTokenError, admin_token_from_env
 
 
 def test_environment_variable_alone() -> None:
-    assert read_admin_token({"TOKEN_BAY_ADMIN_TOKEN": "from-env"}) == "from-env"
-    assert read_admin_token({"TOKEN_BAY_ADMIN_TOKEN": ""}) is None
-    assert read_admin_token({}) is None
+    assert admin_token_from_env({"TOKEN_BAY_ADMIN_TOKEN": "from-env"}) == "from-env"
+    assert admin_token_from_env({"TOKEN_BAY_ADMIN_TOKEN": ""}) is None
+    assert admin_token_from_env({}) is None
 
 
 def test_credential_directory_wins_over_the_variable(tmp_path: Path) -> None:
     (tmp_path / "admin-token").write_text("from-credential\n")
     environ = {"CREDENTIALS_DIRECTORY": str(tmp_path), "TOKEN_BAY_ADMIN_TOKEN": "from-env"}
-    assert read_admin_token(environ) == "from-credential"
+    assert admin_token_from_env(environ) == "from-credential"
 
 
 def test_credential_directory_without_the_credential_falls_back(tmp_path: Path) -> None:
     environ = {"CREDENTIALS_DIRECTORY": str(tmp_path), "TOKEN_BAY_ADMIN_TOKEN": "from-env"}
-    assert read_admin_token(environ) == "from-env"
+    assert admin_token_from_env(environ) == "from-env"
 
 
 def test_named_file_wins_over_everything(tmp_path: Path) -> None:
@@ -35,7 +36,7 @@ def test_named_file_wins_over_everything(tmp_path: Path) -> None:
         "CREDENTIALS_DIRECTORY": str(tmp_path),
         "TOKEN_BAY_ADMIN_TOKEN": "from-env",
     }
-    assert read_admin_token(environ) == "from-file"
+    assert admin_token_from_env(environ) == "from-file"
 
 
 @pytest.mark.parametrize(
@@ -47,6 +48,6 @@ def test_unusable_named_file_is_an_error(tmp_path: Path, content: bytes | None, 
     if content is not None:
         named.write_bytes(content)
     with pytest.raises(AdminTokenError) as caught:
-        read_admin_token({"TOKEN_BAY_ADMIN_TOKEN_FILE": str(named), "TOKEN_BAY_ADMIN_TOKEN": "from-env"})
+        admin_token_from_env({"TOKEN_BAY_ADMIN_TOKEN_FILE": str(named), "TOKEN_BAY_ADMIN_TOKEN": "from-env"})
     assert str(named) in str(caught.value)
     assert reason in str(caught.value)
