@@ -64,7 +64,7 @@ def _ledger_balances_up_to(config_path: Path, tip_seq: int) -> tuple[dict[bytes,
     identity = load_identity(config.server.identity_key_path)
 
     async def entries() -> list:
-        async with open_ledger(config, identity) as ledger:
+        async with open_ledger(config.ledger.storage_path, identity) as ledger:
             return await ledger.entries_since(0, 0)
 
     balances: dict[bytes, int] = {}
@@ -219,7 +219,7 @@ def test_admission_files_ahead_of_the_ledger_fail_verification(tmp_path: Path) -
     identity = load_identity(config.server.identity_key_path)
 
     async def create_empty_ledger() -> None:
-        async with open_ledger(config, identity):
+        async with open_ledger(config.ledger.storage_path, identity):
             pass
 
     trio.run(create_empty_ledger)
