@@ -1,4 +1,4 @@
-"""The exactly-once property (README "Deliberate differences"): for any sequence of ledger entries
+"""The exactly-once property (docs/protocol.md): for any sequence of ledger entries
 and disputes and any crash point — buffered records lost, a torn final frame, a snapshot whose SNAPSHOT_MARK
 was lost, entries committed while admission was down, the newest snapshot gone — newest good snapshot + tlog +
 ledger cross-check gives the state of applying every committed ledger entry exactly once (plus every dispute

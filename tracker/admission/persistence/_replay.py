@@ -1,4 +1,4 @@
-"""Start-up replay from disk (admission.md §9 plus README "Deliberate differences"): newest readable snapshot
+"""Start-up replay from disk (admission.md §9 plus docs/protocol.md): newest readable snapshot
 (older ones on failure; all unreadable → degraded), then the tlog records after it, repairing the tlog on disk
 as it goes (torn tail cut off; a damaged file moved aside with its good prefix kept under the original name).
 
