@@ -60,12 +60,17 @@ def test_signals_at_random_instants_of_start_up(tmp_path: Path) -> None:
     seed = random.randrange(1 << 30)
     chooser = random.Random(seed)
     outcomes = []
-    for _ in range(_TRIALS):
+    for trial in range(_TRIALS):
         signal_number = chooser.choice(_SIGNALS)
         delay = chooser.uniform(0.0, ready_after * 1.3)
         tracker = start_tracker(config_path)
         _wait_until_sigterm_is_caught(tracker)
-        time.sleep(delay)
+        if trial == _TRIALS - 1:
+            # On a loaded machine start-up can outlast every random delay: one trial always lands after
+            # ready, so the graceful path is exercised whatever the timing.
+            tracker.wait_ready()
+        else:
+            time.sleep(delay)
         tracker.send_signal(signal_number)
         code = tracker.wait(60)
         drained = any(record.get("message") == "tracker: stopped" for record in tracker.log_records())
@@ -77,7 +82,7 @@ def test_signals_at_random_instants_of_start_up(tmp_path: Path) -> None:
         if not drained:
             assert tracker.lines[-1] == f"error: interrupted by {signal.Signals(signal_number).name}", context
         _verify_ledger(config_path)
-    assert any(drained for *_, drained in outcomes) or ready_after * 1.3 < 0.05, outcomes
+    assert outcomes[-1][3], outcomes  # the trial sent after ready drained
 
 
 def test_a_second_sigterm_at_random_instants_of_the_drain(tmp_path: Path) -> None:
