@@ -162,28 +162,56 @@ async def test_acceptance_10_mid_file_corruption_counted_decisions_flow(tmp_path
     assert scan_tlog_file(tlog).clean
 
 
-async def test_corruption_in_the_middle_keeps_the_good_prefix(tmp_path: Path) -> None:
+async def test_corruption_in_the_middle_recovers_every_frame_after_it(tmp_path: Path) -> None:
     ledger = FakeLedger()
     persistent = await open_persistent(tmp_path, ledger=ledger)
     for index in range(5):
         _feed(persistent, ledger, KIND_USAGE, make_id_i(index), cost=1)
-    await persistent.on_dispute_event(dispute(make_id_i(1)))
+    filed = dispute(make_id_i(1))
+    await persistent.on_dispute_event(filed)
     for index in range(5, 8):
         _feed(persistent, ledger, KIND_USAGE, make_id_i(index), cost=1)
     await persistent.flush()
     crash(persistent)
     tlog = tmp_path / "admission.tlog"
     data = bytearray(tlog.read_bytes())
-    data[3 * 101 + 40] ^= 0x01  # inside the 4th frame
+    data[3 * 101 + 40] ^= 0x01  # inside the 4th frame (ledger entry 4)
     tlog.write_bytes(bytes(data))
     reopened = await open_persistent(tmp_path, ledger=ledger, snapshot_path_prefix="")
     report = reopened.replay_report
-    assert report.tlog_records_applied == 3 and report.cross_check_applied == 5
-    # The good prefix is kept under the original name; the entries the ledger restored were appended after it.
-    assert tlog.read_bytes()[: 3 * 101] == bytes(data[: 3 * 101])
-    assert scan_tlog_file(tlog).clean and scan_tlog_file(tlog).records == 8
-    # The dispute lived only in the damaged part of the tlog: it is lost (degraded), ledger entries are not.
-    assert reopened.core.consumers == recompute(ledger.entries)
+    # Frames 1-3 applied; the frames after the damaged one were read back (resynchronised), waited behind the
+    # hole at ledger entry 4, and were merged in order with the entries the ledger restored.
+    assert report.tlog_records_applied == 3 and report.deferred_records == 5
+    assert report.damage[0].ranges == [(3 * 101, 4 * 101)] and report.lost_local_records == 0
+    aside = list(tmp_path.glob("admission.tlog.damaged-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == bytes(data)  # quarantined untouched
+    # Under the original name: every valid frame (the damaged one removed).
+    assert tlog.read_bytes()[: 8 * 101] == bytes(data[: 3 * 101] + data[4 * 101 : 9 * 101])
+    assert scan_tlog_file(tlog).clean
+    # The dispute (its only copy is the tlog) survived the damage before it; ledger entries are exact.
+    assert reopened.core.consumers == recompute(ledger.entries, [(5, filed)])
+    assert reopened.degraded_mode
+    await reopened.aclose()
+
+
+@pytest.mark.parametrize("fast_replay", [True, False])
+async def test_damaged_dispute_frame_costs_that_record_only(tmp_path: Path, fast_replay: bool) -> None:
+    persistent = await open_persistent(tmp_path, snapshot_path_prefix="")
+    events = [dispute(make_id_i(index)) for index in range(30)]
+    for event in events:
+        assert await persistent.on_dispute_event(event)
+    crash(persistent)
+    tlog = tmp_path / "admission.tlog"
+    data = bytearray(tlog.read_bytes())
+    frame = len(data) // 30
+    data[10 * frame : 10 * frame + 4] = b"\x00\x10\x00\x00"  # a length far too large (1 MiB)
+    tlog.write_bytes(bytes(data))
+    core = SimpleCore()
+    reopened = await open_persistent(tmp_path, core=core, snapshot_path_prefix="", fast_replay=fast_replay)
+    assert core.consumers == recompute([], [(0, event) for index, event in enumerate(events) if index != 10])
+    assert reopened.replay_report.lost_local_records == 1
+    assert metric_value(reopened.persistence_metrics, "tlog_local_records_lost") == 1
+    assert reopened.degraded_mode
     await reopened.aclose()
 
 

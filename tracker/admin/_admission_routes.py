@@ -1,10 +1,11 @@
 """The 11 admission admin routes (admission.md §10). Each parses its input, calls one `AdmissionService`
-method (a mutation and its OPERATOR_OVERRIDE audit record happen there, together) and shapes the answer."""
+method (a mutation and its OPERATOR_OVERRIDE audit record happen there, together) and shapes the answer.
+A mutating route answers 2xx only once its record is written and fsynced; a failed write or fsync answers
+500 `{"error": "tlog write failed"}`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 from quart import g, request
@@ -32,7 +33,7 @@ class BadBodyError(ValueError):
 class _BlocklistChange(Protocol):
     """`AdmissionService.blocklist_add` / `blocklist_remove`."""
 
-    def __call__(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None: ...
+    async def __call__(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None: ...
 
 
 def _drain_count(raw: bytes) -> int:
@@ -117,14 +118,14 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
             count = _drain_count(body)
         except BadBodyError as error:
             return error_response(400, str(error))
-        drained = admission.drain(count, operator_id=operator_id)
+        drained = await admission.drain(count, operator_id=operator_id)
         audited(operator_id, "queue/drain", {"n": count})
         return json_response({"drained": [consumer_id.hex() for consumer_id in drained]})
 
     @app.post("/admission/queue/eject/<request_id>", endpoint="admission_queue_eject")
     async def eject(request_id: str) -> ResponseReturnValue:
         operator_id = operator()
-        ejected = admission.eject(request_id, operator_id=operator_id)
+        ejected = await admission.eject(request_id, operator_id=operator_id)
         audited(operator_id, "queue/eject", {"request_id": request_id})
         return json_response({"ejected": ejected})
 
@@ -155,14 +156,12 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
     async def blocklist() -> ResponseReturnValue:
         return json_response(admission.blocklist())
 
-    async def change_blocklist(
-        peer_hex: str, change: Callable[..., None], action: str
-    ) -> ResponseReturnValue:
+    async def change_blocklist(peer_hex: str, change: _BlocklistChange, action: str) -> ResponseReturnValue:
         operator_id = operator()
         peer_id = parse_identity_hex(peer_hex)
         if peer_id is None:
             return error_response(400, "bad peer_id")
-        change(peer_id, operator_id=operator_id, as_written=peer_hex)
+        await change(peer_id, operator_id=operator_id, as_written=peer_hex)
         audited(operator_id, action, {"peer_id": peer_hex})
         return json_response({"ok": True})
 

@@ -9,6 +9,7 @@ This module imports nothing: core, persistence and the service all depend on it.
 from __future__ import annotations
 
 __all__ = [
+    "AdmissionAheadOfLedgerError",
     "AdmissionConfigError",
     "AdmissionError",
     "AttestationSigningError",
@@ -26,6 +27,7 @@ __all__ = [
     "TLogClosedError",
     "TLogCorruptError",
     "TLogError",
+    "TLogNotATLogError",
     "TLogPayloadError",
     "TLogTruncatedError",
     "TLogWriteError",
@@ -104,6 +106,11 @@ class TLogPayloadError(TLogError):
     """A payload shorter than its kind's minimum or with a bad length prefix."""
 
 
+class TLogNotATLogError(TLogError):
+    """A file where a tlog is expected holds not one valid frame (a database, a text file): start-up refuses
+    it and leaves it unchanged. Raised by `replay_from_disk` (persistence/_replay.py)."""
+
+
 class TLogWriteError(AdmissionError, OSError):
     """An append or flush of the tlog failed (disk full, I/O error, too much unwritten data buffered, too many
     local records for one ledger position). Raised by the tlog writer (persistence/_tlog_writer.py) and by
@@ -142,6 +149,11 @@ class SnapshotWriteError(SnapshotError):
 class SnapshotDeferredError(SnapshotError):
     """A snapshot was requested while memory is missing ledger entries (catch-up pending); the ticker retries
     later. Raised by `AdmissionService.snapshot_now`."""
+
+
+class AdmissionAheadOfLedgerError(AdmissionError):
+    """The admission files have seen ledger entries the ledger does not have (the ledger was replaced, lost or
+    restored from an older backup). Raised by `AdmissionService.startup_replay`; `run` exits 1."""
 
 
 class NotReplayedError(AdmissionError, RuntimeError):

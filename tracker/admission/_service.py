@@ -29,7 +29,13 @@ import trio
 
 from tracker._proto.admission_pb2 import SignedCreditAttestation
 from tracker._ticks import ticks
-from tracker.admission._errors import NotReplayedError, SnapshotDeferredError, SnapshotError, TLogWriteError
+from tracker.admission._errors import (
+    AdmissionAheadOfLedgerError,
+    NotReplayedError,
+    SnapshotDeferredError,
+    SnapshotError,
+    TLogWriteError,
+)
 from tracker.admission._tlog_trio import AsyncTLogWriter
 from tracker.admission.core._decision import DecisionResult, QueueTimeout
 from tracker.admission.core._events import (
@@ -43,7 +49,12 @@ from tracker.admission.core._metrics import AdmissionMetrics
 from tracker.admission.core._state import ConsumerCreditState, SeederHeartbeatState
 from tracker.admission.core._views import AdmissionStatus, ConsumerView, QueueItemView
 from tracker.admission.persistence._metrics import PersistenceMetrics
-from tracker.admission.persistence._records import encode_override_params, event_to_record
+from tracker.admission.persistence._records import (
+    BLOCKLIST_ADD,
+    BLOCKLIST_REMOVE,
+    encode_override_params,
+    event_to_record,
+)
 from tracker.admission.persistence._replay import ReplayReport, apply_tlog_tail, replay_from_disk
 from tracker.admission.persistence._seq import (
     ledger_seq_of,
@@ -53,6 +64,7 @@ from tracker.admission.persistence._seq import (
 from tracker.admission.persistence._snapshot_format import SnapshotData, encode_snapshot
 from tracker.admission.persistence._snapshot_store import prune_snapshots, snapshot_path, write_snapshot_file
 from tracker.admission.persistence._tlog_format import OperatorOverridePayload, SnapshotMarkPayload, TLogKind
+from tracker.admission.persistence._tlog_reader import move_aside
 from tracker.admission.persistence._tlog_writer import DEFAULT_MAX_PENDING_BYTES, DEFAULT_ROTATION_BYTES
 
 if TYPE_CHECKING:
@@ -224,6 +236,7 @@ class AdmissionService:
         if ledger_source is not None:
             self._ledger_source = ledger_source
         report = await self._replay_disk()
+        await self._check_not_ahead_of_ledger(report)
         if self.tlog_path:
             self._writer = await trio.to_thread.run_sync(
                 partial(
@@ -253,8 +266,38 @@ class AdmissionService:
                 await self.snapshot_now()
             except SnapshotError as error:
                 _logger.error("admission: snapshot after tlog repair failed: %s", error)
+        await self._set_unusable_snapshots_aside(report)
         self._log_replay(report)
         return report
+
+    async def _check_not_ahead_of_ledger(self, report: ReplayReport) -> None:
+        """Every tlog/snapshot seq names the ledger position it was written at: the ledger must have that
+        entry, or admission would count entries the ledger lost and seqs would be reused."""
+        seen = ledger_seq_of(report.last_seq)
+        source = self._ledger_source
+        if source is None or seen == 0:
+            return
+        page = await source.entries_since(seen - 1, 1)
+        if page and page[0].seq == seen:
+            return
+        raise AdmissionAheadOfLedgerError(
+            f"admission: the admission files (tlog {self.tlog_path or '-'}, snapshots "
+            f"{self.snapshot_prefix or '-'}) have seen ledger entry {seen}, but the ledger ends before it: "
+            "the ledger was lost, replaced or restored from an older backup. Restore the ledger from a "
+            f"backup that holds entry {seen} and check it with `trio-tracker ledger verify`, or move the "
+            "admission files aside to rebuild admission from this ledger"
+        )
+
+    async def _set_unusable_snapshots_aside(self, report: ReplayReport) -> None:
+        """After a successful start, move the snapshots that failed to load aside (`.damaged-<time>`, kept for
+        forensics), so later start-ups do not trip over them again."""
+        for path in report.unusable_snapshots:
+            try:
+                moved = await trio.to_thread.run_sync(move_aside, path)
+            except OSError as error:
+                _logger.error("admission: could not move unusable snapshot %s aside: %s", path, error)
+                continue
+            _logger.warning("admission: unusable snapshot %s moved aside to %s", path, moved)
 
     async def _replay_disk(self) -> ReplayReport:
         """Snapshot + tlog (persistence/_replay.py) in a worker thread; take over its position and counts."""
@@ -282,6 +325,13 @@ class AdmissionService:
             self.persistence_metrics.snapshot_load_failures.inc(report.snapshot_load_failures)
         if report.damage:
             self.persistence_metrics.tlog_corruption_records.inc(len(report.damage))
+        if report.lost_local_records:
+            self.persistence_metrics.tlog_local_records_lost.inc(report.lost_local_records)
+        for added, peer_id in report.blocklist_changes:
+            if added:
+                self.core.blocklist_add(peer_id)
+            else:
+                self.core.blocklist_remove(peer_id)
         self._last_seq = report.last_seq
         self._ledger_seq = report.ledger_contiguous
         self._deferred_local = deque(report.deferred_local)
@@ -316,6 +366,10 @@ class AdmissionService:
                 "duration_s": round(report.duration_s, 3),
                 "ledger_cross_check_applied": report.cross_check_applied,
                 "degraded": self.degraded_mode,
+                "tlog_torn_tails_cut": report.torn_tails_cut,
+                "tlog_damaged_files": len(report.damage),
+                "tlog_local_records_lost": report.lost_local_records,
+                "blocklist_changes_replayed": len(report.blocklist_changes),
                 "last_seq": self._last_seq,
                 "ledger_seq": self._ledger_seq,
             },
@@ -470,62 +524,89 @@ class AdmissionService:
 
     def record_operator_override(
         self, operator_id: str, action: str, params: Mapping[str, object] | bytes, now: float | None = None
-    ) -> None:
-        """Append an OPERATOR_OVERRIDE audit record (kind 5, batched; `params` as Go-encoded JSON, or its
-        bytes). Raises TLogWriteError on failure."""
+    ) -> int:
+        """Append an OPERATOR_OVERRIDE audit record (kind 5, buffered; `params` as Go-encoded JSON, or its
+        bytes) and return its writer ticket for `wait_durable` (0 without a tlog). Raises TLogWriteError on
+        failure (counted and logged)."""
         writer = self._writer
         if writer is None:
-            return
+            return 0
         ts = int(self._clock() if now is None else now)
         params_bytes = params if isinstance(params, bytes) else encode_override_params(params)
         payload = OperatorOverridePayload(operator_id, action, params_bytes, ts).encode()
-        seq = next_local_seq(self._last_seq)
-        writer.append(seq, ts, TLogKind.OPERATOR_OVERRIDE, payload)
+        try:
+            seq = next_local_seq(self._last_seq)
+            writer.append(seq, ts, TLogKind.OPERATOR_OVERRIDE, payload)
+        except TLogWriteError as error:
+            self._append_failed(error)
+            raise
         self._last_seq = seq
+        return writer.last_ticket
+
+    async def wait_durable(self, ticket: int) -> None:
+        """Wait until the record `record_operator_override` returned `ticket` for is written and fsynced
+        (sharing the write and the fsync with every other record waiting). Raises TLogWriteError (counted
+        and logged) when the write or fsync fails; the record stays buffered and the fsync ticker retries."""
+        writer = self._writer
+        if writer is None or ticket <= 0:
+            return
+        try:
+            await writer.wait_durable(ticket)
+        except TLogWriteError as error:
+            self._append_failed(error)
+            raise
 
     def _append_failed(self, error: Exception) -> None:
         self.append_failures += 1
         self.persistence_metrics.tlog_append_failures.inc()
-        _logger.error("admission: tlog append failed; event not applied: %s", error)
+        _logger.error("admission: tlog append failed: %s", error)
 
     def _set_degraded(self) -> None:
         self.degraded_mode = True
         self.core.degraded_mode = True
 
-    # --- operator operations: mutate, then record (admission.md §10) --------------------------------------
+    # --- operator operations: record, mutate, acknowledge when durable (admission.md §10) ----------------
+    # The OPERATOR_OVERRIDE record is appended (buffered) and the mutation made in the same synchronous step,
+    # so the buffer and memory never disagree; the caller is answered only once the record is fsynced. A
+    # refused append raises before anything changes. A failed write raises TLogWriteError after the mutation:
+    # the record stays buffered and memory keeps the change (both survive if a later write succeeds; `run`
+    # exits 1 if the final flush fails), but the operator is told it is not durable.
 
-    def _audit(self, operator_id: str, action: str, params: dict[str, object]) -> None:
-        self.record_operator_override(operator_id, action, params)
-
-    def drain(self, count: int, *, operator_id: str) -> list[bytes]:
+    async def drain(self, count: int, *, operator_id: str) -> list[bytes]:
         """Pop up to `count` entries from the head of the queue; their consumer ids in pop order. Raises
-        TLogWriteError when the audit record cannot be appended (the drain has happened)."""
+        TLogWriteError when the audit record cannot be appended (nothing popped) or made durable."""
+        ticket = self.record_operator_override(operator_id, "queue/drain", {"n": count})
         drained = [entry.consumer_id for entry in self.core.drain(count)]
-        self._audit(operator_id, "queue/drain", {"n": count})
+        await self.wait_durable(ticket)
         return drained
 
-    def eject(self, request_id_text: str, *, operator_id: str) -> int:
+    async def eject(self, request_id_text: str, *, operator_id: str) -> int:
         """Remove queue entries whose request id (hex, either case) equals the text; how many were removed.
         Raises TLogWriteError as `drain`."""
+        ticket = self.record_operator_override(operator_id, "queue/eject", {"request_id": request_id_text})
         ejected = self.core.eject(request_id_text.lower())
-        self._audit(operator_id, "queue/eject", {"request_id": request_id_text})
+        await self.wait_durable(ticket)
         return ejected
 
-    def blocklist_add(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None:
+    async def blocklist_add(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None:
         """Block attestations issued by `peer_id`; `as_written` is the id as the operator typed it (for the
-        audit record). Raises TLogWriteError as `drain`."""
+        audit record, which start-up replays: the blocklist survives restarts). Raises TLogWriteError as
+        `drain`."""
+        ticket = self.record_operator_override(operator_id, BLOCKLIST_ADD, {"peer_id": as_written})
         self.core.blocklist_add(peer_id)
-        self._audit(operator_id, "peers/blocklist/add", {"peer_id": as_written})
+        await self.wait_durable(ticket)
 
-    def blocklist_remove(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None:
+    async def blocklist_remove(self, peer_id: bytes, *, operator_id: str, as_written: str) -> None:
         """Unblock `peer_id` (no error when it was not blocked). Raises TLogWriteError as `drain`."""
+        ticket = self.record_operator_override(operator_id, BLOCKLIST_REMOVE, {"peer_id": as_written})
         self.core.blocklist_remove(peer_id)
-        self._audit(operator_id, "peers/blocklist/remove", {"peer_id": as_written})
+        await self.wait_durable(ticket)
 
     async def operator_snapshot(self, *, operator_id: str) -> Path | None:
-        """`snapshot_now()`, then the audit record. Raises SnapshotError (no record) or TLogWriteError."""
+        """`snapshot_now()`, then the audit record (durable before returning). Raises SnapshotError (no
+        record) or TLogWriteError."""
         path = await self.snapshot_now()
-        self._audit(operator_id, "snapshot", {})
+        await self.wait_durable(self.record_operator_override(operator_id, "snapshot", {}))
         return path
 
     async def recompute(self, consumer_id: bytes, *, operator_id: str, as_written: str) -> bool:
@@ -556,7 +637,9 @@ class AdmissionService:
         events = [event for seq, event in touching if seq <= target]
         if self.core.recompute_consumer(consumer_id, events) is None:
             return False
-        self._audit(operator_id, "recompute", {"consumer_id": as_written})
+        await self.wait_durable(
+            self.record_operator_override(operator_id, "recompute", {"consumer_id": as_written})
+        )
         return True
 
     # --- catch-up -----------------------------------------------------------------------------------------
@@ -653,6 +736,7 @@ class AdmissionService:
                     failing = False
                 except TLogWriteError as error:
                     if not failing:
+                        self.persistence_metrics.tlog_append_failures.inc()
                         _logger.error("admission: tlog flush failed (will retry): %s", error)
                     failing = True
             if self._behind or self._verify_after_catch_up:
@@ -702,7 +786,8 @@ class AdmissionService:
     async def aclose(self, *, final_snapshot: bool = True) -> None:
         """Final snapshot (unless `final_snapshot` is False: after a forced exit or a crash the next start
         replays the tlog instead), then flush + fsync + close the tlog. Shielded from cancellation;
-        idempotent."""
+        idempotent. Raises TLogWriteError (counted, logged) when the final flush fails: records were lost, and
+        `run` exits 1."""
         with trio.CancelScope(shield=True):
             if self._closed:
                 return
@@ -712,8 +797,13 @@ class AdmissionService:
                     await self.snapshot_now()
                 except SnapshotError as error:
                     _logger.error("admission: final snapshot failed: %s", error)
-            if self._writer is not None:
+            writer = self._writer
+            if writer is not None:
                 try:
-                    await self._writer.aclose()
+                    await writer.aclose()
                 except TLogWriteError as error:
-                    _logger.error("admission: closing the tlog failed: %s", error)
+                    self.persistence_metrics.tlog_append_failures.inc()
+                    _logger.error("admission: the final tlog flush failed; buffered records lost: %s", error)
+                    raise TLogWriteError(
+                        f"admission: the final tlog flush failed, buffered records were not written: {error}"
+                    ) from error

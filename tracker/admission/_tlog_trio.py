@@ -1,9 +1,12 @@
 """`AsyncTLogWriter`: the Trio face of the blocking tlog writer (persistence/_tlog_writer.py).
 
 Batches are taken from the in-memory buffer and written in a worker thread, one at a time, under
-`flush_lock`; the service's fsync ticker calls `flush()` every `admission.fsync_batch_window_ms`, and a
-dispute append (`append_durable_locked`) is written and fsynced before it returns. Used only by
-`_service.py`.
+`flush_lock`; the service's fsync ticker calls `flush()` every `admission.fsync_batch_window_ms`, a dispute
+append (`append_durable_locked`) is written and fsynced before it returns, and `wait_durable(ticket)` waits
+until one appended record is written and fsynced. Callers waiting together share a batch: while one batch is
+in its worker thread, the records appended meanwhile queue on `flush_lock` (a fair lock) and go to disk in
+the next batch, with one fsync; a waiter whose record went out in an earlier batch returns without I/O.
+Used only by `_service.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 import trio
 
-from tracker.admission._errors import TLogWriteError
+from tracker.admission._errors import TLogClosedError, TLogWriteError
 from tracker.admission.persistence._tlog_writer import TLogWriter
 
 __all__ = ["AsyncTLogWriter"]
@@ -38,15 +41,27 @@ class AsyncTLogWriter(TLogWriter):
         failure."""
         if not self.needs_flush or self.closed:
             return
-        data, last_seq, records = self.take_pending()
+        batch = self.take_pending()
         try:
-            await trio.to_thread.run_sync(self.write_batch, data, last_seq, records, fsync)
+            await trio.to_thread.run_sync(self.write_batch, batch, fsync)
         except TLogWriteError:
-            if drop_last_on_failure:
-                self.restore_pending(data[: len(data) - drop_last_on_failure], records - 1)
-            else:
-                self.restore_pending(data, records)
+            self.restore_pending(batch, drop_last_on_failure)
             raise
+
+    async def wait_durable(self, ticket: int) -> None:
+        """Return once the record with `ticket` (`last_ticket` right after its `append`) is written and
+        fsynced, writing it (with whatever else is buffered) if no batch in flight carries it. Raises
+        TLogWriteError when that write or fsync fails (the record stays buffered for the next attempt) and
+        TLogClosedError when the writer closed without writing it."""
+        while self.durable < ticket:
+            async with self.flush_lock:
+                if self.durable >= ticket:
+                    return
+                if self.closed:
+                    raise TLogClosedError("admission/tlog: writer closed before the record was written")
+                await self.flush_locked(fsync=True)
+                if self.durable < ticket and not self.needs_flush:
+                    raise TLogWriteError(f"admission/tlog: record {ticket} was dropped before it was written")
 
     async def append_durable_locked(self, seq: int, ts: int, kind: int, payload: bytes) -> None:
         """Append and write+fsync before returning (dispute kinds). The caller holds `flush_lock`, so the
@@ -63,8 +78,8 @@ class AsyncTLogWriter(TLogWriter):
                 if self.closed:
                     return
                 self.begin_close()
-                data, last_seq, records = self.take_pending()
+                batch = self.take_pending()
                 try:
-                    await trio.to_thread.run_sync(self.write_batch, data, last_seq, records, True)
+                    await trio.to_thread.run_sync(self.write_batch, batch, True)
                 finally:
                     await trio.to_thread.run_sync(self.close_fd)

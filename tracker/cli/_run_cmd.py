@@ -1,9 +1,9 @@
 """`trio-tracker run --config PATH [--log-format json|text]`: start the tracker in the foreground.
 
 Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM or POST /maintenance, drained; 129 after SIGHUP), 1 for
-a bad identity key, a locked state directory, a ledger that is not ours, a port in use, a failing step
-or a crash while running, 2/3 for config parse/validation errors (the same messages as `config validate`),
-128 + the signal number for a signal outside the tracker's own handling (see `_signals`).
+a bad identity key, a locked state directory, a ledger that is not ours, a port in use, a failing step, a
+crash while running or a failed final tlog flush, 2/3 for config parse/validation errors (the same messages as
+`config validate`), 128 + the signal number for a signal outside the tracker's own handling (see `_signals`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ in-flight admin requests finish within server.shutdown_grace_s, flushes and fsyn
 final snapshot and closes the ledger, then exits 0 — or 129 after SIGHUP: the same graceful stop, with a
 non-zero code so a supervisor's restart policy (systemd Restart=on-failure) starts the tracker again with the
 config re-read; SIGHUP is a "drain and restart", not an in-place reload. A second signal skips the wait (the
-log is still flushed). A signal before the tracker's handler is installed (while the config, key and ledger
-are being checked) or after it is removed ends the command with 128 + the signal number and one line.
+log is still flushed). If that final flush fails (a full disk), run exits 1: records were not written. A
+signal before the tracker's handler is installed (while the config, key and ledger are being checked) or
+after it is removed ends the command with 128 + the signal number and one line.
 
 The admin bearer token is read once at start-up, first match wins: the file named by
 $TOKEN_BAY_ADMIN_TOKEN_FILE; $CREDENTIALS_DIRECTORY/admin-token (systemd LoadCredential=admin-token:PATH);
@@ -50,7 +51,7 @@ _RUN_EXIT_CODES = """exit codes:
   0    clean shutdown after SIGINT, SIGTERM or POST /maintenance (drained)
   1    other error: bad identity key, an unusable admin token file, state directory locked by another
        tracker (its pid is named), a ledger that is not this tracker's or is damaged, port in use, a
-       failing start-up step, a crash
+       failing start-up step, a crash, a failed final tlog flush at shutdown (records were not written)
   2    config parse error
   3    config validation error
   129  clean shutdown after SIGHUP (drained; non-zero so Restart=on-failure restarts it), or SIGHUP
@@ -84,6 +85,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from tracker.admin import AdminTokenError, admin_token_from_env
+    from tracker.admission import TLogWriteError
     from tracker.app import (
         ListenerBindError,
         ShutdownController,
@@ -130,7 +132,8 @@ def _run(args: argparse.Namespace) -> int:
         leaves = leaf_errors(error)
         if leaves and all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
             raise KeyboardInterrupt from None
-        if len(leaves) == 1 and isinstance(leaves[0], ListenerBindError | StartupError):
+        # A failed final tlog flush (disk full at shutdown) is one line too: records were lost, exit 1.
+        if len(leaves) == 1 and isinstance(leaves[0], ListenerBindError | StartupError | TLogWriteError):
             raise CliExit(ExitCode.ERROR, f"error: {leaves[0]}") from None
         _log_crash(logger, error, describe_failure(error))
         return ExitCode.ERROR

@@ -14,7 +14,7 @@ from tracker.admission._errors import TLogWriteError
 from tracker.admission._tlog_trio import AsyncTLogWriter
 from tracker.admission.persistence import _tlog_writer
 from tracker.admission.persistence._metrics import PersistenceMetrics
-from tracker.admission.persistence._tlog_format import DisputePayload, encode_frame
+from tracker.admission.persistence._tlog_format import MAX_FRAME_LENGTH, DisputePayload, encode_frame
 from tracker.admission.persistence._tlog_reader import (
     cut_torn_tail,
     enumerate_tlog_files,
@@ -162,19 +162,63 @@ def test_enumeration_order_and_ignored_names(tmp_path: Path) -> None:
     assert enumerate_tlog_files(tmp_path / "missing" / "admission.tlog") == []
 
 
-def test_scan_reports_torn_tail_and_corruption(tmp_path: Path) -> None:
+def test_scan_reports_torn_tail_and_keeps_the_cut_bytes(tmp_path: Path) -> None:
     frames = b"".join(encode_frame(seq, 1, 0, b"payload") for seq in (1, 2, 3))
     scan = scan_tlog_bytes(frames + frames[:10])
-    assert (scan.records, scan.truncated, scan.corrupt_offset, scan.good_end) == (3, True, None, len(frames))
-    damaged = bytearray(frames)
-    damaged[len(frames) // 3 + 30] ^= 0xFF  # inside the second frame's payload
-    scan = scan_tlog_bytes(bytes(damaged))
-    assert (scan.records, scan.corrupt_offset, scan.last_seq) == (1, len(frames) // 3, 1)
+    assert (scan.records, scan.truncated, scan.damage, scan.good_end) == (3, True, [], len(frames))
     path = tmp_path / "t"
-    path.write_bytes(frames + b"\x00\x00")
-    cut_torn_tail(path, len(frames))
+    path.write_bytes(frames + b"\x00\x07")
+    kept = cut_torn_tail(path, len(frames), now=0)
     assert path.read_bytes() == frames
+    assert kept.name == "t.torn-19700101T000000Z" and kept.read_bytes() == b"\x00\x07"
     moved = move_aside(path, now=0)
     assert moved.name == "t.damaged-19700101T000000Z" and not path.exists()
     path.write_bytes(b"")
     assert move_aside(path, now=0).name == "t.damaged-19700101T000000Z-1"
+
+
+def _frames(count: int) -> list[bytes]:
+    return [encode_frame(seq, 1, 1, bytes(32) + b"\x00") for seq in range(1, count + 1)]
+
+
+@pytest.mark.parametrize("how", ["crc", "length_zero", "length_huge", "length_short_by_one"])
+def test_damaged_frame_mid_file_costs_one_record(how: str) -> None:
+    frames = _frames(10)
+    size = len(frames[0])
+    data = bytearray(b"".join(frames))
+    at = 4 * size
+    if how == "crc":
+        data[at + 30] ^= 0x01
+    elif how == "length_zero":
+        data[at : at + 4] = bytes(4)
+    elif how == "length_huge":
+        data[at : at + 4] = b"\x7f\xff\xff\xff"
+    else:
+        data[at + 3] -= 1
+    seen: list[int] = []
+    scan = scan_tlog_bytes(bytes(data), lambda seq, ts, kind, payload: seen.append(seq))
+    assert seen == [1, 2, 3, 4, 6, 7, 8, 9, 10]
+    assert scan.damage == [(at, at + size)] and not scan.truncated and not scan.not_a_tlog
+    assert scan.corrupt_offset == at and scan.good_end == len(data)
+
+
+def test_a_bad_final_frame_is_a_torn_tail_only_within_one_maximum_frame() -> None:
+    frames = b"".join(_frames(3))
+    scan = scan_tlog_bytes(frames + b"\x00\x00\x00\x30" + bytes(20))  # runs past the end
+    assert scan.truncated and not scan.damage and scan.good_end == len(frames)
+    garbage = b"\x01" * (MAX_FRAME_LENGTH + 10)
+    scan = scan_tlog_bytes(frames + garbage)
+    assert not scan.truncated and scan.damage == [(len(frames), len(frames) + len(garbage))]
+
+
+def test_a_file_that_does_not_start_with_a_frame_is_damaged_or_not_a_tlog() -> None:
+    frames = b"".join(_frames(3))
+    scan = scan_tlog_bytes(b"garbage!" + frames)
+    assert scan.records == 3 and scan.damage == [(0, 8)] and not scan.not_a_tlog
+    text = b"log_level: info\nadmission:\n  tlog_path: x\n" * 3
+    assert scan_tlog_bytes(text).not_a_tlog
+    sqlite_like = b"SQLite format 3\x00" + bytes(4000)
+    assert scan_tlog_bytes(sqlite_like).not_a_tlog
+    # A first frame whose write never completed is a torn tail, not a foreign file.
+    assert scan_tlog_bytes(frames[:20]).truncated
+    assert scan_tlog_bytes(bytes(40)).truncated

@@ -65,7 +65,14 @@ class PersistenceMetrics:
         )
         self.tlog_append_failures = Counter(
             "admission_tlog_append_failures",
-            "Events dropped because their tlog append failed (persist-then-apply: not applied).",
+            "Failed tlog appends, writes and fsyncs: events not applied (persist-then-apply), operator "
+            "overrides answered 5xx, a failing fsync ticker, a failed final flush.",
+            registry=registry,
+        )
+        self.tlog_local_records_lost = Counter(
+            "admission_tlog_local_records_lost",
+            "Local tlog records (disputes, operator overrides) lost in damaged stretches of the tlog, as far "
+            "as the seq numbering shows (ledger-derived records are restored from the ledger).",
             registry=registry,
         )
         self.ledger_entries_skipped = Counter(

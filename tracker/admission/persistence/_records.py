@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from tracker._go import go_json
 from tracker.admission.core._events import ZERO_ID, LedgerEvent, LedgerEventKind
 from tracker.admission.persistence._tlog_format import (
     DisputePayload,
+    OperatorOverridePayload,
     SettlementPayload,
     StarterGrantPayload,
     TLogKind,
@@ -15,7 +17,17 @@ from tracker.admission.persistence._tlog_format import (
     TransferPayload,
 )
 
-__all__ = ["encode_override_params", "event_to_record", "record_to_event"]
+__all__ = [
+    "BLOCKLIST_ADD",
+    "BLOCKLIST_REMOVE",
+    "blocklist_change",
+    "encode_override_params",
+    "event_to_record",
+    "record_to_event",
+]
+
+BLOCKLIST_ADD = "peers/blocklist/add"
+BLOCKLIST_REMOVE = "peers/blocklist/remove"
 
 
 def event_to_record(event: LedgerEvent) -> tuple[int, bytes] | None:
@@ -96,3 +108,22 @@ def encode_override_params(params: Mapping[str, object]) -> bytes:
     """The params JSON of an OPERATOR_OVERRIDE record, encoded as Go's json.Marshal (compact, sorted keys,
     HTML-escaped)."""
     return go_json(params).encode("utf-8")
+
+
+def blocklist_change(payload: bytes) -> tuple[bool, bytes] | None:
+    """(True = add / False = remove, peer id) for an OPERATOR_OVERRIDE payload that changed the admin
+    blocklist; None for any other override, or one whose params do not name a 32-byte hex peer id (the admin
+    route only records valid ids). Raises TLogPayloadError on a malformed payload."""
+    override = OperatorOverridePayload.decode(payload)
+    if override.action == BLOCKLIST_ADD:
+        added = True
+    elif override.action == BLOCKLIST_REMOVE:
+        added = False
+    else:
+        return None
+    try:
+        params = json.loads(override.params)
+        peer_id = bytes.fromhex(params["peer_id"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    return (added, peer_id) if len(peer_id) == 32 else None

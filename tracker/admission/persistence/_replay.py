@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracker.admission._errors import SnapshotError, TLogError
+from tracker.admission._errors import SnapshotError, TLogError, TLogNotATLogError
 from tracker.admission.core._events import LedgerEvent
 from tracker.admission.persistence._files import fsync_directory, write_durably
-from tracker.admission.persistence._records import record_to_event
+from tracker.admission.persistence._records import blocklist_change, record_to_event
 from tracker.admission.persistence._seq import (
     LEDGER_SEQ_SHIFT,
     LEDGER_SEQ_STEP,
@@ -56,6 +56,7 @@ _logger = logging.getLogger("tracker.admission.replay")
 
 _SETTLEMENT = SETTLEMENT_PAYLOAD
 _SETTLEMENT_KIND = int(TLogKind.SETTLEMENT)
+_OVERRIDE_KIND = int(TLogKind.OPERATOR_OVERRIDE)
 
 
 @dataclass(slots=True)
@@ -64,8 +65,10 @@ class TLogDamage:
 
     path: Path
     offset: int
-    reason: str  # "crc_mismatch" or "truncated_mid_stream"
+    reason: str  # "damaged_frames" or "truncated_mid_stream"
     moved_to: Path | None
+    ranges: list[tuple[int, int]] = field(default_factory=list)  # damaged [start, end) byte ranges
+    records_recovered: int = 0
 
 
 @dataclass(slots=True)
@@ -82,7 +85,13 @@ class ReplayReport:
     tlog_records_applied: int = 0
     tlog_records_in_bulk: int = 0  # of those, applied as part of a whole run (BulkReplay)
     torn_tails_cut: int = 0
+    torn_tails_kept: list[Path] = field(default_factory=list)  # sibling files holding the bytes that were cut
     damage: list[TLogDamage] = field(default_factory=list)
+    lost_local_records: int = 0  # local records (disputes, overrides) provably lost in damaged ranges
+    unusable_snapshots: list[Path] = field(default_factory=list)
+    # Admin blocklist changes from OPERATOR_OVERRIDE records, in file order, from every tlog file (also
+    # before the snapshot: the snapshot format, Go's, has no blocklist): (added, peer id).
+    blocklist_changes: list[tuple[bool, bytes]] = field(default_factory=list)
     payload_errors: int = 0
     last_seq: int = 0  # highest seq seen in any snapshot or tlog record
     applied_seq: int = 0  # highest seq whose effect is in memory
@@ -124,6 +133,7 @@ def load_newest_snapshot(
         except SnapshotError as error:
             report.snapshot_load_failures += 1
             report.snapshot_errors.append(str(error))
+            report.unusable_snapshots.append(path)
             _logger.error("admission: snapshot %s unusable, trying an older one: %s", path, error)
             continue
         report.snapshot_path = path
@@ -228,7 +238,7 @@ def _scan_tlog_files(
     report.tlog_files = len(files)
     report.floor = report.applied_seq
 
-    def defer() -> None:
+    def defer() -> None:  # a hole in the ledger-derived records: the ledger fills it
         if report.deferred_after_seq is None:
             report.deferred_after_seq = report.applied_seq
 
@@ -240,14 +250,25 @@ def _scan_tlog_files(
         report.tlog_records_read += 1
         if seq > report.last_seq:
             report.last_seq = seq
+        if kind == _OVERRIDE_KIND:
+            try:
+                change = blocklist_change(payload)
+            except TLogError as error:
+                report.payload_errors += 1
+                _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
+                change = None
+            if change is not None:
+                report.blocklist_changes.append(change)
         if seq <= report.floor:
             return  # already in the snapshot (or out of order): never apply twice
         report.floor = seq
         ledger_derived = seq & LOCAL_SEQ_MASK == 0
-        if (
-            report.deferred_after_seq is None
-            and ledger_derived
-            and seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
+        if report.deferred_after_seq is None and (
+            seq >> LEDGER_SEQ_SHIFT != report.ledger_contiguous + 1
+            if ledger_derived
+            # a local record belongs after the ledger entry it was written at: entries missing before it
+            # (a snapshot lost with the records it covered) come from the ledger first
+            else seq >> LEDGER_SEQ_SHIFT > report.ledger_contiguous
         ):
             defer()
         if (
@@ -286,10 +307,14 @@ def _scan_tlog_files(
                 take_run = _bulk_run_taker(data, report, bulk) if bulk is not None else None
                 scan = scan_tlog_bytes(data, on_record, path, take_run)
                 del take_run  # it holds `data`
+                if scan.not_a_tlog:
+                    raise TLogNotATLogError(
+                        f"admission/tlog: {path} is not an admission tlog (not one valid frame in its "
+                        f"{scan.size} bytes); check admission.tlog_path (the file was left unchanged)"
+                    )
                 reason = _damage_reason(scan, is_active)
                 if reason is not None:
-                    defer()
-                    plan.append(_Repair(path, scan, reason, bytes(data[: scan.good_end])))
+                    plan.append(_Repair(path, scan, reason, _valid_frames(data, scan)))
                 elif scan.truncated:
                     plan.append(_Repair(path, scan, None))
         except OSError as error:
@@ -303,28 +328,49 @@ def _repair(plan: list[_Repair], report: ReplayReport, now: Callable[[], float] 
         scan = item.scan
         if item.reason is not None:
             report.degraded = True
+            report.lost_local_records += scan.lost_local_records
             offset = scan.corrupt_offset if scan.corrupt_offset is not None else scan.good_end
             moved_to = (
                 _set_damaged_file_aside(item.path, item.good_prefix, now()) if now is not None else None
             )
-            report.damage.append(TLogDamage(item.path, offset, item.reason, moved_to))
+            report.damage.append(
+                TLogDamage(item.path, offset, item.reason, moved_to, list(scan.damage), scan.records)
+            )
             _logger.error(
-                "admission: tlog %s damaged at offset %d (%s): kept %d good records, original moved to %s",
+                "admission: tlog %s damaged at offset %d (%s, %d damaged range(s)): recovered %d valid "
+                "records, at least %d local record(s) lost; original moved to %s",
                 item.path,
                 offset,
                 item.reason,
+                len(scan.damage),
                 scan.records,
+                scan.lost_local_records,
                 moved_to,
             )
         elif now is not None:
-            cut_torn_tail(item.path, scan.good_end)
+            kept = cut_torn_tail(item.path, scan.good_end, now())
             report.torn_tails_cut += 1
+            report.torn_tails_kept.append(kept)
             _logger.warning(
-                "admission: tlog %s ended in a torn frame; cut %d bytes at offset %d",
+                "admission: tlog %s ended in a torn frame; cut %d bytes at offset %d (kept in %s)",
                 item.path,
                 scan.size - scan.good_end,
                 scan.good_end,
+                kept,
             )
+
+
+def _valid_frames(data: bytes | mmap.mmap, scan: TLogScan) -> bytes:
+    """The file's bytes without its damaged ranges and torn tail: every valid frame, in order."""
+    end = scan.good_end if scan.truncated else scan.size
+    kept: list[bytes] = []
+    position = 0
+    for start, stop in scan.damage:
+        kept.append(bytes(data[position : min(start, end)]))
+        position = stop
+    if position < end:
+        kept.append(bytes(data[position:end]))
+    return b"".join(kept)
 
 
 def _has_data(tlog_path: str, snapshot_prefix: str) -> bool:
@@ -402,16 +448,16 @@ def apply_tlog_tail(tlog_path: str, after_seq: int, apply_event: Callable[[Ledge
 
 
 def _damage_reason(scan: TLogScan, is_active: bool) -> str | None:
-    if scan.corrupt_offset is not None:
-        return "crc_mismatch"
+    if scan.damage:
+        return "damaged_frames"
     if scan.truncated and not is_active:
         return "truncated_mid_stream"
     return None
 
 
 def _set_damaged_file_aside(path: Path, good_prefix: bytes, now: float) -> Path:
-    """Move the damaged file aside and put its good prefix back under the original name (crash-safe order:
-    the prefix is written and fsynced to a temporary name first)."""
+    """Move the damaged file aside untouched and put its valid frames back under the original name
+    (crash-safe order: they are written and fsynced to a temporary name first)."""
     repair_tmp = path.with_name(path.name + ".repair.tmp")
     write_durably(repair_tmp, good_prefix)
     moved_to = move_aside(path, now)

@@ -29,6 +29,7 @@ __all__ = [
     "FRAME_OVERHEAD",
     "FRAME_SEQ_TS_KIND",
     "ID_WORDS",
+    "MAX_FRAME_LENGTH",
     "MIN_FRAME_LENGTH",
     "SETTLEMENT_FIELDS",
     "SETTLEMENT_PAYLOAD",
@@ -77,6 +78,9 @@ def crc32c_of_range(data: bytes | mmap.mmap, start: int, end: int) -> int:
 FRAME_HEADER_SIZE = 21  # length(4) + seq(8) + ts(8) + kind(1)
 FRAME_OVERHEAD = 25  # header + crc(4)
 MIN_FRAME_LENGTH = 21  # the length field of a frame with an empty payload
+MAX_FRAME_LENGTH = 1 << 20
+"""The largest length field a frame may carry (1 MiB; the writer refuses bigger records). Bounds what a torn
+tail can be ("one maximum frame of the end") and which offsets resynchronisation after damage tries."""
 _U64 = 0xFFFFFFFFFFFFFFFF
 
 FRAME_LENGTH = struct.Struct(">I")

@@ -1,8 +1,12 @@
 """Reading admission tlog files (admission.md §7.5): file enumeration, frame scanning, and the on-disk repairs
-start-up performs — cutting off a torn tail and moving a damaged file aside (renamed, never deleted).
+start-up performs — cutting off a torn tail (its bytes kept in a `.torn-<time>` sibling) and moving a damaged
+file aside (renamed, never deleted).
 
-A short final frame is the normal end after a crash (`truncated`); a complete frame with a bad CRC is damage
-(`corrupt_offset`). Scanning never raises on bad bytes: it reports how far the good prefix goes.
+A partial final frame after the last valid frame, within one maximum frame of the end, is the normal end
+after a crash (`truncated`). Anything else that is not a valid frame (a length out of range or a CRC
+mismatch with valid frames after it, a file that does not start with a valid frame) is damage: the scan
+resynchronises on the next valid frame and reports the damaged byte ranges. Scanning never raises on bad
+bytes.
 """
 
 from __future__ import annotations
@@ -13,33 +17,41 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker.admission.persistence._files import fsync_directory, write_durably
+from tracker.admission.persistence._seq import LEDGER_SEQ_SHIFT, LOCAL_SEQ_MASK
 from tracker.admission.persistence._tlog_format import (
     FRAME_CRC,
     FRAME_HEADER,
     FRAME_HEADER_SIZE,
+    FRAME_LENGTH,
     FRAME_OVERHEAD,
+    MAX_FRAME_LENGTH,
     MIN_FRAME_LENGTH,
     crc32c,
 )
 
 __all__ = [
     "DAMAGED_SUFFIX",
+    "TORN_SUFFIX",
     "RunTaker",
     "TLogScan",
     "cut_torn_tail",
     "enumerate_tlog_files",
     "move_aside",
+    "next_frame_offset",
     "read_file_bytes",
     "scan_tlog_bytes",
     "scan_tlog_file",
 ]
 
 DAMAGED_SUFFIX = ".damaged"
+TORN_SUFFIX = ".torn"
 _HEADER = FRAME_HEADER
 _CRC = FRAME_CRC
+_LENGTH = FRAME_LENGTH
 _DIGITS = re.compile(r"[0-9]+")
 
 RecordSink = Callable[[int, int, int, bytes], None]
@@ -52,20 +64,91 @@ there (checking them itself) and return (offset after the run, frames taken, hig
 
 @dataclass(slots=True)
 class TLogScan:
-    """What a scan of one tlog file found."""
+    """What a scan of one tlog file found.
+
+    Every valid frame is reported, including those after damage: a frame that is not valid (a length out of
+    range, a CRC mismatch) is skipped by resynchronising on the next offset whose header and CRC check, so
+    one damaged frame costs one record. The bytes after the last valid frame are a torn tail (`truncated`)
+    only when they are shorter than one maximum frame; otherwise they are damage too.
+    """
 
     path: Path | None
     size: int
-    good_end: int  # offset just past the last good frame
+    good_end: int  # offset just past the last valid frame (0 if none)
     records: int
-    truncated: bool  # the bytes after good_end are a torn (short) frame
-    corrupt_offset: int | None  # offset of the first complete frame with a bad CRC, if any
+    truncated: bool  # the bytes after good_end are a torn (partial) final frame
+    damage: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # [start, end) byte ranges with no valid frame
     first_seq: int | None = None
     last_seq: int | None = None  # highest seq seen
+    lost_local_records: int = (
+        0  # local records provably missing in the damaged ranges (from the seq numbering)
+    )
+
+    @property
+    def corrupt_offset(self) -> int | None:
+        """Offset of the first damaged range, if any."""
+        return self.damage[0][0] if self.damage else None
+
+    @property
+    def not_a_tlog(self) -> bool:
+        """Not one valid frame and no torn first frame: the file is something else (a database, text)."""
+        return self.records == 0 and bool(self.damage) and self.damage[0][0] == 0
 
     @property
     def clean(self) -> bool:
-        return not self.truncated and self.corrupt_offset is None
+        return not self.truncated and not self.damage
+
+
+def _plausible_length(length: int) -> bool:
+    return MIN_FRAME_LENGTH <= length <= MAX_FRAME_LENGTH
+
+
+def next_frame_offset(data: bytes | mmap.mmap, start: int) -> int | None:
+    """The first offset >= `start` where a complete frame with a length in range and a matching CRC begins,
+    or None. A length <= MAX_FRAME_LENGTH (1 MiB) starts with a zero byte, so only offsets of zero bytes are
+    tried."""
+    size = len(data)
+    unpack_length = _LENGTH.unpack_from
+    unpack_crc = _CRC.unpack_from
+    offset = start
+    while True:
+        offset = data.find(b"\x00", offset, size - FRAME_OVERHEAD + 1)
+        if offset < 0:
+            return None
+        (length,) = unpack_length(data, offset)
+        end = offset + 4 + length
+        if (
+            _plausible_length(length)
+            and end <= size
+            and crc32c(data[offset + 4 : end - 4]) == unpack_crc(data, end - 4)[0]
+        ):
+            return offset
+        offset += 1
+
+
+def _is_torn_tail(data: bytes | mmap.mmap, offset: int) -> bool:
+    """Can the bytes from `offset` to the end (no valid frame among them) be a partial final frame? Only
+    within one maximum frame of the end; at offset 0 (no valid frame before) only if they start like a frame
+    (a length in range) or are all zero (a first write whose data never reached the disk)."""
+    remaining = len(data) - offset
+    if remaining > 4 + MAX_FRAME_LENGTH:
+        return False
+    if offset > 0 or remaining < 4:
+        return True
+    (length,) = _LENGTH.unpack_from(data, 0)
+    return _plausible_length(length) or not any(data[:remaining])
+
+
+def _lost_local_records(before: int | None, after: int | None) -> int:
+    """Local records provably missing between the valid records with seqs `before` and `after` (either may be
+    unknown): the local numbers skipped at one ledger position."""
+    if after is None or after & LOCAL_SEQ_MASK == 0:
+        return 0
+    if before is not None and before >> LEDGER_SEQ_SHIFT == after >> LEDGER_SEQ_SHIFT:
+        return max(0, (after & LOCAL_SEQ_MASK) - (before & LOCAL_SEQ_MASK) - 1)
+    return (after & LOCAL_SEQ_MASK) - 1
 
 
 def scan_tlog_bytes(
@@ -74,55 +157,77 @@ def scan_tlog_bytes(
     path: Path | None = None,
     take_run: RunTaker | None = None,
 ) -> TLogScan:
-    """Walk the frames of one file's bytes from offset 0, calling `on_record` for each good frame (but those
-    `take_run` takes), and stop at the first truncated or corrupt frame."""
+    """Walk the frames of one file's bytes from offset 0, calling `on_record` for each valid frame (but those
+    `take_run` takes), resynchronising after a damaged one, up to a torn tail."""
     size = len(data)
     offset = 0
     records = 0
     first_seq: int | None = None
     last_seq = -1
+    previous_seq: int | None = None  # seq of the last valid frame read (file order)
     truncated = False
-    corrupt_offset: int | None = None
+    damage: list[tuple[int, int]] = []
+    lost = 0
+    damaged_since: int | None = None  # start of the damaged range being skipped
     unpack_header = _HEADER.unpack_from
     unpack_crc = _CRC.unpack_from
     crc = crc32c
     while offset < size:
-        if size - offset < FRAME_OVERHEAD:
-            truncated = True
+        if size - offset >= FRAME_OVERHEAD:
+            length, seq, ts, kind = unpack_header(data, offset)
+            end = offset + 4 + length
+            if MIN_FRAME_LENGTH <= length <= MAX_FRAME_LENGTH and end <= size:
+                taken = take_run(offset, seq) if take_run is not None else None
+                if taken is not None:
+                    if damaged_since is not None:
+                        damage.append((damaged_since, offset))
+                        lost += _lost_local_records(previous_seq, seq)
+                        damaged_since = None
+                    offset, count, top = taken
+                    if first_seq is None:
+                        first_seq = seq
+                    last_seq = max(last_seq, top)
+                    previous_seq = top
+                    records += count
+                    continue
+                if crc(data[offset + 4 : end - 4]) == unpack_crc(data, end - 4)[0]:
+                    if damaged_since is not None:
+                        damage.append((damaged_since, offset))
+                        lost += _lost_local_records(previous_seq, seq if seq else None)
+                        damaged_since = None
+                    if on_record is not None:
+                        on_record(seq, ts, kind, data[offset + FRAME_HEADER_SIZE : end - 4])
+                    if first_seq is None:
+                        first_seq = seq
+                    if seq > last_seq:
+                        last_seq = seq
+                    if seq:
+                        previous_seq = seq
+                    records += 1
+                    offset = end
+                    continue
+        # No valid frame here: resynchronise on the next one, or classify the rest of the file.
+        resync = next_frame_offset(data, offset + 1)
+        if resync is None:
+            if damaged_since is None and _is_torn_tail(data, offset):
+                truncated = True
+            else:
+                damage.append((offset if damaged_since is None else damaged_since, size))
             break
-        length, seq, ts, kind = unpack_header(data, offset)
-        end = offset + 4 + length
-        if length < MIN_FRAME_LENGTH or end > size:
-            truncated = True
-            break
-        taken = take_run(offset, seq) if take_run is not None else None
-        if taken is not None:
-            offset, count, top = taken
-            if first_seq is None:
-                first_seq = seq
-            last_seq = max(last_seq, top)
-            records += count
-            continue
-        if crc(data[offset + 4 : end - 4]) != unpack_crc(data, end - 4)[0]:
-            corrupt_offset = offset
-            break
-        if on_record is not None:
-            on_record(seq, ts, kind, data[offset + FRAME_HEADER_SIZE : end - 4])
-        if first_seq is None:
-            first_seq = seq
-        if seq > last_seq:
-            last_seq = seq
-        records += 1
-        offset = end
+        if damaged_since is None:
+            damaged_since = offset
+        offset = resync
+    good_end = offset if truncated else (damage[-1][0] if damage and damage[-1][1] == size else offset)
     return TLogScan(
         path=path,
         size=size,
-        good_end=offset,
+        good_end=good_end,
         records=records,
         truncated=truncated,
-        corrupt_offset=corrupt_offset,
+        damage=damage,
         first_seq=first_seq,
         last_seq=last_seq if last_seq >= 0 else None,
+        lost_local_records=lost,
     )
 
 
@@ -175,24 +280,38 @@ def enumerate_tlog_files(base: str | os.PathLike[str]) -> list[Path]:
     return files
 
 
-def cut_torn_tail(path: Path, good_end: int) -> None:
-    """Truncate the file to `good_end` and fsync it, so frames appended later are readable."""
+def cut_torn_tail(path: Path, good_end: int, now: float | None = None) -> Path:
+    """Copy the bytes after `good_end` to a sibling file `<name>.torn-<UTC time>` (fsynced), then truncate the
+    file to `good_end` and fsync it, so frames appended later are readable. Returns the sibling's path."""
+    with open(path, "rb") as handle:
+        handle.seek(good_end)
+        tail = handle.read()
+    kept = _sibling_name(path, TORN_SUFFIX, now)
+    write_durably(kept, tail)
     fd = os.open(path, os.O_WRONLY)
     try:
         os.ftruncate(fd, good_end)
         os.fsync(fd)
     finally:
         os.close(fd)
+    return kept
+
+
+def _sibling_name(path: Path, suffix: str, now: float | None) -> Path:
+    """`<name><suffix>-<UTC time>[-N]`, a name that does not exist yet (non-numeric: enumeration skips it)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+    target = path.with_name(f"{path.name}{suffix}-{stamp}")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}{suffix}-{stamp}-{counter}")
+        counter += 1
+    return target
 
 
 def move_aside(path: Path, now: float | None = None) -> Path:
     """Rename a damaged file to `<name>.damaged-<UTC time>[-N]` (never overwriting anything) and return the
     new path. The name has a non-numeric suffix, so tlog and snapshot enumeration skip it."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
-    target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}-{stamp}")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}-{stamp}-{counter}")
-        counter += 1
+    target = _sibling_name(path, DAMAGED_SUFFIX, now)
     os.rename(path, target)
+    fsync_directory(path.parent)
     return target

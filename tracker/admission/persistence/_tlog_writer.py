@@ -15,17 +15,26 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 from tracker.admission._errors import TLogClosedError, TLogWriteError
 from tracker.admission.persistence._files import fsync_directory
 from tracker.admission.persistence._metrics import PersistenceMetrics
-from tracker.admission.persistence._tlog_format import FRAME_CRC, FRAME_LENGTH, FRAME_SEQ_TS_KIND, crc32c
+from tracker.admission.persistence._tlog_format import (
+    FRAME_CRC,
+    FRAME_LENGTH,
+    FRAME_SEQ_TS_KIND,
+    MAX_FRAME_LENGTH,
+    MIN_FRAME_LENGTH,
+    crc32c,
+)
 
 __all__ = [
     "DEFAULT_MAX_PENDING_BYTES",
     "DEFAULT_ROTATION_BYTES",
+    "Batch",
     "TLogClosedError",
     "TLogWriteError",
     "TLogWriter",
@@ -39,6 +48,18 @@ _logger = logging.getLogger("tracker.admission.tlog")
 _SEQ_TS_KIND = FRAME_SEQ_TS_KIND
 _LENGTH = FRAME_LENGTH
 _CRC = FRAME_CRC
+_MAX_PAYLOAD = MAX_FRAME_LENGTH - MIN_FRAME_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Buffered frames taken for one write: their bytes, highest seq, record count, and the ticket of the
+    last record (the tickets of a batch are the highest not yet written, up to this one)."""
+
+    data: bytes
+    last_seq: int
+    records: int
+    ticket: int
 
 
 class TLogWriter:
@@ -74,6 +95,11 @@ class TLogWriter:
         self._unsynced = False
         self._closing = False
         self._file_lock = threading.Lock()
+        self._appended = 0  # tickets: the n-th record appended has ticket n
+        self._written = 0  # highest ticket written to the file
+        self.durable = 0
+        """Highest ticket written and fsynced: a record is durable once its ticket (`last_ticket` right after
+        its `append`) is <= this."""
 
     @classmethod
     def open(
@@ -112,14 +138,25 @@ class TLogWriter:
                 f"admission/tlog: {len(pending)} bytes are waiting to be written to {self.path}; "
                 "refusing new appends until the disk accepts writes again"
             )
+        if len(payload) > _MAX_PAYLOAD:
+            raise TLogWriteError(
+                f"admission/tlog: a {len(payload)}-byte record is larger than a frame may be "
+                f"({MAX_FRAME_LENGTH} bytes)"
+            )
         body = _SEQ_TS_KIND.pack(seq, ts & _U64, kind) + payload
         pending += _LENGTH.pack(len(body) + 4)
         pending += body
         pending += _CRC.pack(crc32c(body))
         self._pending_records += 1
+        self._appended += 1
         if seq > self.last_seq:
             self.last_seq = seq
         return len(body) + 8
+
+    @property
+    def last_ticket(self) -> int:
+        """The ticket of the last record appended (records are numbered 1, 2, … in append order)."""
+        return self._appended
 
     @property
     def pending_bytes(self) -> int:
@@ -136,24 +173,26 @@ class TLogWriter:
 
     # --- batch I/O (worker thread) ------------------------------------------------------------------------
 
-    def take_pending(self) -> tuple[bytes, int, int]:
-        """Detach the buffer: (bytes, highest seq in them, record count)."""
-        data = bytes(self._pending)
-        records = self._pending_records
+    def take_pending(self) -> Batch:
+        """Detach the buffer as a batch (its last record is the last one appended)."""
+        batch = Batch(bytes(self._pending), self.last_seq, self._pending_records, self._appended)
         self._pending.clear()
         self._pending_records = 0
-        return data, self.last_seq, records
+        return batch
 
-    def restore_pending(self, data: bytes, records: int) -> None:
-        """Put bytes whose write failed back in front of the buffer (called on the thread that appends)."""
+    def restore_pending(self, batch: Batch, drop_last: int = 0) -> None:
+        """Put a batch whose write failed back in front of the buffer (called on the thread that appends),
+        without its last `drop_last` bytes (one record whose caller reports the failure) if asked."""
+        data = batch.data[: len(batch.data) - drop_last] if drop_last else batch.data
         if data:
             self._pending[0:0] = data
-            self._pending_records += records
+            self._pending_records += batch.records - (1 if drop_last else 0)
 
-    def write_batch(self, data: bytes, last_seq: int, records: int, fsync: bool) -> None:
-        """Write `data` (whole frames) to the active file, fsync if asked, rotate if the file is big enough.
-        Blocking; thread-safe. On failure the file is truncated back to its size before the write and
+    def write_batch(self, batch: Batch, fsync: bool) -> None:
+        """Write the batch (whole frames) to the active file, fsync if asked, rotate if the file is big
+        enough. Blocking; thread-safe. On failure the file is truncated back to its size before the write and
         TLogWriteError is raised (the caller keeps the bytes)."""
+        data, last_seq, records = batch.data, batch.last_seq, batch.records
         with self._file_lock:
             fd = self._fd
             if fd is None:
@@ -178,6 +217,9 @@ class TLogWriter:
                 raise TLogWriteError(f"admission/tlog: write to {self.path} failed: {error}") from error
             if data:
                 self._last_seq_written = max(self._last_seq_written, last_seq)
+                self._written = max(self._written, batch.ticket)
+            if not self._unsynced:
+                self.durable = max(self.durable, self._written)
             metrics = self._metrics
             if metrics is not None:
                 if data:
@@ -224,11 +266,11 @@ class TLogWriter:
 
     def flush_sync(self, fsync: bool = True) -> None:
         """Write the buffer now (blocking; for tools, tests and shutdown outside Trio)."""
-        data, last_seq, records = self.take_pending()
+        batch = self.take_pending()
         try:
-            self.write_batch(data, last_seq, records, fsync)
+            self.write_batch(batch, fsync)
         except TLogWriteError:
-            self.restore_pending(data, records)
+            self.restore_pending(batch)
             raise
 
     def close_sync(self) -> None:
