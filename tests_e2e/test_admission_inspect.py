@@ -77,7 +77,7 @@ def test_inspect_clean_then_damaged(tmp_path: Path) -> None:
     tlog_path.write_bytes(bytes(data))
     damaged = run_cli("admission", "inspect", "--config", config)
     assert damaged.returncode == 4
-    assert "CRC mismatch at offset 101" in damaged.stdout and "DAMAGED: 1 file(s)" in damaged.stdout
+    assert "damaged bytes at offset 101..202" in damaged.stdout and "DAMAGED: 1 file(s)" in damaged.stdout
 
     snapshot = next(data_dir.glob("admission.snapshot.*"))
     snapshot.write_bytes(snapshot.read_bytes()[:-3])

@@ -21,7 +21,9 @@ _INSPECT_EXIT_CODES = """exit codes:
      file (a FIFO, a device, a directory), I/O error
   2  config parse error
   3  config validation error
-  4  damage found: a CRC mismatch mid-file, a truncated rotated file, a bad payload, an unreadable snapshot"""
+  4  damage found: a damaged frame (bad length or CRC mismatch) anywhere but in the final one, a truncated
+     rotated file, a file that is not a tlog, a bad payload, an unreadable snapshot, or a damaged file an
+     earlier start-up quarantined (<name>.damaged-<time>; exit 0 again once it is dealt with and removed)"""
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -141,8 +143,16 @@ def _print_text(found: PersistenceInspection, args: argparse.Namespace) -> None:
         )
         if item.counts:
             print("  " + ", ".join(f"{name} {count}" for name, count in sorted(item.counts.items())))
-        if item.corrupt_offset is not None:
-            print(f"  CRC mismatch at offset {item.corrupt_offset}; {item.good_end} good bytes before it")
+        if item.not_a_tlog:
+            print("  not an admission tlog: not one valid frame")
+        else:
+            for start, end in item.damage:
+                print(
+                    f"  damaged bytes at offset {start}..{end} (bad frame length or CRC mismatch); "
+                    "the valid frames after them are read"
+                )
+            if item.lost_local_records:
+                print(f"  at least {item.lost_local_records} local record(s) lost in the damage")
         if item.torn_tail_bytes:
             note = "cut on the next start-up" if item.active else "data after it is lost"
             print(f"  torn frame at offset {item.good_end} ({item.torn_tail_bytes} bytes; {note})")
@@ -164,7 +174,9 @@ def _print_text(found: PersistenceInspection, args: argparse.Namespace) -> None:
             f"time {_time(item.ts)}, {item.consumers} consumers, {item.seeders} seeders, {item.size} bytes"
         )
     for path in aside:
-        print(f"set aside by an earlier start-up (kept for forensics): {path}")
+        print(f"quarantined by an earlier start-up (damaged; kept; remove once dealt with): {path}")
+    for path in found.torn_tails:
+        print(f"torn tail cut by an earlier start-up (kept): {path}")
     if problems:
         print(f"DAMAGED: {len(problems)} file(s) with damage")
     else:

@@ -22,6 +22,7 @@ from tracker.admission.persistence._tlog_format import (
 )
 from tracker.admission.persistence._tlog_reader import (
     DAMAGED_SUFFIX,
+    TORN_SUFFIX,
     enumerate_tlog_files,
     read_file_bytes,
     scan_tlog_bytes,
@@ -52,6 +53,9 @@ class TLogInspection:
     good_end: int = 0
     torn_tail_bytes: int = 0
     corrupt_offset: int | None = None
+    damage: list[tuple[int, int]] = field(default_factory=list)  # [start, end) ranges with no valid frame
+    not_a_tlog: bool = False
+    lost_local_records: int = 0
     payload_errors: list[dict[str, Any]] = field(default_factory=list)
     seq_regressions: int = 0
     record_lines: list[dict[str, Any]] = field(default_factory=list)
@@ -68,6 +72,8 @@ class TLogInspection:
 
     @property
     def status(self) -> str:
+        if self.not_a_tlog:
+            return "not_a_tlog"
         if self.corrupt_offset is not None:
             return "corrupt"
         if self.payload_errors:
@@ -93,6 +99,8 @@ class TLogInspection:
             "good_end": self.good_end,
             "torn_tail_bytes": self.torn_tail_bytes,
             "corrupt_offset": self.corrupt_offset,
+            "damaged_ranges": [list(item) for item in self.damage],
+            "local_records_lost": self.lost_local_records,
             "payload_errors": self.payload_errors,
             "seq_regressions": self.seq_regressions,
         }
@@ -162,6 +170,9 @@ def inspect_tlog(path: Path, *, active: bool, with_records: bool = False) -> TLo
     inspection.records = scan.records
     inspection.good_end = scan.good_end
     inspection.corrupt_offset = scan.corrupt_offset
+    inspection.damage = list(scan.damage)
+    inspection.not_a_tlog = scan.not_a_tlog
+    inspection.lost_local_records = scan.lost_local_records
     inspection.torn_tail_bytes = scan.size - scan.good_end if scan.truncated else 0
     return inspection
 
@@ -240,8 +251,9 @@ def inspect_configured_snapshots(prefix: str) -> list[SnapshotInspection]:
     return [inspect_snapshot(path, seq) for seq, path in enumerate_snapshots(prefix)]
 
 
-def find_set_aside_files(*bases: str) -> list[Path]:
-    """Files start-up moved aside earlier (`<name>.damaged-…`) next to the given tlog/snapshot bases."""
+def find_set_aside_files(*bases: str, suffix: str = DAMAGED_SUFFIX) -> list[Path]:
+    """Files start-up moved aside earlier (`<name>.damaged-…`: quarantined tlogs and unusable snapshots; with
+    `suffix` = TORN_SUFFIX the torn tails it cut) next to the given tlog/snapshot bases."""
     found: list[Path] = []
     for base in bases:
         if not base:
@@ -253,23 +265,26 @@ def find_set_aside_files(*bases: str) -> list[Path]:
             continue
         head = Path(base).name + "."
         for entry in entries:
-            if entry.name.startswith(head) and DAMAGED_SUFFIX + "-" in entry.name:
+            if entry.name.startswith(head) and suffix + "-" in entry.name:
                 found.append(Path(entry.path))
     return sorted(set(found))
 
 
 @dataclass(slots=True)
 class PersistenceInspection:
-    """What `inspect_files` found: per tlog file, per snapshot, and the files earlier start-ups set aside."""
+    """What `inspect_files` found: per tlog file, per snapshot, the damaged files earlier start-ups
+    quarantined (`set_aside`: damage an operator has not dealt with yet, so they count as problems) and the
+    torn tails they cut (`torn_tails`: the normal end after a crash, kept for reference)."""
 
     tlogs: list[TLogInspection]
     snapshots: list[SnapshotInspection]
     set_aside: list[Path]
+    torn_tails: list[Path] = field(default_factory=list)
 
     @property
-    def problems(self) -> list[TLogInspection | SnapshotInspection]:
+    def problems(self) -> list[TLogInspection | SnapshotInspection | Path]:
         items: list[TLogInspection | SnapshotInspection] = [*self.tlogs, *self.snapshots]
-        return [item for item in items if item.damaged]
+        return [*(item for item in items if item.damaged), *self.set_aside]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -277,6 +292,7 @@ class PersistenceInspection:
             "tlog": [item.to_json() for item in self.tlogs],
             "snapshots": [item.to_json() for item in self.snapshots],
             "set_aside": [str(path) for path in self.set_aside],
+            "torn_tails": [str(path) for path in self.torn_tails],
         }
 
 
@@ -299,4 +315,9 @@ def inspect_files(
         return PersistenceInspection([], [inspect_snapshot(snapshot_file)], [])
     tlogs = inspect_configured_tlog(tlog_path, with_records=with_records) if tlog_path else []
     snapshots = inspect_configured_snapshots(snapshot_prefix) if snapshot_prefix else []
-    return PersistenceInspection(tlogs, snapshots, find_set_aside_files(tlog_path, snapshot_prefix))
+    return PersistenceInspection(
+        tlogs,
+        snapshots,
+        find_set_aside_files(tlog_path, snapshot_prefix),
+        find_set_aside_files(tlog_path, suffix=TORN_SUFFIX),
+    )
