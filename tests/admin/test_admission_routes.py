@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import os
+import time
 from pathlib import Path
 
 import pytest
+import trio
 
-from tests.admin.conftest import AUTH, FIXED_NOW, hex_id, identity
+from tests.admin.conftest import AUTH, FIXED_NOW, LogCapture, hex_id, identity
 from tests.admin.stack import AdminStack, admin_stack, party
 from tracker.admission import Outcome
 from tracker.admission.core._state import ConsumerCreditState
+from tracker.admission.persistence import _tlog_writer
+from tracker.admission.persistence._tlog_format import OperatorOverridePayload, TLogKind
+from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
 from tracker.ledger import AsyncLedger, CommittedEntry
 from tracker.registry import SeederRecord
 
@@ -431,3 +439,98 @@ async def test_identity_on_the_real_ledger(tmp_path: Path) -> None:
         tip = await stack.ledger.tip()
         assert stats["ledger"] == {"tip_seq": 2, "tip_hash": tip.hash.hex()}
         assert stats["merkle_root_minutes"] == 60
+
+
+def _override_records_on_disk(stack: AdminStack) -> list[OperatorOverridePayload]:
+    """The OPERATOR_OVERRIDE records in the tlog files as they are on disk now (no flush first)."""
+    found: list[OperatorOverridePayload] = []
+
+    def collect(seq: int, ts: int, kind: int, payload: bytes) -> None:
+        if kind == TLogKind.OPERATOR_OVERRIDE:
+            found.append(OperatorOverridePayload.decode(bytes(payload)))
+
+    for path in enumerate_tlog_files(stack.config.admission.tlog_path):
+        scan_tlog_file(Path(path), collect)
+    return found
+
+
+async def test_every_2xx_mutation_is_on_disk_and_fsynced_when_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsynced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        real_fsync(fd)
+        fsynced.append(fd)
+
+    monkeypatch.setattr(_tlog_writer.os, "fsync", counting_fsync)
+    async with admin_stack(tmp_path) as stack:
+        client = stack.app.test_client()
+        requests = [
+            ("POST", f"/admission/peers/blocklist/{hex_id(1)}", None),
+            ("DELETE", f"/admission/peers/blocklist/{hex_id(1)}", None),
+            ("POST", "/admission/queue/drain", b'{"n":1}'),
+            ("POST", "/admission/queue/eject/abcd", None),
+            ("POST", "/admission/snapshot", None),
+        ]
+        for index, (method, path, body) in enumerate(requests, start=1):
+            before = len(fsynced)
+            response = await client.open(path, method=method, headers=AUTH, data=body)
+            assert response.status_code == 200, path
+            assert len(_override_records_on_disk(stack)) == index, path  # written before the answer ...
+            assert len(fsynced) > before, path  # ... and fsynced
+
+
+async def test_concurrent_mutations_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fsyncs = 0
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        nonlocal fsyncs
+        fsyncs += 1
+        time.sleep(0.02)  # a slow disk: callers arriving meanwhile wait for the next batch together
+        real_fsync(fd)
+
+    async with admin_stack(tmp_path) as stack:
+        client = stack.app.test_client()
+        monkeypatch.setattr(_tlog_writer.os, "fsync", slow_fsync)
+        statuses: list[int] = []
+
+        async def add(byte: int) -> None:
+            response = await client.post(f"/admission/peers/blocklist/{hex_id(byte)}", headers=AUTH)
+            statuses.append(response.status_code)
+
+        async with trio.open_nursery() as nursery:
+            for byte in range(1, 33):
+                nursery.start_soon(add, byte)
+        assert statuses == [200] * 32
+        assert len(_override_records_on_disk(stack)) == 32
+        assert fsyncs <= 8  # 32 acknowledgements, a few shared fsyncs (one each would be 32)
+
+
+async def test_failed_fsync_is_500_counted_and_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_capture: LogCapture
+) -> None:
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    async with admin_stack(tmp_path) as stack:
+        client = stack.app.test_client()
+        failures = stack.admission.persistence_metrics.tlog_append_failures
+        before = failures._value.get()
+        with monkeypatch.context() as patch:
+            patch.setattr(_tlog_writer.os, "fsync", failing_fsync)
+            response = await client.post(f"/admission/peers/blocklist/{hex_id(7)}", headers=AUTH)
+            assert response.status_code == 500
+            assert await response.get_json() == {"error": "tlog write failed"}
+            assert failures._value.get() == before + 1
+            assert _override_records_on_disk(stack) == []  # rolled back on disk, still buffered
+        assert any(record.levelno == logging.ERROR for record in log_capture.records)
+        # The disk works again: the buffered record is written by the next durable wait or flush.
+        response = await client.post(f"/admission/peers/blocklist/{hex_id(8)}", headers=AUTH)
+        assert response.status_code == 200
+        assert [json.loads(r.params)["peer_id"] for r in _override_records_on_disk(stack)] == [
+            hex_id(7),
+            hex_id(8),
+        ]
