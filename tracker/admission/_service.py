@@ -55,7 +55,12 @@ from tracker.admission.persistence._records import (
     encode_override_params,
     event_to_record,
 )
-from tracker.admission.persistence._replay import ReplayReport, apply_tlog_tail, replay_from_disk
+from tracker.admission.persistence._replay import (
+    ReplayReport,
+    apply_tlog_tail,
+    refuse_foreign_tlog_files,
+    replay_from_disk,
+)
 from tracker.admission.persistence._seq import (
     ledger_seq_of,
     next_local_seq,
@@ -222,6 +227,14 @@ class AdmissionService:
         return self.core.blocklist()
 
     # --- start-up -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    async def check_files(config: AdmissionConfig) -> None:
+        """Refuse (TLogNotATLogError) a configured tlog path whose file is not a tlog — the ledger database,
+        a text file — before anything opens it. Read-only; the app calls it before opening the ledger, so a
+        tlog path naming the ledger leaves the ledger byte-identical."""
+        if config.tlog_path:
+            await trio.to_thread.run_sync(refuse_foreign_tlog_files, config.tlog_path)
 
     async def startup_replay(self, ledger_source: LedgerSource | None = None) -> ReplayReport:
         """Rebuild the core's state from disk and the ledger, then open the tlog for appends.

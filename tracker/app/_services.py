@@ -96,6 +96,8 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
     persistence_metrics = PersistenceMetrics(metrics_registry)
 
     async with AsyncExitStack() as stack:
+        with _startup_step("admission"):  # before the ledger opens: a tlog path may name the ledger file
+            await AdmissionService.check_files(config.admission)
         with _startup_step("ledger"):
             ledger = await stack.enter_async_context(
                 open_ledger(

@@ -38,6 +38,7 @@ from tracker.admission.persistence._tlog_reader import (
     cut_torn_tail,
     enumerate_tlog_files,
     move_aside,
+    next_frame_offset,
     read_file_bytes,
     scan_tlog_bytes,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "ReplayReport",
     "TLogDamage",
     "apply_tlog_tail",
+    "refuse_foreign_tlog_files",
     "replay_from_disk",
 ]
 
@@ -308,10 +310,7 @@ def _scan_tlog_files(
                 scan = scan_tlog_bytes(data, on_record, path, take_run)
                 del take_run  # it holds `data`
                 if scan.not_a_tlog:
-                    raise TLogNotATLogError(
-                        f"admission/tlog: {path} is not an admission tlog (not one valid frame in its "
-                        f"{scan.size} bytes); check admission.tlog_path (the file was left unchanged)"
-                    )
+                    refuse_foreign_tlog_files(tlog_path)
                 reason = _damage_reason(scan, is_active)
                 if reason is not None:
                     plan.append(_Repair(path, scan, reason, _valid_frames(data, scan)))
@@ -445,6 +444,20 @@ def apply_tlog_tail(tlog_path: str, after_seq: int, apply_event: Callable[[Ledge
         with read_file_bytes(path) as data:
             scan_tlog_bytes(data, on_record, path)
     return highest_ledger
+
+
+def refuse_foreign_tlog_files(tlog_path: str) -> None:
+    """Raise TLogNotATLogError if a file where a tlog is expected (`tlog_path` and its rotated files) holds
+    not one valid frame, e.g. a tlog path that names the ledger database or a text file. Read-only and cheap
+    for a real tlog (its first frame decides); run before anything else opens the files. Blocking."""
+    for path in enumerate_tlog_files(tlog_path):
+        with read_file_bytes(path) as data:
+            if not data or next_frame_offset(data, 0) == 0 or not scan_tlog_bytes(data).not_a_tlog:
+                continue
+            raise TLogNotATLogError(
+                f"admission/tlog: {path} is not an admission tlog (not one valid frame in its "
+                f"{len(data)} bytes); check admission.tlog_path (the file was left unchanged)"
+            )
 
 
 def _damage_reason(scan: TLogScan, is_active: bool) -> str | None:
