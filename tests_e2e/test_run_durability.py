@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import struct
 import subprocess
 from pathlib import Path
@@ -260,10 +261,28 @@ def test_tlog_path_equal_to_the_ledger_path_leaves_the_ledger_byte_identical(con
     _set_admission_path(config_path, "tlog_path", str(ledger))
     before = ledger.read_bytes()
     tracker = start_tracker(config_path)
-    code = tracker.wait(30)
-    assert code == 1, tracker.stderr
-    assert len(_error_lines(tracker.stderr)) == 1
+    # The config check (ledger, tlog, snapshots, key must be distinct files) refuses it first: exit 3.
+    assert tracker.wait(30) == 3, tracker.stderr
+    assert "admission.tlog_path: collides with ledger.storage_path" in tracker.stderr
     assert ledger.read_bytes() == before
+
+
+def test_tlog_path_naming_another_database_is_refused_before_anything_opens(config_path: Path) -> None:
+    seed_ledger_only(config_path, 0)
+    data_dir = config_path.parent
+    other = data_dir / "other-app.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("create table accounts (id integer primary key, name text)")
+        connection.executemany("insert into accounts (name) values (?)", [(f"n{i}",) for i in range(300)])
+    connection.close()
+    _set_admission_path(config_path, "tlog_path", str(other))
+    before = other.read_bytes()
+    tracker = start_tracker(config_path)
+    assert tracker.wait(30) == 1
+    errors = _error_lines(tracker.stderr)
+    assert len(errors) == 1 and "is not an admission tlog" in errors[0], tracker.stderr
+    assert other.read_bytes() == before
+    assert not list(data_dir.glob("other-app.sqlite.*"))  # nothing cut, moved or written beside it
 
 
 def test_admission_ahead_of_the_ledger_is_refused_naming_the_fix(config_path: Path) -> None:
