@@ -3,9 +3,10 @@
 
 It owns the pure `AdmissionCore` and everything around it: start-up replay (snapshot + tlog + ledger
 cross-check), persist-then-apply of every state-changing event, catch-up with the ledger, snapshots, the
-tickers, the operator operations (each mutates, then appends its OPERATOR_OVERRIDE audit record) and the
-shutdown (`aclose`). The app, the admin API and the CLI talk to this object only; the seq scheme and the
-exactly-once argument are in DESIGN.md and persistence/_seq.py.
+tickers, the operator operations (each makes its mutation and appends its OPERATOR_OVERRIDE audit record,
+then returns only once that record is written and fsynced) and the shutdown (`aclose`). The app, the admin
+API and the CLI talk to this object only; the seq scheme and the exactly-once argument are in DESIGN.md
+and persistence/_seq.py.
 
 Live entries must arrive as L = position + 1. A duplicate (L <= position) is ignored; a jump, or a failed
 append, marks admission "behind": later entries are not applied until the catch-up (run by the fsync ticker)

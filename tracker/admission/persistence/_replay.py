@@ -1,6 +1,7 @@
 """Start-up replay from disk (admission.md §9 plus docs/protocol.md): newest readable snapshot
 (older ones on failure; all unreadable → degraded), then the tlog records after it, repairing the tlog on disk
-as it goes (torn tail cut off; a damaged file moved aside with its good prefix kept under the original name).
+(a torn tail cut off and kept in a sibling file; a damaged file moved aside untouched with every valid frame
+rewritten under the original name), and the admin blocklist changes from every OPERATOR_OVERRIDE record.
 
 This module is blocking file I/O plus pure apply calls; `AdmissionService.startup_replay` runs it in a
 worker thread before anything else touches the state, then does the ledger cross-check on the Trio thread. The
