@@ -1,8 +1,8 @@
 """The exactly-once property (docs/protocol.md): for any sequence of ledger entries
 and disputes and any crash point — buffered records lost, a torn final frame, a snapshot whose SNAPSHOT_MARK
-was lost, entries committed while admission was down, the newest snapshot gone — newest good snapshot + tlog +
-ledger cross-check gives the state of applying every committed ledger entry exactly once (plus every dispute
-that was reported durable)."""
+was lost, entries committed while admission was down, the newest snapshot gone, one frame damaged mid-file —
+newest good snapshot + tlog + ledger cross-check gives the state of applying every committed ledger entry
+exactly once (plus every dispute that was reported durable, but the one in a damaged frame)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ _operation = st.one_of(
     st.just(("snapshot",)),
     st.just(("catch_up",)),
     st.tuples(
-        st.just("crash"), st.sampled_from(["clean", "torn", "drop_newest_snapshot"]), st.integers(1, 200)
+        st.just("crash"),
+        st.sampled_from(["clean", "torn", "drop_newest_snapshot", "damage_frame"]),
+        st.integers(1, 200),
     ),
 )
 
@@ -76,12 +78,52 @@ def _tail_without_disputes(tlog: Path) -> int:
     return tlog.stat().st_size - last_durable
 
 
+def _frame_spans(path: Path) -> list[tuple[int, int, int]]:
+    """(offset, length field, kind) of every frame of a clean tlog file."""
+    data = path.read_bytes()
+    spans = []
+    offset = 0
+    while offset + 25 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        spans.append((offset, length, data[offset + 20]))
+        offset += 4 + length
+    return spans
+
+
+def _damage_one_frame(
+    tmp_path: Path, choice: int, local_events: list, local_seqs: list[int]
+) -> tuple[bool, int]:
+    """Flip a CRC byte of one frame that is not the last of the active file (a bad final frame is a torn
+    tail by definition). A damaged dispute that no snapshot holds is lost: it leaves `local_events`. Returns
+    (damaged, local records lost). `local_seqs` holds the tlog seq of each of `local_events`."""
+    frames = []  # (path, offset, length, kind) in replay order
+    for path in enumerate_tlog_files(tmp_path / "admission.tlog"):
+        frames.extend((path, offset, length, kind) for offset, length, kind in _frame_spans(path))
+    candidates = frames[:-1]
+    if not candidates:
+        return False, 0
+    path, offset, length, kind = candidates[choice % len(candidates)]
+    data = bytearray(path.read_bytes())
+    snapshots = enumerate_snapshots(tmp_path / "admission.snapshot")
+    covered = snapshots[-1][0] if snapshots else 0
+    seq = int.from_bytes(data[offset + 4 : offset + 12], "big")
+    lost = 0
+    if kind in (TLogKind.DISPUTE_FILED, TLogKind.DISPUTE_RESOLVED) and seq > covered:
+        index = local_seqs.index(seq)
+        del local_events[index], local_seqs[index]
+        lost = 1
+    data[offset + length] ^= 0xFF  # inside the CRC
+    path.write_bytes(bytes(data))
+    return True, lost
+
+
 async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> None:
     async def _restart(tmp_path: Path, ledger: FakeLedger) -> AdmissionService:
         return await open_persistent(tmp_path, ledger=ledger, fast_replay=fast_replay)
 
     ledger = FakeLedger()
     local_events: list[tuple[int, LedgerEvent]] = []
+    local_seqs: list[int] = []  # the tlog seq of each local event
     persistent = await _restart(tmp_path, ledger)
     restarts = 0
     for operation in operations:
@@ -103,6 +145,7 @@ async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> No
             position = persistent.ledger_seq
             if await persistent.on_dispute_event(event):
                 local_events.append((position, event))
+                local_seqs.append(persistent.last_seq)
         elif name == "flush":
             await persistent.flush()
         elif name == "snapshot":
@@ -122,11 +165,17 @@ async def _run(tmp_path: Path, operations: list[tuple], fast_replay: bool) -> No
                 snapshots = enumerate_snapshots(tmp_path / "admission.snapshot")
                 if snapshots:
                     snapshots[-1][1].unlink()
+            damaged, lost = (
+                _damage_one_frame(tmp_path, cut, local_events, local_seqs)
+                if mode == "damage_frame"
+                else (False, 0)
+            )
             persistent = await _restart(tmp_path, ledger)
             restarts += 1
             expected = recompute(ledger.entries, local_events)
             assert persistent.core.consumers == expected, f"after restart {restarts} ({mode})"
-            assert not persistent.degraded_mode
+            assert persistent.degraded_mode == damaged
+            assert persistent.replay_report.lost_local_records == lost
     await persistent.catch_up()
     assert not persistent.behind
     assert persistent.core.consumers == recompute(ledger.entries, local_events)

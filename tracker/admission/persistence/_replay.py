@@ -90,7 +90,9 @@ class ReplayReport:
     torn_tails_cut: int = 0
     torn_tails_kept: list[Path] = field(default_factory=list)  # sibling files holding the bytes that were cut
     damage: list[TLogDamage] = field(default_factory=list)
-    lost_local_records: int = 0  # local records (disputes, overrides) provably lost in damaged ranges
+    lost_local_records: int = (
+        0  # local records (disputes, overrides) lost in damaged ranges, not in the snapshot
+    )
     unusable_snapshots: list[Path] = field(default_factory=list)
     # Admin blocklist changes from OPERATOR_OVERRIDE records, in file order, from every tlog file (also
     # before the snapshot: the snapshot format, Go's, has no blocklist): (added, peer id).
@@ -328,7 +330,8 @@ def _repair(plan: list[_Repair], report: ReplayReport, now: Callable[[], float] 
         scan = item.scan
         if item.reason is not None:
             report.degraded = True
-            report.lost_local_records += scan.lost_local_records
+            lost = sum(1 for seq in scan.lost_local_seqs if seq > report.snapshot_seq)  # not in the snapshot
+            report.lost_local_records += lost
             offset = scan.corrupt_offset if scan.corrupt_offset is not None else scan.good_end
             moved_to = (
                 _set_damaged_file_aside(item.path, item.good_prefix, now()) if now is not None else None
@@ -344,7 +347,7 @@ def _repair(plan: list[_Repair], report: ReplayReport, now: Callable[[], float] 
                 item.reason,
                 len(scan.damage),
                 scan.records,
-                scan.lost_local_records,
+                lost,
                 moved_to,
             )
         elif now is not None:

@@ -77,19 +77,23 @@ class TLogScan:
     good_end: int  # offset just past the last valid frame (0 if none)
     records: int
     truncated: bool  # the bytes after good_end are a torn (partial) final frame
-    damage: list[tuple[int, int]] = field(
-        default_factory=list
-    )  # [start, end) byte ranges with no valid frame
+    damage: list[tuple[int, int]] = field(default_factory=list)
+    """[start, end) byte ranges that hold no valid frame."""
     first_seq: int | None = None
     last_seq: int | None = None  # highest seq seen
-    lost_local_records: int = (
-        0  # local records provably missing in the damaged ranges (from the seq numbering)
-    )
+    lost_local_seqs: list[int] = field(default_factory=list)
+    """Seqs of the local records (disputes, overrides) the damaged ranges held, as far as can be told: the
+    headers of the frames in a range whose length fields still tile it exactly, else the local numbers the
+    seq numbering skips around it (a lower bound)."""
 
     @property
     def corrupt_offset(self) -> int | None:
         """Offset of the first damaged range, if any."""
         return self.damage[0][0] if self.damage else None
+
+    @property
+    def lost_local_records(self) -> int:
+        return len(self.lost_local_seqs)
 
     @property
     def not_a_tlog(self) -> bool:
@@ -141,14 +145,38 @@ def _is_torn_tail(data: bytes | mmap.mmap, offset: int) -> bool:
     return _plausible_length(length) or not any(data[:remaining])
 
 
-def _lost_local_records(before: int | None, after: int | None) -> int:
-    """Local records provably missing between the valid records with seqs `before` and `after` (either may be
-    unknown): the local numbers skipped at one ledger position."""
-    if after is None or after & LOCAL_SEQ_MASK == 0:
-        return 0
-    if before is not None and before >> LEDGER_SEQ_SHIFT == after >> LEDGER_SEQ_SHIFT:
-        return max(0, (after & LOCAL_SEQ_MASK) - (before & LOCAL_SEQ_MASK) - 1)
-    return (after & LOCAL_SEQ_MASK) - 1
+def _lost_local_seqs(
+    data: bytes | mmap.mmap, start: int, end: int, before: int | None, after: int
+) -> list[int]:
+    """The local seqs a damaged range [start, end) held (see `TLogScan.lost_local_seqs`); `before`/`after`
+    are the seqs of the valid records around it (`before` None at the start of the file, `after` 0 when the
+    next one is a SNAPSHOT_MARK)."""
+    walked = _walk_headers(data, start, end)
+    if walked is not None:
+        return [seq for seq in walked if seq & LOCAL_SEQ_MASK]
+    if not after & LOCAL_SEQ_MASK:
+        return []
+    position = after >> LEDGER_SEQ_SHIFT
+    first = 1
+    if before is not None and before >> LEDGER_SEQ_SHIFT == position:
+        first = (before & LOCAL_SEQ_MASK) + 1
+    return list(range((position << LEDGER_SEQ_SHIFT) + first, after))
+
+
+def _walk_headers(data: bytes | mmap.mmap, start: int, end: int) -> list[int] | None:
+    """Seqs of the frames whose length fields tile [start, end) exactly (damage that spared the lengths),
+    or None."""
+    seqs = []
+    offset = start
+    while offset < end:
+        if end - offset < FRAME_OVERHEAD:
+            return None
+        length, seq, _, _ = _HEADER.unpack_from(data, offset)
+        if not _plausible_length(length) or offset + 4 + length > end:
+            return None
+        seqs.append(seq)
+        offset += 4 + length
+    return seqs
 
 
 def scan_tlog_bytes(
@@ -167,7 +195,7 @@ def scan_tlog_bytes(
     previous_seq: int | None = None  # seq of the last valid frame read (file order)
     truncated = False
     damage: list[tuple[int, int]] = []
-    lost = 0
+    lost: list[int] = []
     damaged_since: int | None = None  # start of the damaged range being skipped
     unpack_header = _HEADER.unpack_from
     unpack_crc = _CRC.unpack_from
@@ -181,7 +209,7 @@ def scan_tlog_bytes(
                 if taken is not None:
                     if damaged_since is not None:
                         damage.append((damaged_since, offset))
-                        lost += _lost_local_records(previous_seq, seq)
+                        lost += _lost_local_seqs(data, damaged_since, offset, previous_seq, seq)
                         damaged_since = None
                     offset, count, top = taken
                     if first_seq is None:
@@ -193,7 +221,7 @@ def scan_tlog_bytes(
                 if crc(data[offset + 4 : end - 4]) == unpack_crc(data, end - 4)[0]:
                     if damaged_since is not None:
                         damage.append((damaged_since, offset))
-                        lost += _lost_local_records(previous_seq, seq if seq else None)
+                        lost += _lost_local_seqs(data, damaged_since, offset, previous_seq, seq)
                         damaged_since = None
                     if on_record is not None:
                         on_record(seq, ts, kind, data[offset + FRAME_HEADER_SIZE : end - 4])
@@ -227,7 +255,7 @@ def scan_tlog_bytes(
         damage=damage,
         first_seq=first_seq,
         last_seq=last_seq if last_seq >= 0 else None,
-        lost_local_records=lost,
+        lost_local_seqs=lost,
     )
 
 
