@@ -5,10 +5,12 @@ snapshot that failed to load is moved aside, and a failed final flush is reporte
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
+import trio
 
 from tests.admission._helpers import (
     KIND_USAGE,
@@ -117,3 +119,18 @@ async def test_failed_final_flush_raises_and_is_counted(
     with pytest.raises(TLogWriteError, match="final tlog flush failed"):
         await service.aclose()
     assert metric_value(service.persistence_metrics, "tlog_append_failures") == 1
+
+
+@pytest.mark.parametrize("fast_replay", [True, False])
+async def test_a_fifo_where_a_tlog_or_snapshot_is_expected_fails_fast(
+    tmp_path: Path, fast_replay: bool
+) -> None:
+    os.mkfifo(tmp_path / "admission.tlog")
+    with trio.fail_after(5), pytest.raises(OSError, match="not a regular file"):
+        await open_persistent(tmp_path, snapshot_path_prefix="", fast_replay=fast_replay)
+    (tmp_path / "admission.tlog").unlink()
+    os.mkfifo(tmp_path / "admission.snapshot.00000000000000000001")
+    with trio.fail_after(5):
+        service = await open_persistent(tmp_path, fast_replay=fast_replay)
+    assert service.snapshot_load_failures == 1 and service.degraded_mode  # counted, never read
+    await service.aclose()

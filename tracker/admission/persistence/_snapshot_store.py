@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from tracker._regular_file import open_regular_file
 from tracker.admission._errors import SnapshotReadError, SnapshotWriteError
 from tracker.admission.persistence._files import fsync_directory, write_durably
 from tracker.admission.persistence._snapshot_format import (
@@ -63,7 +64,8 @@ def enumerate_snapshots(prefix: str | os.PathLike[str]) -> list[tuple[int, Path]
 def read_snapshot_file(path: Path, consumer_factory: ConsumerFactory | None = None) -> SnapshotData:
     """Read and decode one snapshot. Raises SnapshotFormatError (bad bytes) or SnapshotReadError (I/O)."""
     try:
-        data = Path(path).read_bytes()
+        with open(open_regular_file(path), "rb") as handle:  # a FIFO or device is refused, never read
+            data = handle.read()
     except OSError as error:
         raise SnapshotReadError(f"admission/snapshot: read {path}: {error}") from error
     return decode_snapshot(data, consumer_factory)

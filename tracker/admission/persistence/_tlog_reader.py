@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker._regular_file import open_regular_file
 from tracker.admission.persistence._files import fsync_directory, write_durably
 from tracker.admission.persistence._seq import LEDGER_SEQ_SHIFT, LOCAL_SEQ_MASK
 from tracker.admission.persistence._tlog_format import (
@@ -261,8 +262,9 @@ def scan_tlog_bytes(
 
 @contextlib.contextmanager
 def read_file_bytes(path: Path) -> Iterator[bytes | mmap.mmap]:
-    """The file's bytes, memory-mapped (empty files give b"")."""
-    with open(path, "rb") as handle:
+    """The file's bytes, memory-mapped (empty files give b""). Only a regular file is opened (a FIFO or a
+    device would block or never end): NotRegularFileError (an OSError) otherwise."""
+    with open(open_regular_file(path), "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
             yield b""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tracker._regular_file import open_regular_file
 from tracker.admission._errors import SnapshotFormatError, SnapshotReadError
 from tracker.admission.core._state import DAY_BUCKET_COUNT, SeederHeartbeatState
 from tracker.admission.persistence._snapshot_format import (
@@ -65,7 +66,8 @@ def open_snapshot_columns(path: Path) -> Iterator[SnapshotColumns]:
     """Memory-map and validate one snapshot; its consumer entries are read in place until the block ends.
     Raises SnapshotFormatError (bad bytes) or SnapshotReadError (I/O)."""
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the mapping
+        # only a regular file (a FIFO or device would block or never end); closed below, after the mapping
+        handle = open(open_regular_file(path), "rb")  # noqa: SIM115
     except OSError as error:
         raise SnapshotReadError(f"admission/snapshot: read {path}: {error}") from error
     with handle:
