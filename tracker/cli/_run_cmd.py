@@ -26,8 +26,10 @@ directories (.trio-tracker.lock beside the ledger, the admission log and the sna
 directory), checks that the ledger is this tracker's (our schema; the tip entry recomputes and is signed by
 this identity; a missing ledger while admission files exist needs --allow-new-ledger), binds the admin API
 (admin.listen_addr) and Prometheus metrics (metrics.listen_addr, GET /metrics), opens the ledger, the seeder
-registry and admission (replaying its snapshot + transaction log), then logs a "tracker: ready" line on stderr
-with the bound addresses. Logs are structured lines on stderr at config log_level.
+registry and admission (replaying its snapshot + transaction log; a tlog path whose file is not a tlog, or
+admission state that has seen ledger entries the ledger lacks, stops the start with exit 1), then logs a
+"tracker: ready" line on stderr with the bound addresses. Logs are structured lines on stderr at config
+log_level. Every 2xx of a mutating admin route means its audit record is written and fsynced.
 
 Shutdown: the first SIGINT, SIGTERM or SIGHUP (or POST /maintenance) stops accepting connections, lets
 in-flight admin requests finish within server.shutdown_grace_s, flushes and fsyncs the admission log, writes a
