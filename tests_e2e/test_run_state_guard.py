@@ -139,10 +139,27 @@ def test_a_missing_ledger_beside_admission_files_needs_the_flag(config_path: Pat
     )
     assert "pass --allow-new-ledger to start a new, empty ledger" in result.stderr
     assert not (data_dir / "ledger.sqlite").exists()
+    before = {name: (data_dir / name).read_bytes() for name in os.listdir(data_dir) if "admission" in name}
+    assert before, "the first run left admission files"
     tracker = start_tracker(config_path, extra_args=("--allow-new-ledger",))
     tracker.wait_ready()
     assert tracker.stop() == 0
     assert (data_dir / "ledger.sqlite").exists()
+    set_aside = [
+        r
+        for r in tracker.log_records()
+        if r.get("message") == "admission: old state set aside for a new ledger"
+    ]
+    assert len(set_aside) == 1
+    moved = [Path(name) for name in set_aside[0]["files"]]
+    # every old admission file is kept byte for byte under its `.orphaned-` name
+    assert sorted(before) == sorted(path.name.split(".orphaned-")[0] for path in moved)
+    for path in moved:
+        assert path.read_bytes() == before[path.name.split(".orphaned-")[0]]
+    # the new chain starts without the flag from now on
+    tracker = start_tracker(config_path)
+    tracker.wait_ready()
+    assert tracker.stop() == 0
 
 
 def test_a_fresh_directory_needs_no_flag(config_path: Path) -> None:

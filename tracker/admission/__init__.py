@@ -16,7 +16,8 @@ Layout (rules in DESIGN.md; a test enforces the import rules):
 Other packages import from this face only: the app builds the service (`AdmissionService.create`), the admin
 API calls one service method per route, the CLI inspects files through `inspect_files`, the backup lists,
 scans and checks the files it copies (`enumerate_tlog_files`, `scan_tlog_file`, `enumerate_snapshots`,
-`snapshot_layout`, `ledger_seq_of`). Nothing outside admission holds the core.
+`snapshot_layout`, `ledger_seq_of`), and `run --allow-new-ledger` sets the old state aside
+(`admission_state_files`, `set_aside_admission_state`). Nothing outside admission holds the core.
 """
 
 from tracker.admission._errors import AdmissionConfigError, AdmissionError, SnapshotError, TLogWriteError
@@ -38,6 +39,7 @@ from tracker.admission.core._views import AdmissionStatus, ConsumerView, QueueIt
 from tracker.admission.persistence._inspect import PersistenceInspection, inspect_files
 from tracker.admission.persistence._metrics import PersistenceMetrics
 from tracker.admission.persistence._seq import ledger_seq_of
+from tracker.admission.persistence._set_aside import admission_state_files, set_aside_admission_state
 from tracker.admission.persistence._snapshot_format import snapshot_layout
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots
 from tracker.admission.persistence._tlog_reader import TLogScan, enumerate_tlog_files, scan_tlog_file
@@ -66,10 +68,12 @@ __all__ = [
     "SnapshotError",
     "TLogScan",
     "TLogWriteError",
+    "admission_state_files",
     "enumerate_snapshots",
     "enumerate_tlog_files",
     "inspect_files",
     "ledger_seq_of",
     "scan_tlog_file",
+    "set_aside_admission_state",
     "snapshot_layout",
 ]

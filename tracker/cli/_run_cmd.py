@@ -113,7 +113,12 @@ def _run(args: argparse.Namespace) -> int:
         raise CliExit(ExitCode.ERROR, f"error: {error}") from None
     controller = ShutdownController(logger)
     try:
-        with guard_state_files(config, identity, allow_new_ledger=args.allow_new_ledger):
+        with guard_state_files(config, identity, allow_new_ledger=args.allow_new_ledger) as set_aside:
+            if set_aside:
+                logger.warning(
+                    "admission: old state set aside for a new ledger",
+                    extra={"files": [str(path) for path in set_aside]},
+                )
             trio.run(
                 partial(
                     run_tracker,

@@ -316,7 +316,7 @@ def cut_torn_tail(path: Path, good_end: int, now: float | None = None) -> Path:
     with open(path, "rb") as handle:
         handle.seek(good_end)
         tail = handle.read()
-    kept = _sibling_name(path, TORN_SUFFIX, now)
+    kept = sibling_name(path, TORN_SUFFIX, now)
     write_durably(kept, tail)
     fd = os.open(path, os.O_WRONLY)
     try:
@@ -327,7 +327,7 @@ def cut_torn_tail(path: Path, good_end: int, now: float | None = None) -> Path:
     return kept
 
 
-def _sibling_name(path: Path, suffix: str, now: float | None) -> Path:
+def sibling_name(path: Path, suffix: str, now: float | None) -> Path:
     """`<name><suffix>-<UTC time>[-N]`, a name that does not exist yet (non-numeric: enumeration skips it)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
     target = path.with_name(f"{path.name}{suffix}-{stamp}")
@@ -341,7 +341,7 @@ def _sibling_name(path: Path, suffix: str, now: float | None) -> Path:
 def move_aside(path: Path, now: float | None = None) -> Path:
     """Rename a damaged file to `<name>.damaged-<UTC time>[-N]` (never overwriting anything) and return the
     new path. The name has a non-numeric suffix, so tlog and snapshot enumeration skip it."""
-    target = _sibling_name(path, DAMAGED_SUFFIX, now)
+    target = sibling_name(path, DAMAGED_SUFFIX, now)
     os.rename(path, target)
     fsync_directory(path.parent)
     return target
