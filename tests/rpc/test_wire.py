@@ -1,0 +1,65 @@
+"""Framing and first-frame classification (pure)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker._proto.rpc_pb2 import HeartbeatPing, RpcRequest
+from tracker.rpc import FrameReader, FrameTooLarge, encode_frame, is_heartbeat_frame
+
+
+def test_reader_splits_frames_fed_byte_by_byte() -> None:
+    data = encode_frame(b"abc") + encode_frame(b"") + encode_frame(b"z" * 300)
+    reader = FrameReader(1024)
+    frames = []
+    for byte in data:
+        reader.feed(bytes([byte]))
+        while (frame := reader.next_frame()) is not None:
+            frames.append(frame)
+    assert frames == [b"abc", b"", b"z" * 300]
+    assert reader.buffered == 0
+
+
+def test_oversized_header_is_rejected_before_the_body() -> None:
+    reader = FrameReader(1024)
+    reader.feed((2 << 20).to_bytes(4, "big"))
+    with pytest.raises(FrameTooLarge, match=r"frame exceeds max size: 2097152 > 1024"):
+        reader.next_frame()
+    with pytest.raises(FrameTooLarge):
+        encode_frame(b"x" * 1025, 1024)
+
+
+def test_push_tag_precedes_the_first_frame() -> None:
+    reader = FrameReader()
+    reader.feed(b"\x01" + encode_frame(b"offer"))
+    assert reader.take_byte() == 1
+    assert reader.next_frame() == b"offer"
+
+
+@pytest.mark.parametrize(
+    ("body", "heartbeat"),
+    [
+        (HeartbeatPing(seq=1, t=1714000000000).SerializeToString(), True),
+        (HeartbeatPing(seq=0, t=5).SerializeToString(), True),
+        (HeartbeatPing(seq=7, t=0).SerializeToString(), False),  # t = 0: never from a real plugin
+        (RpcRequest(method=1, payload=b"p").SerializeToString(), False),
+        (RpcRequest(method=3).SerializeToString(), False),
+        (b"", False),
+        (b"\xff\xff\xff", False),
+    ],
+)
+def test_first_frame_classification(body: bytes, heartbeat: bool) -> None:
+    assert is_heartbeat_frame(body) is heartbeat
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1), st.binary(max_size=64))
+def test_no_rpc_request_is_classified_as_heartbeat(method: int, payload: bytes) -> None:
+    request = RpcRequest(method=method % 2**31, payload=payload).SerializeToString()
+    assert not is_heartbeat_frame(request)
+
+
+@given(st.binary(max_size=200))
+def test_classification_never_raises(body: bytes) -> None:
+    assert is_heartbeat_frame(body) in (True, False)

@@ -1,0 +1,49 @@
+"""The reference peer client of the plugin RPC (Trio): `connect_peer(...)` → `PeerClient`, one method per RPC,
+typed errors, heartbeats with the 3-miss rule, push callbacks. Imports the transport from tracker.rpc; never
+the ledger, registry or admission."""
+
+from tracker.client._client import (
+    HEARTBEAT_MISSES,
+    HEARTBEAT_PERIOD_S,
+    ClientCredentials,
+    PeerClient,
+    client_configuration,
+    connect_peer,
+    enroll_preimage,
+)
+from tracker.client._errors import (
+    ClientError,
+    ConnectError,
+    ConnectionLost,
+    Frozen,
+    InternalError,
+    InvalidRequest,
+    InvalidResponse,
+    NoCapacity,
+    NotFound,
+    PinMismatch,
+    RpcCallError,
+    Unauthenticated,
+)
+
+__all__ = [
+    "HEARTBEAT_MISSES",
+    "HEARTBEAT_PERIOD_S",
+    "ClientCredentials",
+    "ClientError",
+    "ConnectError",
+    "ConnectionLost",
+    "Frozen",
+    "InternalError",
+    "InvalidRequest",
+    "InvalidResponse",
+    "NoCapacity",
+    "NotFound",
+    "PeerClient",
+    "PinMismatch",
+    "RpcCallError",
+    "Unauthenticated",
+    "client_configuration",
+    "connect_peer",
+    "enroll_preimage",
+]

@@ -1,0 +1,84 @@
+"""The plugin RPC: QUIC + mutual TLS transport (aioquic's sans-IO connection driven by Trio), framing, the
+stream model, the live peer table, and the router with its handlers.
+
+Layout: `_wire` (frames, shells, classification; pure), `_aioquic` (the only module touching aioquic's private
+attributes), `_certs` (certificates, ids, identity checks), `_connection` (one connection under Trio),
+`_endpoint` (the UDP socket and routing by connection id), `_server` (sessions, streams, pushes), `_peers`,
+`_metrics`, `_router` + `_handlers` (methods → subsystems). The transport modules import no ledger,
+registry or broker; only `_handlers` and `_service` do.
+"""
+
+from tracker.rpc._aioquic import (
+    AIOQUIC_VERSION,
+    AioquicPrivateApiError,
+    TrackerQuicConnection,
+    check_private_api,
+    peer_certificates,
+)
+from tracker.rpc._certs import (
+    PeerCertificateError,
+    PeerKey,
+    certificate_pin,
+    check_peer_certificates,
+    peer_certificate,
+    raw_pub_id,
+    spki_id_of_public_key,
+    tracker_certificate,
+)
+from tracker.rpc._connection import ConnectionLimits, QuicConnectionDriver, QuicStream, StreamClosed
+from tracker.rpc._endpoint import UdpEndpoint, bind_udp
+from tracker.rpc._metrics import RpcMetrics
+from tracker.rpc._peers import Peer, PeerConnection, PeerTable
+from tracker.rpc._server import ALPN, RpcHandler, RpcServer, RpcServerSettings
+from tracker.rpc._wire import (
+    DEFAULT_MAX_FRAME_SIZE,
+    PUSH_TAG_OFFER,
+    PUSH_TAG_SETTLEMENT,
+    FrameReader,
+    FrameTooLarge,
+    RpcMethod,
+    RpcStatus,
+    encode_frame,
+    encode_message,
+    is_heartbeat_frame,
+)
+
+__all__ = [
+    "AIOQUIC_VERSION",
+    "ALPN",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "PUSH_TAG_OFFER",
+    "PUSH_TAG_SETTLEMENT",
+    "AioquicPrivateApiError",
+    "ConnectionLimits",
+    "FrameReader",
+    "FrameTooLarge",
+    "Peer",
+    "PeerCertificateError",
+    "PeerConnection",
+    "PeerKey",
+    "PeerTable",
+    "QuicConnectionDriver",
+    "QuicStream",
+    "RpcHandler",
+    "RpcMethod",
+    "RpcMetrics",
+    "RpcServer",
+    "RpcServerSettings",
+    "RpcStatus",
+    "StreamClosed",
+    "TrackerQuicConnection",
+    "UdpEndpoint",
+    "bind_udp",
+    "certificate_pin",
+    "check_peer_certificates",
+    "check_private_api",
+    "encode_frame",
+    "encode_message",
+    "is_heartbeat_frame",
+    "peer_certificate",
+    "peer_certificates",
+    "raw_pub_id",
+    "spki_id_of_public_key",
+    "tracker_certificate",
+]

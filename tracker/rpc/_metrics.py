@@ -1,0 +1,61 @@
+"""Prometheus metrics of the plugin RPC: live connections, handshakes by result, RPCs by method and status,
+RPC latency, heartbeats. Built against the tracker's registry; `RpcMetrics(None)` uses a private registry
+(tests, tools)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from tracker.rpc._wire import RpcMethod, RpcStatus
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+def _method_label(method: int) -> str:
+    try:
+        return RpcMethod(method).name.lower()
+    except ValueError:
+        return "unknown"
+
+
+def _status_label(status: int) -> str:
+    try:
+        return RpcStatus(status).name.lower()
+    except ValueError:
+        return "unspecified"
+
+
+class RpcMetrics:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self.connections = Gauge(
+            "rpc_connections",
+            "Peers connected to the plugin RPC listener (identity checked).",
+            registry=registry,
+        )
+        self.handshakes = Counter(
+            "rpc_handshakes",
+            "QUIC handshakes by result: ok, refused (identity checks), timeout.",
+            ["result"],
+            registry=registry,
+        )
+        self.rpcs = Counter(
+            "rpc_requests",
+            "Unary RPCs answered, by method and status.",
+            ["method", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "rpc_request_latency_seconds",
+            "Time from a request frame to its response frame being queued.",
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.heartbeats = Counter("rpc_heartbeats", "Heartbeat pings answered.", registry=registry)
+
+    def handshake(self, result: str) -> None:
+        self.handshakes.labels(result=result).inc()
+
+    def rpc(self, method: int, status: int, seconds: float) -> None:
+        self.rpcs.labels(method=_method_label(method), status=_status_label(status)).inc()
+        self.latency.observe(seconds)
