@@ -64,6 +64,7 @@ from tracker.rpc import (
     PUSH_TAG_OFFER,
     PUSH_TAG_SETTLEMENT,
     ConnectionLimits,
+    PeerCertificateError,
     QuicConnectionDriver,
     QuicStream,
     RpcMethod,
@@ -384,7 +385,7 @@ async def connect_peer(
 ) -> AsyncIterator[PeerClient]:
     """Connect to a tracker, check its pin, heartbeat in the background, and yield a PeerClient. On exit the
     connection is closed with "client close". Raises ConnectError (handshake refused or timed out) or
-    PinMismatch."""
+    PinMismatch. An exception raised in the body comes out as itself, not inside an exception group."""
     credentials = credentials or ClientCredentials.for_identity(identity)
     host, port = address
     sock = bind_udp("::" if ":" in host else "0.0.0.0", 0)
@@ -399,29 +400,12 @@ async def connect_peer(
             nursery.start_soon(udp.receive_loop, driver.datagram_received)
             nursery.start_soon(driver.run)
             driver.connect((host, port))
-            with trio.move_on_after(handshake_timeout_s):
-                async with trio.open_nursery() as waiters:
-                    waiters.start_soon(_set_when, driver.handshake_complete, waiters.cancel_scope)
-                    waiters.start_soon(_set_when, driver.closing, waiters.cancel_scope)
-            if not driver.handshake_complete.is_set() or driver.closing.is_set():
-                driver.close("handshake timeout")
-                raise ConnectError(
-                    f"connect to {host}:{port} failed: {driver.close_reason or 'handshake timed out'}",
-                    error_code=driver.close_error_code,
-                    reason=driver.close_reason,
-                )
-            certificates = peer_certificates(quic)
-            try:
-                check_peer_certificates(certificates)
-            except Exception as error:
-                driver.close("bad tracker certificate")
-                raise ConnectError(f"tracker certificate refused: {error}") from None
-            if certificate_pin(certificates[0]) != pin:
-                driver.close("pin mismatch")
-                raise PinMismatch(
-                    f"tracker at {host}:{port} has pin {certificate_pin(certificates[0]).hex()}, "
-                    f"want {pin.hex()}"
-                )
+            refusal = await _handshake(driver, pin, f"{host}:{port}", handshake_timeout_s)
+            if refusal is not None:
+                with trio.CancelScope(deadline=trio.current_time() + 1.0):
+                    await driver.terminated.wait()
+                nursery.cancel_scope.cancel()
+                raise refusal
             client = PeerClient(
                 driver,
                 identity,
@@ -438,10 +422,55 @@ async def connect_peer(
                 with trio.CancelScope(shield=True, deadline=trio.current_time() + 1.0):
                     await driver.terminated.wait()
                 nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise _sole_exception(group) from None
     finally:
         sock.close()
 
 
-async def _set_when(event: trio.Event, scope: trio.CancelScope) -> None:
+def _sole_exception(group: BaseExceptionGroup) -> BaseException:
+    """The one exception inside (nested) groups, or the group itself when there are several."""
+    leaves: list[BaseException] = []
+
+    def collect(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                collect(inner)
+        else:
+            leaves.append(error)
+
+    collect(group)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+async def _handshake(
+    driver: QuicConnectionDriver, pin: bytes, target: str, timeout_s: float
+) -> ConnectError | None:
+    """Wait for the handshake and check the tracker's certificate and pin; the error to raise, or None."""
+    with trio.move_on_after(timeout_s):
+        async with trio.open_nursery() as waiters:
+            waiters.start_soon(_cancel_when, driver.handshake_complete, waiters.cancel_scope)
+            waiters.start_soon(_cancel_when, driver.closing, waiters.cancel_scope)
+    if not driver.handshake_complete.is_set() or driver.closing.is_set():
+        driver.close("handshake timeout")
+        return ConnectError(
+            f"connect to {target} failed: {driver.close_reason or 'handshake timed out'}",
+            error_code=driver.close_error_code,
+            reason=driver.close_reason,
+        )
+    certificates = peer_certificates(driver.quic)
+    try:
+        check_peer_certificates(certificates)
+    except PeerCertificateError as error:
+        driver.close("bad tracker certificate")
+        return ConnectError(f"tracker certificate refused: {error.reason}")
+    actual = certificate_pin(certificates[0])
+    if actual != pin:
+        driver.close("pin mismatch")
+        return PinMismatch(f"tracker at {target} has pin {actual.hex()}, want {pin.hex()}")
+    return None
+
+
+async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:
     await event.wait()
     scope.cancel()

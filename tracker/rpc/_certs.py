@@ -12,8 +12,9 @@ import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tracker.config import self_signed_certificate
@@ -65,8 +66,9 @@ def tracker_certificate(identity: TrackerIdentity) -> x509.Certificate:
     return self_signed_certificate(identity)
 
 
-def peer_certificate(private_key: Ed25519PrivateKey) -> x509.Certificate:
-    """A plugin-style self-signed certificate (CN token-bay-identity, client and server auth)."""
+def peer_certificate(private_key: CertificateIssuerPrivateKeyTypes) -> x509.Certificate:
+    """A plugin-style self-signed certificate (CN token-bay-identity, client and server auth). Peers use
+    Ed25519 keys; other key types are accepted so tests can present what the tracker must refuse."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, PEER_COMMON_NAME)])
     return (
         x509.CertificateBuilder()
@@ -81,7 +83,7 @@ def peer_certificate(private_key: Ed25519PrivateKey) -> x509.Certificate:
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,
         )
-        .sign(private_key, algorithm=None)
+        .sign(private_key, algorithm=None if isinstance(private_key, Ed25519PrivateKey) else hashes.SHA256())
     )
 
 

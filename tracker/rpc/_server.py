@@ -137,8 +137,11 @@ class RpcServer:
         return len(self._endpoint.connections)
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until cancelled. `task_status.started()` once datagrams are being read."""
-        await self._endpoint.serve(task_status=task_status)
+        """Serve until cancelled, then close the socket. `task_status.started()` once datagrams are read."""
+        try:
+            await self._endpoint.serve(task_status=task_status)
+        finally:
+            self._endpoint.udp.sock.close()
 
     async def drain(self, grace_s: float) -> None:
         """Stop accepting connections, give in-flight RPCs up to `grace_s` to finish, then close every
