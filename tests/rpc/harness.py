@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from tracker.client import PeerClient, connect_peer
 from tracker.identity import TrackerIdentity, generate_identity
 from tracker.rpc import Peer, RpcHandler, RpcServer, RpcServerSettings, bind_udp, tracker_certificate
 from tracker.rpc._wire import ok_response
@@ -55,3 +56,19 @@ async def wait_until(predicate: object, timeout: float = 5.0) -> None:
     with trio.fail_after(timeout):
         while not predicate():  # type: ignore[operator]
             await trio.sleep(0.01)
+
+
+@asynccontextmanager
+async def server_and_peer(
+    handler: RpcHandler, settings: RpcServerSettings | None = None, **connect_options: object
+) -> AsyncIterator[tuple[RpcServer, PeerClient]]:
+    """A running server and one peer (a fresh identity unless `identity=` is given) connected to it."""
+    async with running_server(handler, settings) as server:
+        identity = connect_options.pop("identity", None) or generate_identity()
+        async with connect_peer(
+            server.local_address,
+            pin=server.pin,
+            identity=identity,  # type: ignore[arg-type]
+            **connect_options,  # type: ignore[arg-type]
+        ) as peer:
+            yield server, peer

@@ -6,8 +6,8 @@ from __future__ import annotations
 import trio
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.rpc.harness import EchoHandler, running_server, wait_until
-from tracker._proto.rpc_pb2 import RpcRequest
+from tests.rpc.harness import EchoHandler, running_server, server_and_peer, wait_until
+from tracker._proto.rpc_pb2 import RpcRequest, RpcResponse
 from tracker.client import ClientCredentials, ConnectError, PinMismatch, connect_peer
 from tracker.identity import generate_identity
 from tracker.rpc import RpcServerSettings, RpcStatus, peer_certificate, spki_id_of_public_key
@@ -93,70 +93,66 @@ async def test_ten_identities_connect_concurrently() -> None:
 
 async def test_heartbeats_are_answered() -> None:
     handler = EchoHandler()
-    async with running_server(handler) as server:
-        async with connect_peer(
+    async with (
+        running_server(handler) as server,
+        connect_peer(
             server.local_address, pin=server.pin, identity=generate_identity(), heartbeat_period_s=0.05
-        ) as peer:
-            await wait_until(lambda: peer.pongs >= 3)
-            assert handler.heartbeats >= 3
-            assert not peer.closed
+        ) as peer,
+    ):
+        await wait_until(lambda: peer.pongs >= 3)
+        assert handler.heartbeats >= 3
+        assert not peer.closed
 
 
 async def test_rpc_raced_onto_stream_zero_gets_its_real_answer() -> None:
-    async with running_server(EchoHandler()) as server:
-        async with connect_peer(server.local_address, pin=server.pin, identity=generate_identity()) as peer:
-            stream = peer.open_stream()
-            assert stream.stream_id == 0
-            stream.send_frame(RpcRequest(method=3, payload=b"raced").SerializeToString(), end_stream=True)
-            reply = await stream.receive_frame()
-            assert reply is not None
-            response = await peer.call_raw(3, b"next")
-            assert response.payload == b"\x03next"
-        from tracker._proto.rpc_pb2 import RpcResponse
+    async with server_and_peer(EchoHandler()) as (_server, peer):
+        stream = peer.open_stream()
+        assert stream.stream_id == 0
+        stream.send_frame(RpcRequest(method=3, payload=b"raced").SerializeToString(), end_stream=True)
+        reply = await stream.receive_frame()
+        assert reply is not None
+        response = await peer.call_raw(3, b"next")
+        assert response.payload == b"\x03next"
+    from tracker._proto.rpc_pb2 import RpcResponse
 
-        raced = RpcResponse.FromString(reply)
-        assert raced.status == RpcStatus.OK and raced.payload == b"\x03raced"
+    raced = RpcResponse.FromString(reply)
+    assert raced.status == RpcStatus.OK and raced.payload == b"\x03raced"
 
 
 async def test_garbage_frame_then_a_good_call_on_the_same_connection() -> None:
-    async with running_server(EchoHandler()) as server:
-        async with connect_peer(server.local_address, pin=server.pin, identity=generate_identity()) as peer:
-            response = await peer.exchange_frame(b"\xff\xff\xff\xff")
-            assert response.status == RpcStatus.INVALID
-            assert response.error.code == "FRAME"
-            assert response.error.message.startswith("server: unmarshal: ")
-            assert (await peer.call_raw(3, b"ok")).payload == b"\x03ok"
+    async with server_and_peer(EchoHandler()) as (_server, peer):
+        response = await peer.exchange_frame(b"\xff\xff\xff\xff")
+        assert response.status == RpcStatus.INVALID
+        assert response.error.code == "FRAME"
+        assert response.error.message.startswith("server: unmarshal: ")
+        assert (await peer.call_raw(3, b"ok")).payload == b"\x03ok"
 
 
 async def test_oversized_header_is_answered_with_frame_before_the_body() -> None:
-    async with running_server(EchoHandler()) as server:
-        async with connect_peer(server.local_address, pin=server.pin, identity=generate_identity()) as peer:
-            stream = peer.open_stream()
-            stream.send((2 << 20).to_bytes(4, "big") + b"\x00" * 1000)  # no FIN: the body never comes
-            with trio.fail_after(5):
-                reply = await stream.receive_frame()
-            from tracker._proto.rpc_pb2 import RpcResponse
-
-            response = RpcResponse.FromString(reply or b"")
-            assert response.status == RpcStatus.INVALID
-            assert response.error.code == "FRAME"
-            assert response.error.message == "server: frame exceeds max size: 2097152 > 1048576"
-            assert (await peer.call_raw(3, b"after")).payload == b"\x03after"
+    async with server_and_peer(EchoHandler()) as (_server, peer):
+        stream = peer.open_stream()
+        stream.send((2 << 20).to_bytes(4, "big") + b"\x00" * 1000)  # no FIN: the body never comes
+        with trio.fail_after(5):
+            reply = await stream.receive_frame()
+        response = RpcResponse.FromString(reply or b"")
+        assert response.status == RpcStatus.INVALID
+        assert response.error.code == "FRAME"
+        assert response.error.message == "server: frame exceeds max size: 2097152 > 1048576"
+        assert (await peer.call_raw(3, b"after")).payload == b"\x03after"
 
 
 async def test_1100_concurrent_rpcs_on_one_connection() -> None:
-    async with running_server(EchoHandler(), RpcServerSettings(max_incoming_streams=1024)) as server:
-        async with connect_peer(server.local_address, pin=server.pin, identity=generate_identity()) as peer:
-            answers: dict[int, bytes] = {}
+    async with server_and_peer(EchoHandler(), RpcServerSettings(max_incoming_streams=1024)) as (_, peer):
+        answers: dict[int, bytes] = {}
 
-            async def call(index: int) -> None:
-                answers[index] = (await peer.call_raw(3, index.to_bytes(2, "big"))).payload
+        async def call(index: int) -> None:
+            answers[index] = (await peer.call_raw(3, index.to_bytes(2, "big"))).payload
 
-            with trio.fail_after(60):
-                async with trio.open_nursery() as nursery:
-                    for index in range(1100):
-                        nursery.start_soon(call, index)
-            assert answers == {index: b"\x03" + index.to_bytes(2, "big") for index in range(1100)}
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                for index in range(1100):
+                    nursery.start_soon(call, index)
+        assert answers == {index: b"\x03" + index.to_bytes(2, "big") for index in range(1100)}
 
 
 async def test_reconnect_supersedes_the_old_connection() -> None:
@@ -185,10 +181,9 @@ async def test_disconnect_is_reported_once() -> None:
 
 
 async def test_drain_closes_connections_with_server_close() -> None:
-    async with running_server(EchoHandler()) as server:
-        async with connect_peer(server.local_address, pin=server.pin, identity=generate_identity()) as peer:
-            await peer.call_raw(3, b"x")
-            await server.drain(1.0)
-            with trio.fail_after(5):
-                assert await peer.wait_closed() == "server close"
-            assert peer.close_error_code == 0
+    async with server_and_peer(EchoHandler()) as (server, peer):
+        await peer.call_raw(3, b"x")
+        await server.drain(1.0)
+        with trio.fail_after(5):
+            assert await peer.wait_closed() == "server close"
+        assert peer.close_error_code == 0
