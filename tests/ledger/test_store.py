@@ -75,7 +75,7 @@ GO_INDEXES = {
     ("idx_peer_revocations_identity", "peer_revocations", ("identity_id",)),
     ("idx_known_peers_health", "known_peers", ("health_score",)),
 }
-SIDE_TABLES = {"transfer_in_recipients", "transfer_refs", "side_table_state"}
+SIDE_TABLES = {"transfer_in_recipients", "transfer_refs", "side_table_state", "peer_identities"}
 
 
 def _schema(path: Path):

@@ -75,6 +75,7 @@ from tracker.rpc import (
     bind_udp,
     certificate_pin,
     check_peer_certificates,
+    enroll_preimage,
     peer_certificate,
     peer_certificates,
     raw_pub_id,
@@ -88,15 +89,9 @@ HEARTBEAT_MISSES = 3
 HANDSHAKE_TIMEOUT_S = 10.0
 CLIENT_IDLE_TIMEOUT_S = 30.0
 CLIENT_MAX_INCOMING_STREAMS = 100
-ENROLL_PREIMAGE_PREFIX = b"token-bay-enroll:v1"
 
 OfferHandler = Callable[[OfferPush], Awaitable[OfferDecision]]
 SettlementHandler = Callable[[SettlementPush], Awaitable[SettleAck | None]]
-
-
-def enroll_preimage(nonce: bytes, account_fingerprint: bytes, public_key: bytes) -> bytes:
-    """What the plugin signs to enrol: "token-bay-enroll:v1" ‖ nonce16 ‖ fingerprint32 ‖ pubkey32."""
-    return ENROLL_PREIMAGE_PREFIX + nonce + account_fingerprint + public_key
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from tracker.ledger._errors import (
     TimestampOutOfWindow,
     TransferRefExists,
 )
+from tracker.ledger._identities import IdentityStore, PeerIdentity
 from tracker.ledger._ledger import Ledger
 from tracker.ledger._merkle import merkle_root, merkle_root_preimage
 from tracker.ledger._metrics import LedgerMetrics
@@ -89,6 +90,7 @@ __all__ = [
     "EntryBody",
     "EntryKind",
     "EntryValidationError",
+    "IdentityStore",
     "InsufficientBalance",
     "Ledger",
     "LedgerClosed",
@@ -97,6 +99,7 @@ __all__ = [
     "LedgerNotOursError",
     "LedgerStorageError",
     "LedgerStore",
+    "PeerIdentity",
     "SignatureError",
     "SignedBalanceSnapshot",
     "StaleTip",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tracker.ledger._identities import IDENTITY_TABLE
+
 SCHEMA_VERSION = 1
 
 # The Go v1 script: 7 tables, 5 named indexes; every statement idempotent, run on every open.
@@ -107,4 +109,6 @@ CREATE TABLE IF NOT EXISTS side_table_state (
 );
 """
 
-SIDE_TABLE_NAMES = ("transfer_in_recipients", "transfer_refs", "side_table_state")
+SIDE_TABLES += IDENTITY_TABLE
+
+SIDE_TABLE_NAMES = ("transfer_in_recipients", "transfer_refs", "side_table_state", "peer_identities")

@@ -27,8 +27,19 @@ from tracker.rpc._certs import (
 )
 from tracker.rpc._connection import ConnectionLimits, QuicConnectionDriver, QuicStream, StreamClosed
 from tracker.rpc._endpoint import UdpEndpoint, bind_udp
+from tracker.rpc._errors import (
+    FrozenError,
+    InvalidArgument,
+    NoCapacityError,
+    NotFoundError,
+    NotImplementedRpc,
+    RpcFailure,
+    UnauthenticatedError,
+)
+from tracker.rpc._handlers import RpcServiceSettings, TrackerRpcService, enroll_preimage
 from tracker.rpc._metrics import RpcMetrics
 from tracker.rpc._peers import Peer, PeerConnection, PeerTable
+from tracker.rpc._router import Router
 from tracker.rpc._server import ALPN, RpcHandler, RpcServer, RpcServerSettings
 from tracker.rpc._wire import (
     DEFAULT_MAX_FRAME_SIZE,
@@ -53,6 +64,11 @@ __all__ = [
     "ConnectionLimits",
     "FrameReader",
     "FrameTooLarge",
+    "FrozenError",
+    "InvalidArgument",
+    "NoCapacityError",
+    "NotFoundError",
+    "NotImplementedRpc",
     "Peer",
     "PeerCertificateError",
     "PeerConnection",
@@ -60,21 +76,27 @@ __all__ = [
     "PeerTable",
     "QuicConnectionDriver",
     "QuicStream",
+    "Router",
+    "RpcFailure",
     "RpcHandler",
     "RpcMethod",
     "RpcMetrics",
     "RpcServer",
     "RpcServerSettings",
+    "RpcServiceSettings",
     "RpcStatus",
     "StreamClosed",
     "TrackerQuicConnection",
+    "TrackerRpcService",
     "UdpEndpoint",
+    "UnauthenticatedError",
     "bind_udp",
     "certificate_pin",
     "check_peer_certificates",
     "check_private_api",
     "encode_frame",
     "encode_message",
+    "enroll_preimage",
     "is_heartbeat_frame",
     "peer_certificate",
     "peer_certificates",
