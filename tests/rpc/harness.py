@@ -62,7 +62,8 @@ async def wait_until(predicate: object, timeout: float = 5.0) -> None:
 async def server_and_peer(
     handler: RpcHandler, settings: RpcServerSettings | None = None, **connect_options: object
 ) -> AsyncIterator[tuple[RpcServer, PeerClient]]:
-    """A running server and one peer (a fresh identity unless `identity=` is given) connected to it."""
+    """A running server and one peer (a fresh identity unless `identity=` is given) connected to it and
+    known to the server."""
     async with running_server(handler, settings) as server:
         identity = connect_options.pop("identity", None) or generate_identity()
         async with connect_peer(
@@ -71,4 +72,6 @@ async def server_and_peer(
             identity=identity,  # type: ignore[arg-type]
             **connect_options,  # type: ignore[arg-type]
         ) as peer:
+            # The client's handshake completes one flight before the server's identity checks.
+            await wait_until(lambda: server.peers.get(peer.canonical_id) is not None or peer.closed)
             yield server, peer
