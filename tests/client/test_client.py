@@ -25,9 +25,12 @@ class _SilentHeartbeatServer(RpcServer):
 
 async def test_three_missed_pongs_tear_the_connection_down(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RpcServer, "_heartbeat_loop", _SilentHeartbeatServer._heartbeat_loop)
-    async with running_server(EchoHandler()) as server, connect_peer(
-        server.local_address, pin=server.pin, identity=generate_identity(), heartbeat_period_s=0.05
-    ) as peer:
+    async with (
+        running_server(EchoHandler()) as server,
+        connect_peer(
+            server.local_address, pin=server.pin, identity=generate_identity(), heartbeat_period_s=0.05
+        ) as peer,
+    ):
         with trio.fail_after(5):
             assert await peer.wait_closed() == "heartbeat timeout"
         assert peer.pongs == 0

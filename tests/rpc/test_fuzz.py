@@ -69,9 +69,12 @@ async def test_fuzzed_streams_never_break_the_listener(
 ) -> None:
     caplog.clear()
     with tempfile.TemporaryDirectory() as directory, caplog.at_level(logging.WARNING, logger="tracker.rpc"):
-        async with tracker_stack(Path(directory)) as stack, connect_peer(
-            stack.server.local_address, pin=stack.server.pin, identity=generate_identity()
-        ) as peer:
+        async with (
+            tracker_stack(Path(directory)) as stack,
+            connect_peer(
+                stack.server.local_address, pin=stack.server.pin, identity=generate_identity()
+            ) as peer,
+        ):
             for kind, method, data in cases:
                 try:
                     await _run_case(peer, kind, method, data)

@@ -30,6 +30,7 @@ def build_parser() -> CliParser:
         _config_cmd,
         _init_cmd,
         _ledger_cmd,
+        _peer_cmd,
         _run_cmd,
         _version_cmd,
     )
@@ -50,6 +51,7 @@ def build_parser() -> CliParser:
         _admission_cmd,
         _backup_cmd,
         _completion_cmd,
+        _peer_cmd,
     ):
         module.register(subcommands)
     return parser
