@@ -24,7 +24,7 @@ from tracker.client import (
 from tracker.identity import generate_identity
 from tracker.ledger import EntryKind, verify_balance_snapshot
 from tracker.registry import PrivacyTier
-from tracker.rpc import RpcMethod, RpcServiceSettings, RpcStatus, spki_id_of_public_key
+from tracker.rpc import RpcMethod, RpcServiceSettings, RpcStatus, TrackerRpcService, spki_id_of_public_key
 
 
 async def _starter_grants(stack) -> list:  # type: ignore[no-untyped-def]
@@ -288,3 +288,22 @@ async def test_handler_failure_is_internal_and_the_connection_survives(tmp_path:
         assert (await peer.balance()).body.credits == 0
         raw = await peer.exchange_frame(RpcRequest(method=3, payload=b"\x0a\x01").SerializeToString())
         assert raw.status == RpcStatus.INVALID
+
+
+async def test_raw_pub_ids_resolve_from_the_durable_table_after_a_restart(tmp_path: Path) -> None:
+    async with tracker_stack(tmp_path) as stack:
+        async with connect_peer(
+            stack.server.local_address, pin=stack.server.pin, identity=generate_identity()
+        ) as peer:
+            await peer.enroll()
+        restarted = TrackerRpcService(
+            ledger=stack.ledger,
+            identities=stack.identities,
+            registry=stack.registry,
+            tracker_identity=stack.identity,
+            tracker_pin=stack.server.pin,
+        )
+        assert await restarted.resolve(peer.raw_pub_id) == peer.canonical_id
+        assert await restarted.resolve(peer.canonical_id) == peer.canonical_id
+        unknown = os.urandom(32)
+        assert await restarted.resolve(unknown) == unknown

@@ -125,6 +125,8 @@ class PeerClient:
         self._on_settlement = on_settlement
         self.last_pong = trio.current_time()
         self.pongs = 0
+        self.max_pong_delay = 0.0  # seconds from a ping to the pong carrying its seq
+        self._ping_sent_at: dict[int, float] = {}
 
     @property
     def canonical_id(self) -> bytes:
@@ -289,6 +291,8 @@ class PeerClient:
                 seq += 1
                 ping = HeartbeatPing(seq=seq, t=int(time.time() * 1000))
                 stream.send_frame(ping.SerializeToString(deterministic=True))
+                self._ping_sent_at[seq] = trio.current_time()
+                self._ping_sent_at.pop(seq - misses - 1, None)
                 if trio.current_time() - self.last_pong > misses * period_s:
                     logger.warning("client: no pong for %d heartbeats; closing", misses)
                     self._driver.close("heartbeat timeout")
@@ -309,6 +313,9 @@ class PeerClient:
                 continue
             self.pongs += 1
             self.last_pong = trio.current_time()
+            sent_at = self._ping_sent_at.pop(pong.seq, None)
+            if sent_at is not None:
+                self.max_pong_delay = max(self.max_pong_delay, self.last_pong - sent_at)
 
     async def _serve_pushes(self) -> None:
         async with trio.open_nursery() as nursery:

@@ -52,6 +52,7 @@ _TIER_BITS = {0b01: PrivacyTier.STANDARD, 0b10: PrivacyTier.TEE}
 _KNOWN_TIER_BITS = 0b11
 _DEFAULT_BOOTSTRAP_TTL_S = 600
 _DEFAULT_RELAY_ENDPOINT = "127.0.0.1:0"
+_RESOLVE_CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class TrackerRpcService:
         self._enroll_lock = trio.Lock()
         self._identity_limiter = trio.CapacityLimiter(1)
         self._connected: dict[bytes, bytes] = {}  # raw-pub id -> canonical id of connected peers
+        self._resolved: dict[bytes, bytes] = {}  # any id -> canonical id, as last read from the table
         self._relay_sessions: dict[bytes, _RelaySession] = {}
         self.router = Router(
             {
@@ -155,11 +157,20 @@ class TrackerRpcService:
     async def resolve(self, identity_id: bytes) -> bytes:
         """The canonical id of `identity_id` (a canonical or a raw-pub id); unknown ids are returned as
         they are."""
-        canonical = self._connected.get(identity_id)
+        canonical = self._connected.get(identity_id) or self._resolved.get(identity_id)
         if canonical is not None:
             return canonical
         known = await self._identity_call(self._identities.lookup, identity_id)
-        return known.canonical_id if isinstance(known, PeerIdentity) else identity_id
+        canonical = known.canonical_id if isinstance(known, PeerIdentity) else identity_id
+        self._remember(identity_id, canonical)
+        return canonical
+
+    def _remember(self, identity_id: bytes, canonical_id: bytes) -> None:
+        # This service is the identity table's only writer, so a cached answer (even "unknown", cached as the
+        # id itself) stays right until an enrolment, which updates the cache.
+        if len(self._resolved) >= _RESOLVE_CACHE_SIZE:
+            self._resolved.clear()
+        self._resolved[identity_id] = canonical_id
 
     # ---- methods ------------------------------------------------------------------------------------------
 
@@ -201,6 +212,8 @@ class TrackerRpcService:
                     enrolled_at=int(self._clock()),
                 ),
             )
+            self._remember(peer.raw_pub_id, peer.canonical_id)
+            self._remember(peer.canonical_id, peer.canonical_id)
         return _enroll_response(peer.canonical_id, entry)
 
     async def balance(self, peer: Peer, payload: bytes) -> object:

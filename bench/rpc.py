@@ -1,0 +1,466 @@
+"""Benchmark of the plugin RPC listener: unary BALANCE round trips/s and server CPU per RPC, p99 latency,
+full mTLS handshakes/s, and idle connections with heartbeats (CPU share, RSS per connection, pong delay,
+kernel UDP drops), printed beside a baseline measured in the same run: the same router (the same BALANCE
+handler on the same kind of ledger) behind plain Trio TCP with 4-byte length-prefixed frames, one task per
+request.
+
+    .venv/bin/python bench/rpc.py [--seconds 5] [--idle 2000] [--idle-hold 45] [--handshake-seconds 5]
+
+Server and load generator are separate processes on 127.0.0.1; server CPU is read from /proc/<pid>/stat.
+Targets (issue "plugin RPC listener"): ≤ 100 µs server CPU per RPC at ≥ 16 in flight; p99 ≤ 20 ms at 64 in
+flight on one connection; ≥ 200 handshakes/s per core; 2,000 idle connections with 15 s heartbeats: ≤ 10 % of
+a core, ≤ 128 KB RSS per connection, every pong within 1 s, 0 kernel UDP drops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------------------------------------- servers
+def _service(directory: str):  # type: ignore[no-untyped-def]
+    """A TrackerRpcService over a fresh ledger in `directory` (an async context manager)."""
+    from contextlib import asynccontextmanager
+
+    import trio
+
+    from tracker.identity import generate_identity
+    from tracker.ledger import IdentityStore, open_ledger
+    from tracker.registry import Registry
+    from tracker.rpc import RpcServiceSettings, TrackerRpcService, certificate_pin, tracker_certificate
+
+    @asynccontextmanager
+    async def opened():  # type: ignore[no-untyped-def]
+        identity = generate_identity()
+        path = Path(directory) / "ledger.sqlite"
+        async with open_ledger(path, identity) as ledger:
+            identities = await trio.to_thread.run_sync(IdentityStore.open, path)
+            service = TrackerRpcService(
+                ledger=ledger,
+                identities=identities,
+                registry=Registry(),
+                tracker_identity=identity,
+                tracker_pin=certificate_pin(tracker_certificate(identity)),
+                settings=RpcServiceSettings(enroll_rate_per_min_per_ip=1_000_000),
+            )
+            try:
+                yield identity, service
+            finally:
+                identities.close()
+
+    return opened()
+
+
+def serve_quic(directory: str) -> None:
+    """Child mode: the RPC listener on 127.0.0.1:0; prints `{"address": [h, p], "pin": hex}`."""
+    import trio
+
+    from tracker.rpc import RpcServer, RpcServerSettings, bind_udp, tracker_certificate
+
+    async def main() -> None:
+        async with _service(directory) as (identity, service):
+            server = RpcServer(
+                bind_udp("127.0.0.1", 0),
+                tracker_certificate(identity),
+                identity.private_key,
+                service,
+                RpcServerSettings(max_connections=20_000),
+            )
+            async with trio.open_nursery() as nursery:
+                await nursery.start(server.serve)
+                print(json.dumps({"address": server.local_address, "pin": server.pin.hex()}), flush=True)
+
+    trio.run(main)
+
+
+def serve_tcp(directory: str) -> None:
+    """Child mode: the baseline, the same handler behind Trio TCP with length-prefixed frames."""
+    import trio
+
+    from tracker._proto.rpc_pb2 import RpcRequest
+    from tracker.rpc import FrameReader, Peer, encode_frame
+
+    peer = Peer(b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, "127.0.0.1", 1, 0.0)
+
+    async def main() -> None:
+        async with _service(directory) as (_, service):
+
+            async def handle(stream: trio.SocketStream) -> None:
+                reader = FrameReader()
+                lock = trio.Lock()
+
+                async def one(body: bytes) -> None:
+                    request = RpcRequest.FromString(body)
+                    response = await service.handle_rpc(peer, request.method, request.payload)
+                    async with lock:
+                        await stream.send_all(encode_frame(response))
+
+                try:
+                    async with trio.open_nursery() as nursery:
+                        async for data in stream:
+                            reader.feed(data)
+                            while (body := reader.next_frame()) is not None:
+                                nursery.start_soon(one, body)
+                except* (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass  # the load client went away with requests in flight
+
+            listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+            address = listeners[0].socket.getsockname()[:2]
+            print(json.dumps({"address": address}), flush=True)
+            await trio.serve_listeners(handle, listeners)
+
+    trio.run(main)
+
+
+# ---------------------------------------------------------------------------------------------- load
+def load_quic(address: list, pin: str, connections: int, in_flight: int, seconds: float) -> None:
+    """Child mode: `connections` peers × `in_flight` concurrent BALANCE loops for `seconds`."""
+    import trio
+
+    from tracker._proto.rpc_pb2 import BalanceRequest
+    from tracker.client import connect_peer
+    from tracker.identity import generate_identity
+
+    payload = BalanceRequest(identity_id=b"\x05" * 32).SerializeToString()
+    latencies: list[float] = []
+    errors = 0
+
+    async def one_connection(ready: trio.Event, start: trio.Event, deadline: list[float]) -> None:
+        nonlocal errors
+        async with connect_peer(tuple(address), pin=bytes.fromhex(pin), identity=generate_identity()) as peer:
+            ready.set()
+            await start.wait()
+
+            async def loop() -> None:
+                nonlocal errors
+                while trio.current_time() < deadline[0]:
+                    began = trio.current_time()
+                    response = await peer.call_raw(3, payload)
+                    if response.status != 1:
+                        errors += 1
+                    latencies.append(trio.current_time() - began)
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(in_flight):
+                    nursery.start_soon(loop)
+
+    async def main() -> None:
+        start = trio.Event()
+        deadline = [0.0]
+        readies = [trio.Event() for _ in range(connections)]
+        async with trio.open_nursery() as nursery:
+            for ready in readies:
+                nursery.start_soon(one_connection, ready, start, deadline)
+            for ready in readies:
+                await ready.wait()
+            print(json.dumps({"ready": True}), flush=True)
+            sys.stdin.readline()
+            deadline[0] = trio.current_time() + seconds
+            start.set()
+        latencies.sort()
+        print(json.dumps(_latency_report(latencies, errors, seconds)), flush=True)
+
+    trio.run(main)
+
+
+def load_tcp(address: list, connections: int, in_flight: int, seconds: float) -> None:
+    """Child mode: baseline load, `in_flight` outstanding framed requests per TCP connection."""
+    import trio
+
+    from tracker._proto.rpc_pb2 import BalanceRequest, RpcRequest
+    from tracker.rpc import FrameReader, encode_frame
+
+    frame = encode_frame(
+        RpcRequest(
+            method=3, payload=BalanceRequest(identity_id=b"\x05" * 32).SerializeToString()
+        ).SerializeToString()
+    )
+    done = 0
+
+    async def one_connection(ready: trio.Event, start: trio.Event, deadline: list[float]) -> None:
+        nonlocal done
+        stream = await trio.open_tcp_stream(address[0], address[1])
+        ready.set()
+        await start.wait()
+        reader = FrameReader()
+        async with stream:
+            await stream.send_all(frame * in_flight)
+            while trio.current_time() < deadline[0]:
+                data = await stream.receive_some(65536)
+                reader.feed(data)
+                answered = 0
+                while reader.next_frame() is not None:
+                    answered += 1
+                done += answered
+                if answered:
+                    await stream.send_all(frame * answered)
+
+    async def main() -> None:
+        start = trio.Event()
+        deadline = [0.0]
+        readies = [trio.Event() for _ in range(connections)]
+        async with trio.open_nursery() as nursery:
+            for ready in readies:
+                nursery.start_soon(one_connection, ready, start, deadline)
+            for ready in readies:
+                await ready.wait()
+            print(json.dumps({"ready": True}), flush=True)
+            sys.stdin.readline()
+            deadline[0] = trio.current_time() + seconds
+            start.set()
+        print(json.dumps({"requests": done, "errors": 0, "seconds": seconds}), flush=True)
+
+    trio.run(main)
+
+
+def load_handshakes(address: list, pin: str, seconds: float, parallel: int) -> None:
+    """Child mode: connect + one BALANCE + close, `parallel` loops, for `seconds`."""
+    import trio
+
+    from tracker._proto.rpc_pb2 import BalanceRequest
+    from tracker.client import connect_peer
+    from tracker.identity import generate_identity
+
+    payload = BalanceRequest(identity_id=b"\x05" * 32).SerializeToString()
+    count = 0
+
+    async def loop(deadline: float) -> None:
+        nonlocal count
+        while trio.current_time() < deadline:
+            identity = generate_identity()  # a reused identity would supersede its own live connection
+            async with connect_peer(tuple(address), pin=bytes.fromhex(pin), identity=identity) as peer:
+                await peer.call_raw(3, payload)
+            count += 1
+
+    async def main() -> None:
+        print(json.dumps({"ready": True}), flush=True)
+        sys.stdin.readline()
+        deadline = trio.current_time() + seconds
+        async with trio.open_nursery() as nursery:
+            for _ in range(parallel):
+                nursery.start_soon(loop, deadline)
+        print(json.dumps({"requests": count, "errors": 0, "seconds": seconds}), flush=True)
+
+    trio.run(main)
+
+
+def load_idle(address: list, pin: str, connections: int, hold: float, period: float) -> None:
+    """Child mode: `connections` peers heartbeating every `period` s, held `hold` s after all connected."""
+    import trio
+
+    from tracker.client import connect_peer
+    from tracker.identity import generate_identity
+
+    peers: list = []
+
+    async def one(ready: trio.Event, stop: trio.Event) -> None:
+        async with connect_peer(
+            tuple(address), pin=bytes.fromhex(pin), identity=generate_identity(), heartbeat_period_s=period
+        ) as peer:
+            peers.append(peer)
+            ready.set()
+            await stop.wait()
+
+    async def main() -> None:
+        stop = trio.Event()
+        async with trio.open_nursery() as nursery:
+            readies = []
+            for _ in range(connections):
+                ready = trio.Event()
+                readies.append(ready)
+                nursery.start_soon(one, ready, stop)
+                await trio.sleep(0.002)
+            for ready in readies:
+                await ready.wait()
+            print(json.dumps({"ready": True}), flush=True)
+            sys.stdin.readline()
+            await trio.sleep(hold)
+            report = {
+                "connected": len(peers),
+                "closed": sum(1 for peer in peers if peer.closed),
+                "max_pong_delay": max((peer.max_pong_delay for peer in peers), default=0.0),
+                "pongs": sum(peer.pongs for peer in peers),
+            }
+            print(json.dumps(report), flush=True)
+            stop.set()
+
+    trio.run(main)
+
+
+def _latency_report(latencies: list[float], errors: int, seconds: float) -> dict[str, float]:
+    if not latencies:
+        return {"requests": 0, "errors": errors, "seconds": seconds}
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": seconds,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- parent
+def _child(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, __file__, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _udp_receive_errors() -> int:
+    lines = [
+        line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")
+    ]
+    header, values = lines[0], lines[1]
+    return int(values[header.index("RcvbufErrors")]) + int(values[header.index("InErrors")])
+
+
+def _measure(server: subprocess.Popen[str], load_args: list[str]) -> tuple[dict, float, float]:
+    """Run one load child against `server`; returns its report, server CPU seconds, wall seconds."""
+    load = _child(*load_args)
+    assert load.stdout is not None and load.stdin is not None
+    json.loads(load.stdout.readline())  # ready
+    cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
+    load.stdin.write("go\n")
+    load.stdin.flush()
+    report = json.loads(load.stdout.readline())
+    cpu, wall = _cpu_seconds(server.pid) - cpu_before, time.perf_counter() - wall_before
+    load.stdin.close()
+    load.wait(timeout=60)
+    return report, cpu, wall
+
+
+def _start(mode: str, directory: str) -> tuple[subprocess.Popen[str], dict]:
+    server = _child(mode, directory)
+    assert server.stdout is not None
+    return server, json.loads(server.stdout.readline())
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _unary_line(label: str, report: dict, cpu: float) -> str:
+    requests = max(1, report["requests"])
+    line = (
+        f"{label}: {report['requests'] / report['seconds']:,.0f} RPC/s, "
+        f"server CPU {cpu / requests * 1e6:.0f} µs/RPC"
+        f" ({report['requests'] / max(cpu, 1e-9):,.0f} RPC/s per core-second)"
+    )
+    if "p99_ms" in report:
+        line += f", p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms"
+    if report.get("errors"):
+        line += f", {report['errors']} errors"
+    return line
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--handshake-seconds", type=float, default=5.0)
+    parser.add_argument("--idle", type=int, default=2000, help="idle connections (0 = skip)")
+    parser.add_argument("--idle-hold", type=float, default=45.0)
+    parser.add_argument("--heartbeat", type=float, default=15.0)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load generator and server in separate processes on 127.0.0.1")
+    with tempfile.TemporaryDirectory() as quic_dir, tempfile.TemporaryDirectory() as tcp_dir:
+        quic, quic_info = _start("serve-quic", quic_dir)
+        tcp, tcp_info = _start("serve-tcp", tcp_dir)
+        address, pin = json.dumps(quic_info["address"]), quic_info["pin"]
+        tcp_address = json.dumps(tcp_info["address"])
+        try:
+            for connections, in_flight in ((1, 16), (50, 16), (1, 64)):
+                shape = f"{connections} conn × {in_flight} in flight"
+                report, cpu, _ = _measure(
+                    quic, ["load-quic", address, pin, str(connections), str(in_flight), str(args.seconds)]
+                )
+                print(_unary_line(f"QUIC BALANCE {shape}", report, cpu), flush=True)
+                report, cpu, _ = _measure(
+                    tcp, ["load-tcp", tcp_address, str(connections), str(in_flight), str(args.seconds)]
+                )
+                print(_unary_line(f"TCP baseline {shape}", report, cpu), flush=True)
+            report, cpu, _ = _measure(
+                quic, ["load-handshakes", address, pin, str(args.handshake_seconds), "4"]
+            )
+            count = max(1, report["requests"])
+            print(
+                f"QUIC full mTLS handshake + 1 RPC + close: {count / report['seconds']:,.0f}/s, server CPU "
+                f"{cpu / count * 1e3:.2f} ms each ({count / max(cpu, 1e-9):,.0f}/s per core-second)",
+                flush=True,
+            )
+            if args.idle:
+                rss_before, drops_before = _rss_kib(quic.pid), _udp_receive_errors()
+                load = _child(
+                    "load-idle", address, pin, str(args.idle), str(args.idle_hold), str(args.heartbeat)
+                )
+                assert load.stdout is not None and load.stdin is not None
+                json.loads(load.stdout.readline())
+                rss_connected = _rss_kib(quic.pid)
+                cpu_before, wall_before = _cpu_seconds(quic.pid), time.perf_counter()
+                load.stdin.write("go\n")
+                load.stdin.flush()
+                report = json.loads(load.stdout.readline())
+                cpu, wall = _cpu_seconds(quic.pid) - cpu_before, time.perf_counter() - wall_before
+                load.stdin.close()
+                load.wait(timeout=120)
+                print(
+                    f"QUIC {report['connected']} idle connections, {args.heartbeat:g} s heartbeats, held "
+                    f"{wall:.0f} s: server CPU {cpu / wall * 100:.1f} % of a core, RSS "
+                    f"{(rss_connected - rss_before) / max(1, report['connected']):.0f} KiB per connection, "
+                    f"max pong delay {report['max_pong_delay'] * 1000:.0f} ms, {report['pongs']} pongs, "
+                    f"{report['closed']} closed, "
+                    f"kernel UDP receive errors {_udp_receive_errors() - drops_before}",
+                    flush=True,
+                )
+        finally:
+            _stop(quic)
+            _stop(tcp)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] in ("serve-quic", "serve-tcp"):
+        (serve_quic if sys.argv[1] == "serve-quic" else serve_tcp)(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "load-quic":
+        load_quic(
+            json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+        )
+    elif len(sys.argv) > 1 and sys.argv[1] == "load-tcp":
+        load_tcp(json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "load-handshakes":
+        load_handshakes(json.loads(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "load-idle":
+        load_idle(
+            json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+        )
+    else:
+        main()
