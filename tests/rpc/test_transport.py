@@ -187,3 +187,35 @@ async def test_drain_closes_connections_with_server_close() -> None:
         with trio.fail_after(5):
             assert await peer.wait_closed() == "server close"
         assert peer.close_error_code == 0
+
+
+async def test_unidirectional_streams_are_stopped_and_the_connection_survives() -> None:
+    async with server_and_peer(EchoHandler()) as (_, peer):
+        quic = peer._driver.quic
+        stream_id = quic.get_next_available_stream_id(is_unidirectional=True)
+        peer._driver._call(
+            lambda connection: connection.send_stream_data(stream_id, b"\x00\x00\x00\x01x", True)
+        )
+        assert (await peer.call_raw(3, b"after")).payload == b"\x03after"
+
+
+async def test_a_handshake_that_never_completes_times_out() -> None:
+    settings = RpcServerSettings(handshake_timeout_s=0.3)
+    async with running_server(EchoHandler(), settings) as server:
+        from tracker.client import client_configuration
+        from tracker.rpc import TrackerQuicConnection, bind_udp
+
+        sock = bind_udp("127.0.0.1", 0)
+        try:
+            configuration = client_configuration(
+                ClientCredentials.for_identity(generate_identity()), "tokenbay/1"
+            )
+            quic = TrackerQuicConnection(configuration=configuration, max_incoming_streams=100)
+            quic.connect(server.local_address, now=trio.current_time())
+            for data, address in quic.datagrams_to_send(now=trio.current_time()):
+                sock.sendto(data, address)  # the first flight only: the client then goes silent
+            await wait_until(lambda: server.connection_count == 1)
+            await wait_until(lambda: server.connection_count == 0, timeout=10)
+            assert server.metrics.handshakes.labels(result="timeout")._value.get() == 1
+        finally:
+            sock.close()

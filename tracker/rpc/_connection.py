@@ -149,8 +149,9 @@ class QuicStream:
         self._discarding = True
 
         def stop(quic: QuicConnection) -> None:
+            # Only bidirectional streams are used; a peer's unidirectional stream can only be stopped.
             quic.stop_stream(self.stream_id, CLOSE_CODE)
-            if not self.sent_fin:
+            if not self.sent_fin and not self.stream_id & 0x2:
                 quic.reset_stream(self.stream_id, CLOSE_CODE)
 
         self._connection._call(stop)
