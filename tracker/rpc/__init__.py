@@ -37,6 +37,7 @@ from tracker.rpc._errors import (
     UnauthenticatedError,
 )
 from tracker.rpc._handlers import RpcServiceSettings, TrackerRpcService, enroll_preimage
+from tracker.rpc._listener import RpcListener, open_rpc_listener
 from tracker.rpc._metrics import RpcMetrics
 from tracker.rpc._peers import Peer, PeerConnection, PeerTable
 from tracker.rpc._router import Router
@@ -79,6 +80,7 @@ __all__ = [
     "Router",
     "RpcFailure",
     "RpcHandler",
+    "RpcListener",
     "RpcMethod",
     "RpcMetrics",
     "RpcServer",
@@ -98,6 +100,7 @@ __all__ = [
     "encode_message",
     "enroll_preimage",
     "is_heartbeat_frame",
+    "open_rpc_listener",
     "peer_certificate",
     "peer_certificates",
     "raw_pub_id",

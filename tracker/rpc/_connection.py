@@ -13,6 +13,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Callable
@@ -149,10 +150,13 @@ class QuicStream:
         self._discarding = True
 
         def stop(quic: QuicConnection) -> None:
-            # Only bidirectional streams are used; a peer's unidirectional stream can only be stopped.
-            quic.stop_stream(self.stream_id, CLOSE_CODE)
-            if not self.sent_fin and not self.stream_id & 0x2:
-                quic.reset_stream(self.stream_id, CLOSE_CODE)
+            # Only bidirectional streams are used; a peer's unidirectional stream can only be stopped. A
+            # stream whose both halves are done is already gone from the library (ValueError).
+            with contextlib.suppress(ValueError):
+                if not (self._eof or self._reset):
+                    quic.stop_stream(self.stream_id, CLOSE_CODE)
+                if not self.sent_fin and not self.stream_id & 0x2:
+                    quic.reset_stream(self.stream_id, CLOSE_CODE)
 
         self._connection._call(stop)
         self.sent_fin = True
@@ -167,7 +171,8 @@ class QuicStream:
         self._discarding = True
         self._connection._buffered -= self._reader.buffered
         self._reader = FrameReader(self._connection.limits.max_frame_size)
-        self._connection._call(lambda quic: quic.stop_stream(self.stream_id, CLOSE_CODE))
+        if not (self._eof or self._reset):
+            self._connection._call(lambda quic: quic.stop_stream(self.stream_id, CLOSE_CODE))
         self._connection._forget_if_finished(self)
 
 
@@ -299,6 +304,7 @@ class QuicConnectionDriver:
         self.local_close_reason = reason
         self.closing.set()
         self._call(lambda quic: quic.close(error_code=error_code, reason_phrase=reason))
+        self._transmit()  # at once: the caller may be about to cancel `run()`
 
     @property
     def stream_count(self) -> int:

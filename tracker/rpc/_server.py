@@ -137,10 +137,13 @@ class RpcServer:
         return len(self._endpoint.connections)
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until cancelled, then close the socket. `task_status.started()` once datagrams are read."""
+        """Serve until cancelled; then every connection still open is closed with "server close" (the close
+        is sent at once) and the socket is closed. `task_status.started()` once datagrams are read."""
         try:
             await self._endpoint.serve(task_status=task_status)
         finally:
+            for driver in list(self._endpoint.connections):
+                driver.close("server close")
             self._endpoint.udp.sock.close()
 
     async def drain(self, grace_s: float) -> None:

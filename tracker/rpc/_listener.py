@@ -1,0 +1,85 @@
+"""The plugin RPC listener as the composition root runs it: the durable identity table opened on the ledger
+file, the tracker's RPC service over the ledger and registry, the QUIC server on an already bound socket, and
+one background coroutine that serves and drains on a shutdown request."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import trio
+from prometheus_client import CollectorRegistry
+
+from tracker.identity import TrackerIdentity
+from tracker.ledger import AsyncLedger, IdentityStore
+from tracker.registry import Registry
+from tracker.rpc._certs import certificate_pin, tracker_certificate
+from tracker.rpc._handlers import RpcServiceSettings, TrackerRpcService
+from tracker.rpc._metrics import RpcMetrics
+from tracker.rpc._server import RpcServer, RpcServerSettings
+
+
+@dataclass
+class RpcListener:
+    server: RpcServer
+    service: TrackerRpcService
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.local_address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @property
+    def pin(self) -> bytes:
+        return self.server.pin
+
+    async def run(self, shutdown_requested: Callable[[], Awaitable[object]], grace_s: float) -> None:
+        """Serve until cancelled. Once `shutdown_requested()` returns: stop accepting, give in-flight RPCs up
+        to `grace_s`, close every connection with "server close", and keep the socket until cancelled."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.server.serve)
+            await shutdown_requested()
+            await self.server.drain(grace_s)
+            await trio.sleep_forever()
+
+
+@asynccontextmanager
+async def open_rpc_listener(
+    sock: socket.socket,
+    *,
+    config: object,
+    identity: TrackerIdentity,
+    ledger: AsyncLedger,
+    registry: Registry,
+    metrics_registry: CollectorRegistry | None,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIterator[RpcListener]:
+    """Build the listener on `sock` (bound by the caller; the server closes it when it stops serving). The
+    identity table is closed on exit."""
+    identities = await trio.to_thread.run_sync(IdentityStore.open, ledger.path)
+    try:
+        certificate = tracker_certificate(identity)
+        service = TrackerRpcService(
+            ledger=ledger,
+            identities=identities,
+            registry=registry,
+            tracker_identity=identity,
+            tracker_pin=certificate_pin(certificate),
+            settings=RpcServiceSettings.from_config(config),
+            clock=clock,
+        )
+        server = RpcServer(
+            sock,
+            certificate,
+            identity.private_key,
+            service,
+            RpcServerSettings.from_server_config(config.server),  # type: ignore[attr-defined]
+            metrics=RpcMetrics(metrics_registry),
+        )
+        yield RpcListener(server, service)
+    finally:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(identities.close)
