@@ -4,6 +4,7 @@ other app module), so `_run.py` and `_services.py` both depend on it and not on 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class ServiceContext:
     admin_token: str | None
     clock: Callable[[], float]
     logger: logging.Logger
+    rpc_socket: socket.socket | None = None  # the bound UDP socket of server.listen_addr
 
 
 class TrackerServices(Protocol):

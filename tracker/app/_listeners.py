@@ -110,6 +110,31 @@ def bind_listener(name: str, listen_addr: str) -> BoundListener:
     return BoundListener(name=name, configured_addr=listen_addr, address=address, _socket=listening_socket)
 
 
+def bind_udp_listener(name: str, listen_addr: str) -> socket.socket:
+    """Bind a non-blocking UDP socket on `listen_addr` (the QUIC listener); raises ListenerBindError."""
+    try:
+        host, port = split_listen_addr(listen_addr)
+        family, _, _, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+        )[0]
+    except ValueError as error:
+        raise ListenerBindError(f"{name} listener: cannot bind {listen_addr}: {error}") from None
+    except socket.gaierror as error:
+        raise ListenerBindError(
+            f"{name} listener: cannot bind {listen_addr}: cannot resolve host {host!r} ({error.strerror})"
+        ) from None
+    udp = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        udp.setblocking(False)
+        udp.bind(address[:2])
+    except OSError as error:
+        udp.close()
+        raise ListenerBindError(
+            f"{name} listener: cannot bind {listen_addr} (UDP): {_describe_os_error(error)}"
+        ) from None
+    return udp
+
+
 def bind_listeners(addresses: dict[str, str]) -> dict[str, BoundListener]:
     """Bind every `name → listen_addr`; on the first failure close the ones already bound and re-raise."""
     bound: dict[str, BoundListener] = {}

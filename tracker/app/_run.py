@@ -10,6 +10,7 @@ and SQLite close.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ from hypercorn.typing import ASGIFramework
 
 from tracker.app import _services
 from tracker.app._context import ServiceContext, ServicesOpener
-from tracker.app._listeners import bind_listeners
+from tracker.app._listeners import bind_listeners, bind_udp_listener, format_address
 from tracker.app._shutdown import ShutdownController, watch_signals
 from tracker.app._supervisor import HttpServer, ServedAddresses, supervise
 from tracker.app._systemd_notify import notify
 from tracker.config import Config
 from tracker.identity import TrackerIdentity
 from tracker.metrics import build_metrics_registry, create_metrics_app
+from tracker.rpc import certificate_pin, tracker_certificate
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class TrackerReady:
     metrics_addr: str
     tracker_id: str
     startup_seconds: float
+    rpc_addr: str = ""
+    pin: str = ""
 
 
 async def run_tracker(
@@ -93,6 +97,12 @@ async def _run(
 ) -> None:
     listeners = bind_listeners({"admin": config.admin.listen_addr, "metrics": config.metrics.listen_addr})
     try:
+        rpc_socket = bind_udp_listener("rpc", config.server.listen_addr)
+    except BaseException:
+        for listener in listeners.values():
+            listener.close()
+        raise
+    try:
         metrics_registry = build_metrics_registry()
         context = ServiceContext(
             config=config,
@@ -102,6 +112,7 @@ async def _run(
             admin_token=admin_token,
             clock=clock,
             logger=logger,
+            rpc_socket=rpc_socket,
         )
         async with opener(context) as services:
             if controller.requested:
@@ -114,6 +125,8 @@ async def _run(
                     metrics_addr=addresses.metrics_addr,
                     tracker_id=identity.tracker_id.hex(),
                     startup_seconds=time.perf_counter() - started_at,
+                    rpc_addr=format_address(rpc_socket.getsockname()),
+                    pin=certificate_pin(tracker_certificate(identity)).hex(),
                 )
                 logger.info(
                     "tracker: ready",
@@ -121,6 +134,8 @@ async def _run(
                         "admin_addr": ready.admin_addr,
                         "metrics_addr": ready.metrics_addr,
                         "tracker_id": ready.tracker_id,
+                        "rpc_addr": ready.rpc_addr,
+                        "pin": ready.pin,
                         "startup_ms": round(ready.startup_seconds * 1000, 1),
                     },
                 )
@@ -141,5 +156,6 @@ async def _run(
                 on_ready=on_ready,
             )
     finally:
+        rpc_socket.close()
         for listener in listeners.values():
             listener.close()

@@ -26,6 +26,7 @@ from tracker.app._tickers import run_registry_sweep
 from tracker.ledger import AsyncLedger, LedgerMetrics, open_ledger, run_merkle_rollup
 from tracker.metrics import ScrapeTimeGauge
 from tracker.registry import Registry
+from tracker.rpc import open_rpc_listener
 
 _logger = logging.getLogger("tracker.app")
 
@@ -123,6 +124,20 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
         with _startup_step("admission startup replay"):
             await admission.startup_replay(ledger)
         stack.callback(ledger.subscribe(admission.on_ledger_entry))
+        rpc = None
+        if context.rpc_socket is not None:
+            with _startup_step("rpc listener"):
+                rpc = await stack.enter_async_context(
+                    open_rpc_listener(
+                        context.rpc_socket,
+                        config=config,
+                        identity=context.identity,
+                        ledger=ledger,
+                        registry=registry,
+                        metrics_registry=metrics_registry,
+                        clock=context.clock,
+                    )
+                )
         with _startup_step("admin"):
             admin_app = create_admin_app(
                 ledger=ledger,
@@ -133,10 +148,16 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                 clock=context.clock,
                 logger=logging.getLogger("tracker.admin"),
                 merkle_root_minutes=config.ledger.merkle_root_interval_minutes,
+                **({"connection_count": rpc.connection_count} if rpc is not None else {}),
             )
         subsystems = TrackerSubsystems(
             ledger=ledger, registry=registry, admission=admission, admin_app=admin_app
         )
         subsystems.background = _background_tasks(context, subsystems)
+        if rpc is not None:
+            run_rpc = partial(
+                rpc.run, context.controller.wait_requested, float(config.server.shutdown_grace_s)
+            )
+            subsystems.background.append(BackgroundTask("rpc-listener", run_rpc))
         yield subsystems
         closed_cleanly = True

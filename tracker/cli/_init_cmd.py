@@ -13,6 +13,7 @@ from tracker.cli._common import CliExit, CliParser, ExitCode
 from tracker.cli._config_loading import load_config_for_cli
 from tracker.config import Config, apply_defaults, render_yaml
 from tracker.identity import generate_identity, write_identity, write_self_signed_cert, write_text_file
+from tracker.rpc import certificate_pin
 
 DEFAULT_DATA_DIR = "data"
 CONFIG_FILE_NAME = "tracker.yaml"
@@ -125,7 +126,9 @@ def _init(args: argparse.Namespace) -> int:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(key_path)
         write_identity(key_path, identity)
-        write_self_signed_cert(identity, config.server.tls_cert_path, config.server.tls_key_path)
+        certificate = write_self_signed_cert(
+            identity, config.server.tls_cert_path, config.server.tls_key_path
+        )
         header = (
             "trio-tracker configuration written by `trio-tracker init`.\n"
             "Every field is listed with its value; see `trio-tracker config defaults` for what each means."
@@ -139,6 +142,9 @@ def _init(args: argparse.Namespace) -> int:
     print(f"initialised {data_dir}")
     print(f"  identity key  {key_path}")
     print(f"  tracker id    {identity.tracker_id.hex()}")
+    print(
+        f"  pin           {certificate_pin(certificate).hex()}  (SHA-256 of the TLS SPKI; plugins pin this)"
+    )
     print(f"  TLS cert/key  {config.server.tls_cert_path} {config.server.tls_key_path}")
     print(f"  config        {config_path}")
     print("next, start the tracker with:")

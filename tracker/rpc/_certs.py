@@ -17,8 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tracker.config import self_signed_certificate
-from tracker.identity import TrackerIdentity
+from tracker.identity import TrackerIdentity, self_signed_certificate
 
 PEER_COMMON_NAME = "token-bay-identity"
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")

@@ -36,6 +36,10 @@ class RpcListener:
     def pin(self) -> bytes:
         return self.server.pin
 
+    def connection_count(self) -> int:
+        """Peers connected now (identity checked)."""
+        return len(self.server.peers)
+
     async def run(self, shutdown_requested: Callable[[], Awaitable[object]], grace_s: float) -> None:
         """Serve until cancelled. Once `shutdown_requested()` returns: stop accepting, give in-flight RPCs up
         to `grace_s`, close every connection with "server close", and keep the socket until cancelled."""
