@@ -37,7 +37,7 @@ def make_config(admin_addr: str = "127.0.0.1:0", metrics_addr: str = "127.0.0.1:
     return SimpleNamespace(
         admin=SimpleNamespace(listen_addr=admin_addr),
         metrics=SimpleNamespace(listen_addr=metrics_addr),
-        server=SimpleNamespace(shutdown_grace_s=grace_s),
+        server=SimpleNamespace(shutdown_grace_s=grace_s, listen_addr="127.0.0.1:0"),
     )
 
 
