@@ -124,6 +124,25 @@ def serve_tcp(directory: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- load
+async def _connect_then_go(one_connection, connections: int, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """Open `connections` with `one_connection(ready, start, deadline)`, say ready on stdout, wait for a line
+    on stdin, then let them run for `seconds`."""
+    import trio
+
+    start = trio.Event()
+    deadline = [0.0]
+    readies = [trio.Event() for _ in range(connections)]
+    async with trio.open_nursery() as nursery:
+        for ready in readies:
+            nursery.start_soon(one_connection, ready, start, deadline)
+        for ready in readies:
+            await ready.wait()
+        print(json.dumps({"ready": True}), flush=True)
+        await trio.to_thread.run_sync(sys.stdin.readline)
+        deadline[0] = trio.current_time() + seconds
+        start.set()
+
+
 def load_quic(address: list, pin: str, connections: int, in_flight: int, seconds: float) -> None:
     """Child mode: `connections` peers × `in_flight` concurrent BALANCE loops for `seconds`."""
     import trio
@@ -155,23 +174,9 @@ def load_quic(address: list, pin: str, connections: int, in_flight: int, seconds
                 for _ in range(in_flight):
                     nursery.start_soon(loop)
 
-    async def main() -> None:
-        start = trio.Event()
-        deadline = [0.0]
-        readies = [trio.Event() for _ in range(connections)]
-        async with trio.open_nursery() as nursery:
-            for ready in readies:
-                nursery.start_soon(one_connection, ready, start, deadline)
-            for ready in readies:
-                await ready.wait()
-            print(json.dumps({"ready": True}), flush=True)
-            sys.stdin.readline()
-            deadline[0] = trio.current_time() + seconds
-            start.set()
-        latencies.sort()
-        print(json.dumps(_latency_report(latencies, errors, seconds)), flush=True)
-
-    trio.run(main)
+    trio.run(_connect_then_go, one_connection, connections, seconds)
+    latencies.sort()
+    print(json.dumps(_latency_report(latencies, errors, seconds)), flush=True)
 
 
 def load_tcp(address: list, connections: int, in_flight: int, seconds: float) -> None:
@@ -206,22 +211,8 @@ def load_tcp(address: list, connections: int, in_flight: int, seconds: float) ->
                 if answered:
                     await stream.send_all(frame * answered)
 
-    async def main() -> None:
-        start = trio.Event()
-        deadline = [0.0]
-        readies = [trio.Event() for _ in range(connections)]
-        async with trio.open_nursery() as nursery:
-            for ready in readies:
-                nursery.start_soon(one_connection, ready, start, deadline)
-            for ready in readies:
-                await ready.wait()
-            print(json.dumps({"ready": True}), flush=True)
-            sys.stdin.readline()
-            deadline[0] = trio.current_time() + seconds
-            start.set()
-        print(json.dumps({"requests": done, "errors": 0, "seconds": seconds}), flush=True)
-
-    trio.run(main)
+    trio.run(_connect_then_go, one_connection, connections, seconds)
+    print(json.dumps({"requests": done, "errors": 0, "seconds": seconds}), flush=True)
 
 
 def load_handshakes(address: list, pin: str, seconds: float, parallel: int) -> None:

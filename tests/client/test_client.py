@@ -82,6 +82,10 @@ async def test_push_without_a_handler_and_push_timeouts() -> None:
         assert await server.push(peer.canonical_id, PUSH_TAG_SETTLEMENT, settlement, 5.0) is None
         assert await server.push(b"\x09" * 32, PUSH_TAG_OFFER, body, 5.0) is None
         assert (await peer.call_raw(3, b"still")).payload == b"\x03still"
+        pushes = server.metrics.pushes
+        assert pushes.labels(kind="offer", outcome="timeout")._value.get() == 1
+        assert pushes.labels(kind="offer", outcome="no_peer")._value.get() == 1
+        assert pushes.labels(kind="settlement", outcome="failed")._value.get() == 1
 
 
 async def test_offer_push_without_a_handler_is_rejected_with_the_plugin_reason() -> None:

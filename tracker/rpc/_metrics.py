@@ -1,12 +1,12 @@
 """Prometheus metrics of the plugin RPC: live connections, handshakes by result, RPCs by method and status,
-RPC latency, heartbeats. Built against the tracker's registry; `RpcMetrics(None)` uses a private registry
-(tests, tools)."""
+RPC latency, heartbeats, pushes by kind and outcome. Built against the tracker's registry; `RpcMetrics(None)`
+uses a private registry (tests, tools)."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from tracker.rpc._wire import RpcMethod, RpcStatus
+from tracker.rpc._wire import PUSH_TAG_OFFER, PUSH_TAG_SETTLEMENT, RpcMethod, RpcStatus
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
@@ -52,6 +52,12 @@ class RpcMetrics:
             registry=registry,
         )
         self.heartbeats = Counter("rpc_heartbeats", "Heartbeat pings answered.", registry=registry)
+        self.pushes = Counter(
+            "rpc_pushes",
+            "Server pushes by kind (offer, settlement) and outcome (replied, no_peer, timeout, failed).",
+            ["kind", "outcome"],
+            registry=registry,
+        )
 
     def handshake(self, result: str) -> None:
         self.handshakes.labels(result=result).inc()
@@ -59,3 +65,7 @@ class RpcMetrics:
     def rpc(self, method: int, status: int, seconds: float) -> None:
         self.rpcs.labels(method=_method_label(method), status=_status_label(status)).inc()
         self.latency.observe(seconds)
+
+    def push(self, tag: int, outcome: str) -> None:
+        kind = {PUSH_TAG_OFFER: "offer", PUSH_TAG_SETTLEMENT: "settlement"}.get(tag, "other")
+        self.pushes.labels(kind=kind, outcome=outcome).inc()

@@ -168,19 +168,23 @@ class RpcServer:
         reply frame; None when the peer is not connected, the stream fails, or `timeout_s` passes."""
         connection = self.peers.get(identity_id)
         if connection is None:
+            self.metrics.push(tag, "no_peer")
             return None
         stream: QuicStream | None = None
+        outcome = "timeout"
         with trio.move_on_after(timeout_s):
             try:
                 stream = connection.driver.open_stream()
                 stream.send(bytes([tag]) + encode_frame(body, self.settings.max_frame_size))
                 reply = await stream.receive_frame()
                 stream.finish()
+                self.metrics.push(tag, "replied" if reply is not None else "failed")
                 return reply
             except (StreamClosed, FrameTooLarge):
-                pass
+                outcome = "failed"
         if stream is not None:
             stream.abort()
+        self.metrics.push(tag, outcome)
         return None
 
     # ---- connections --------------------------------------------------------------------------------------
