@@ -10,7 +10,7 @@ from tests.rpc.harness import EchoHandler, running_server, server_and_peer, wait
 from tracker._proto.rpc_pb2 import RpcRequest, RpcResponse
 from tracker.client import ClientCredentials, ConnectError, PinMismatch, connect_peer
 from tracker.identity import generate_identity
-from tracker.rpc import RpcServerSettings, RpcStatus, peer_certificate, spki_id_of_public_key
+from tracker.rpc import RpcServerSettings, RpcStatus, StreamClosed, peer_certificate, spki_id_of_public_key
 
 CRYPTO_ERROR_NO_APPLICATION_PROTOCOL = 0x100 + 120
 
@@ -219,3 +219,27 @@ async def test_a_handshake_that_never_completes_times_out() -> None:
             assert server.metrics.handshakes.labels(result="timeout")._value.get() == 1
         finally:
             sock.close()
+
+
+async def test_buffered_bytes_are_capped_per_stream_and_per_connection() -> None:
+    frame_limit = 16 * 1024
+    async with server_and_peer(EchoHandler(), RpcServerSettings(max_frame_size=frame_limit)) as (
+        _server,
+        peer,
+    ):
+        # One stream: a whole frame followed by more bytes than one frame may buffer → that stream is reset.
+        flooded = peer.open_stream()
+        flooded.send(frame_limit.to_bytes(4, "big") + b"\x00" * (2 * frame_limit))
+        with trio.fail_after(5):
+            try:
+                reply = await flooded.receive_frame()
+            except StreamClosed:
+                reply = None
+        assert reply is None or RpcResponse.FromString(reply).status != RpcStatus.OK
+        assert (await peer.call_raw(3, b"alive")).payload == b"\x03alive"
+        # Many streams each holding an unfinished frame: past the connection's cap the connection is closed.
+        for _ in range(12):
+            stream = peer.open_stream()
+            stream.send(frame_limit.to_bytes(4, "big") + b"\x00" * (frame_limit - 1))
+        with trio.fail_after(10):
+            assert await peer.wait_closed() == "buffer limit exceeded"
