@@ -49,6 +49,7 @@ async def test_wrong_alpn_is_refused_by_the_server() -> None:
                 raise AssertionError("connected with a wrong ALPN")
         except ConnectError as error:
             assert error.error_code == CRYPTO_ERROR_NO_APPLICATION_PROTOCOL
+        await wait_until(lambda: server.metrics.handshakes.labels(result="failed")._value.get() == 1)
 
 
 async def _refusal_reason(credentials: ClientCredentials) -> str:
@@ -60,6 +61,7 @@ async def _refusal_reason(credentials: ClientCredentials) -> str:
             with trio.fail_after(5):
                 reason = await peer.wait_closed()
         assert handler.connected == []
+        assert server.metrics.handshakes.labels(result="refused")._value.get() == 1
         return reason
 
 

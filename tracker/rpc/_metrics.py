@@ -35,7 +35,7 @@ class RpcMetrics:
         )
         self.handshakes = Counter(
             "rpc_handshakes",
-            "QUIC handshakes by result: ok, refused (identity checks), timeout.",
+            "QUIC handshakes by result: ok, refused (identity checks), failed (TLS), timeout.",
             ["result"],
             registry=registry,
         )

@@ -190,8 +190,12 @@ class RpcServer:
     # ---- connections --------------------------------------------------------------------------------------
 
     async def _serve_connection(self, driver: QuicConnectionDriver) -> None:
-        with trio.move_on_after(self.settings.handshake_timeout_s):
-            await driver.handshake_complete.wait()
+        try:
+            with trio.move_on_after(self.settings.handshake_timeout_s):
+                await driver.handshake_complete.wait()
+        finally:
+            if driver.closing.is_set() and not driver.handshake_complete.is_set():
+                self.metrics.handshake("failed")  # TLS refused it (ALPN, certificate verify, …)
         if not driver.handshake_complete.is_set():
             self.metrics.handshake("timeout")
             driver.close("handshake timeout")
