@@ -410,13 +410,13 @@ def main() -> None:
                 flush=True,
             )
             if args.idle:
-                rss_before, drops_before = _rss_kib(quic.pid), _udp_receive_errors()
+                rss_before, drops_at_start = _rss_kib(quic.pid), _udp_receive_errors()
                 load = _child(
                     "load-idle", address, pin, str(args.idle), str(args.idle_hold), str(args.heartbeat)
                 )
                 assert load.stdout is not None and load.stdin is not None
                 json.loads(load.stdout.readline())
-                rss_connected = _rss_kib(quic.pid)
+                rss_connected, drops_before = _rss_kib(quic.pid), _udp_receive_errors()
                 cpu_before, wall_before = _cpu_seconds(quic.pid), time.perf_counter()
                 load.stdin.write("go\n")
                 load.stdin.flush()
@@ -430,7 +430,8 @@ def main() -> None:
                     f"{(rss_connected - rss_before) / max(1, report['connected']):.0f} KiB per connection, "
                     f"max pong delay {report['max_pong_delay'] * 1000:.0f} ms, {report['pongs']} pongs, "
                     f"{report['closed']} closed, "
-                    f"kernel UDP receive errors {_udp_receive_errors() - drops_before}",
+                    f"kernel UDP receive errors {_udp_receive_errors() - drops_before} while held "
+                    f"({drops_before - drops_at_start} while connecting)",
                     flush=True,
                 )
         finally:

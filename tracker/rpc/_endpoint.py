@@ -6,6 +6,7 @@ packets; client mode drives a single outgoing connection over the same code.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ logger = logging.getLogger("tracker.rpc")
 
 MAX_DATAGRAM_READ = 65_535
 RECEIVE_BATCH = 64
+RECEIVE_BUFFER_BYTES = 4 << 20  # absorbs a reconnect wave's handshakes between two reads
 DEFAULT_MAX_CONNECTIONS = 10_000
 ConnectionHandler = Callable[[QuicConnectionDriver], Awaitable[None]]
 
@@ -46,6 +48,8 @@ class UdpEndpoint:
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
+        with contextlib.suppress(OSError):  # the kernel caps it at net.core.rmem_max
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         self.sock = sock
         self.dropped_sends = 0
 
