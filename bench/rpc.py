@@ -6,6 +6,8 @@ request.
 
     .venv/bin/python bench/rpc.py [--seconds 5] [--idle 2000] [--idle-hold 45] [--handshake-seconds 5]
 
+A part is skipped when its figure is 0 (--seconds 0: no unary runs; --handshake-seconds 0; --idle 0).
+
 Server and load generator are separate processes on 127.0.0.1; server CPU is read from /proc/<pid>/stat.
 Targets (issue "plugin RPC listener"): ≤ 100 µs server CPU per RPC at ≥ 16 in flight; p99 ≤ 20 ms at 64 in
 flight on one connection; ≥ 200 handshakes/s per core; 2,000 idle connections with 15 s heartbeats: ≤ 10 % of
@@ -390,7 +392,7 @@ def main() -> None:
         address, pin = json.dumps(quic_info["address"]), quic_info["pin"]
         tcp_address = json.dumps(tcp_info["address"])
         try:
-            for connections, in_flight in ((1, 16), (50, 16), (1, 64)):
+            for connections, in_flight in ((1, 16), (50, 16), (1, 64)) if args.seconds > 0 else ():
                 shape = f"{connections} conn × {in_flight} in flight"
                 report, cpu, _ = _measure(
                     quic, ["load-quic", address, pin, str(connections), str(in_flight), str(args.seconds)]
@@ -400,15 +402,17 @@ def main() -> None:
                     tcp, ["load-tcp", tcp_address, str(connections), str(in_flight), str(args.seconds)]
                 )
                 print(_unary_line(f"TCP baseline {shape}", report, cpu), flush=True)
-            report, cpu, _ = _measure(
-                quic, ["load-handshakes", address, pin, str(args.handshake_seconds), "4"]
-            )
-            count = max(1, report["requests"])
-            print(
-                f"QUIC full mTLS handshake + 1 RPC + close: {count / report['seconds']:,.0f}/s, server CPU "
-                f"{cpu / count * 1e3:.2f} ms each ({count / max(cpu, 1e-9):,.0f}/s per core-second)",
-                flush=True,
-            )
+            if args.handshake_seconds > 0:
+                report, cpu, _ = _measure(
+                    quic, ["load-handshakes", address, pin, str(args.handshake_seconds), "4"]
+                )
+                count = max(1, report["requests"])
+                print(
+                    f"QUIC full mTLS handshake + 1 RPC + close: {count / report['seconds']:,.0f}/s, "
+                    f"server CPU {cpu / count * 1e3:.2f} ms each "
+                    f"({count / max(cpu, 1e-9):,.0f}/s per core-second)",
+                    flush=True,
+                )
             if args.idle:
                 rss_before, drops_at_start = _rss_kib(quic.pid), _udp_receive_errors()
                 load = _child(
