@@ -25,6 +25,7 @@ from tracker.client._errors import (
     RpcCallError,
     Unauthenticated,
 )
+from tracker.client._signing import signed_envelope, signed_usage_report, usage_preimage
 
 __all__ = [
     "HEARTBEAT_MISSES",
@@ -46,4 +47,7 @@ __all__ = [
     "client_configuration",
     "connect_peer",
     "enroll_preimage",
+    "signed_envelope",
+    "signed_usage_report",
+    "usage_preimage",
 ]
