@@ -68,14 +68,14 @@ def serve_quic(directory: str) -> None:
     """Child mode: the RPC listener on 127.0.0.1:0; prints `{"address": [h, p], "pin": hex}`."""
     import trio
 
-    from tracker.rpc import RpcServer, RpcServerSettings, bind_udp, tracker_certificate
+    from tracker.rpc import RpcServer, RpcServerSettings, bind_udp, tracker_certificate, x509_private_key
 
     async def main() -> None:
         async with _service(directory) as (identity, service):
             server = RpcServer(
                 bind_udp("127.0.0.1", 0),
                 tracker_certificate(identity),
-                identity.private_key,
+                x509_private_key(identity),
                 service,
                 RpcServerSettings(max_connections=20_000),
             )

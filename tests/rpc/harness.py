@@ -10,7 +10,15 @@ import trio
 
 from tracker.client import PeerClient, connect_peer
 from tracker.identity import TrackerIdentity, generate_identity
-from tracker.rpc import Peer, RpcHandler, RpcServer, RpcServerSettings, bind_udp, tracker_certificate
+from tracker.rpc import (
+    Peer,
+    RpcHandler,
+    RpcServer,
+    RpcServerSettings,
+    bind_udp,
+    tracker_certificate,
+    x509_private_key,
+)
 from tracker.rpc._wire import ok_response
 
 
@@ -44,7 +52,7 @@ async def running_server(
 ) -> AsyncIterator[RpcServer]:
     identity = identity or generate_identity()
     server = RpcServer(
-        bind_udp("127.0.0.1", 0), tracker_certificate(identity), identity.private_key, handler, settings
+        bind_udp("127.0.0.1", 0), tracker_certificate(identity), x509_private_key(identity), handler, settings
     )
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve)

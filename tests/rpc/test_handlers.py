@@ -22,7 +22,7 @@ from tracker.client import (
     enroll_preimage,
 )
 from tracker.identity import generate_identity
-from tracker.ledger import EntryKind, verify_balance_snapshot
+from tracker.ledger import EntryKind, verify_balance_snapshot, verify_signature
 from tracker.registry import PrivacyTier
 from tracker.rpc import RpcMethod, RpcServiceSettings, RpcStatus, TrackerRpcService, spki_id_of_public_key
 
@@ -270,7 +270,9 @@ async def test_bootstrap_peers_is_signed_by_the_tracker_with_its_spki_id(tmp_pat
         assert peer_list.expires_at - peer_list.signed_at == 600
         signature = peer_list.sig
         peer_list.sig = b""
-        stack.identity.verify_key.verify(signature, peer_list.SerializeToString(deterministic=True))
+        assert verify_signature(
+            stack.identity.public_key, peer_list.SerializeToString(deterministic=True), signature
+        )
 
 
 async def test_handler_failure_is_internal_and_the_connection_survives(tmp_path: Path) -> None:

@@ -80,6 +80,7 @@ from tracker.rpc import (
     peer_certificates,
     raw_pub_id,
     spki_id_of_public_key,
+    x509_private_key,
 )
 
 logger = logging.getLogger("tracker.client")
@@ -103,7 +104,8 @@ class ClientCredentials:
 
     @classmethod
     def for_identity(cls, identity: TrackerIdentity) -> ClientCredentials:
-        return cls(peer_certificate(identity.private_key), identity.private_key)
+        private_key = x509_private_key(identity)
+        return cls(peer_certificate(private_key), private_key)
 
 
 class PeerClient:

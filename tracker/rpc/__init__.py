@@ -24,6 +24,7 @@ from tracker.rpc._certs import (
     raw_pub_id,
     spki_id_of_public_key,
     tracker_certificate,
+    x509_private_key,
 )
 from tracker.rpc._connection import ConnectionLimits, QuicConnectionDriver, QuicStream, StreamClosed
 from tracker.rpc._endpoint import UdpEndpoint, bind_udp
@@ -106,4 +107,5 @@ __all__ = [
     "raw_pub_id",
     "spki_id_of_public_key",
     "tracker_certificate",
+    "x509_private_key",
 ]

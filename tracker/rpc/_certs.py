@@ -60,6 +60,12 @@ def certificate_pin(certificate: x509.Certificate) -> bytes:
     return hashlib.sha256(spki).digest()
 
 
+def x509_private_key(identity: TrackerIdentity) -> Ed25519PrivateKey:
+    """The identity key as the `cryptography` object TLS and X.509 need (signing elsewhere goes through
+    tracker.identity)."""
+    return Ed25519PrivateKey.from_private_bytes(identity.seed)
+
+
 def tracker_certificate(identity: TrackerIdentity) -> x509.Certificate:
     """The tracker's certificate, built from its identity key at start-up (stable SPKI, hence stable pin)."""
     return self_signed_certificate(identity)

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from tracker.identity import TrackerIdentity
 from tracker.ledger import AsyncLedger, IdentityStore
 from tracker.registry import Registry
-from tracker.rpc._certs import certificate_pin, tracker_certificate
+from tracker.rpc._certs import certificate_pin, tracker_certificate, x509_private_key
 from tracker.rpc._handlers import RpcServiceSettings, TrackerRpcService
 from tracker.rpc._metrics import RpcMetrics
 from tracker.rpc._server import RpcServer, RpcServerSettings
@@ -78,7 +78,7 @@ async def open_rpc_listener(
         server = RpcServer(
             sock,
             certificate,
-            identity.private_key,
+            x509_private_key(identity),
             service,
             RpcServerSettings.from_server_config(config.server),  # type: ignore[attr-defined]
             metrics=RpcMetrics(metrics_registry),
