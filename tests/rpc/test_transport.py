@@ -245,3 +245,34 @@ async def test_buffered_bytes_are_capped_per_stream_and_per_connection() -> None
             stream.send(frame_limit.to_bytes(4, "big") + b"\x00" * (frame_limit - 1))
         with trio.fail_after(10):
             assert await peer.wait_closed() == "buffer limit exceeded"
+
+
+async def test_idle_timeout_comes_from_the_settings() -> None:
+    handler = EchoHandler()
+    async with server_and_peer(handler, RpcServerSettings(idle_timeout_s=0.5), heartbeat_period_s=3600) as (
+        server,
+        peer,
+    ):
+        await peer.call_raw(3, b"x")
+        await wait_until(lambda: len(handler.disconnected) == 1, timeout=10)
+        assert server.connection_count == 0
+
+
+async def test_stream_limit_comes_from_the_settings_and_excess_calls_wait() -> None:
+    async with server_and_peer(EchoHandler(), RpcServerSettings(max_incoming_streams=16)) as (server, peer):
+        handler_release = trio.Event()
+        server.handler.release = handler_release  # type: ignore[attr-defined]
+        answered: list[int] = []
+
+        async def call(index: int) -> None:
+            await peer.call_raw(3, bytes([index]))
+            answered.append(index)
+
+        async with trio.open_nursery() as nursery:
+            for index in range(40):
+                nursery.start_soon(call, index)
+            await trio.sleep(0.3)
+            in_flight = server.peers.get(peer.canonical_id).in_flight  # type: ignore[union-attr]
+            assert in_flight <= 16
+            handler_release.set()
+        assert sorted(answered) == list(range(40))
