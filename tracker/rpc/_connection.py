@@ -325,6 +325,9 @@ class QuicConnectionDriver:
             self._timer_changed = trio.Event()
             with trio.move_on_at(deadline if deadline is not None else math.inf):
                 await self._timer_changed.wait()
+                # Let the tasks woken with us (stream readers about to answer) write first: their replies
+                # then leave in the same packets as the acknowledgements.
+                await trio.lowlevel.checkpoint()
                 continue
             self.quic.handle_timer(now=trio.current_time())
             self._process_events()
