@@ -34,7 +34,7 @@ _RPC_EXIT_CODES = """exit codes:
      (stderr names the status and code, e.g. "rpc error: NO_CAPACITY NO_CAPACITY: enrollment rate limit…")"""
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
+def register(subcommands: argparse._SubParsersAction[CliParser]) -> None:
     peer_parser: CliParser = subcommands.add_parser(
         "peer",
         help="act as a plugin peer against a tracker (keygen, enroll, balance, advertise)",
@@ -87,7 +87,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     advertise.set_defaults(handler=_advertise)
 
 
-def _rpc_parser(actions: argparse._SubParsersAction, name: str, summary: str) -> CliParser:
+def _rpc_parser(actions: argparse._SubParsersAction[CliParser], name: str, summary: str) -> CliParser:
     parser: CliParser = actions.add_parser(name, help=summary, description=summary, epilog=_RPC_EXIT_CODES)
     parser.add_argument(
         "--tracker", metavar="HOST:PORT", required=True, help="the tracker's server.listen_addr"

@@ -9,7 +9,6 @@ from tracker.client._client import (
     PeerClient,
     client_configuration,
     connect_peer,
-    enroll_preimage,
 )
 from tracker.client._errors import (
     ClientError,
@@ -26,6 +25,7 @@ from tracker.client._errors import (
     Unauthenticated,
 )
 from tracker.client._signing import signed_envelope, signed_usage_report, usage_preimage
+from tracker.rpc import enroll_preimage
 
 __all__ = [
     "HEARTBEAT_MISSES",

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import cast
 
 import trio
 from aioquic.quic.configuration import QuicConfiguration
@@ -23,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from google.protobuf.message import DecodeError, Message
 
+from tracker._proto import rpc_pb2
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
 from tracker._proto.envelope_pb2 import EnvelopeSigned
 from tracker._proto.rpc_pb2 import (
@@ -165,8 +167,8 @@ class PeerClient:
 
     async def call_raw(self, method: int, payload: bytes) -> RpcResponse:
         """Send one RpcRequest on a new stream and return the decoded RpcResponse (any status)."""
-        request = RpcRequest(method=method, payload=payload).SerializeToString(deterministic=True)
-        return await self.exchange_frame(request)
+        request = RpcRequest(method=cast(rpc_pb2.RpcMethod, method), payload=payload)
+        return await self.exchange_frame(request.SerializeToString(deterministic=True))
 
     async def exchange_frame(self, body: bytes) -> RpcResponse:
         """Send one frame + FIN on a new stream and decode the one reply frame as an RpcResponse."""
@@ -196,7 +198,7 @@ class PeerClient:
         """One unary RPC: OK → the decoded payload (an empty payload decodes to the default message);
         otherwise the typed RpcCallError of the status."""
         response = await self.call_raw(int(method), request.SerializeToString(deterministic=True))
-        if response.status != RpcStatus.OK:
+        if int(response.status) != RpcStatus.OK:
             if (
                 response.status not in ERROR_BY_STATUS
                 or not response.HasField("error")

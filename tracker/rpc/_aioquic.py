@@ -10,13 +10,14 @@ aioquic 1.7.2 (pinned exactly in pyproject.toml) has no public API to
 
 from __future__ import annotations
 
-from aioquic import __version__ as AIOQUIC_VERSION
+import aioquic
 from aioquic import tls
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 from cryptography import x509
 
 PINNED_AIOQUIC_VERSION = "1.7.2"
+AIOQUIC_VERSION: str = aioquic.__version__
 
 
 class AioquicPrivateApiError(RuntimeError):

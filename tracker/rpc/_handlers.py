@@ -31,7 +31,14 @@ from tracker._proto.rpc_pb2 import (
     TurnRelayOpenResponse,
 )
 from tracker.identity import TrackerIdentity
-from tracker.ledger import AsyncLedger, CommittedEntry, IdentityStore, PeerIdentity, encode_entry
+from tracker.ledger import (
+    AsyncLedger,
+    CommittedEntry,
+    IdentityStore,
+    PeerIdentity,
+    SignedBalanceSnapshot,
+    encode_entry,
+)
 from tracker.registry import Capabilities, NetCoords, PrivacyTier, Registry, SeederRecord
 from tracker.rpc._errors import (
     InvalidArgument,
@@ -41,7 +48,7 @@ from tracker.rpc._errors import (
 )
 from tracker.rpc._peers import Peer
 from tracker.rpc._rate import RateLimiter
-from tracker.rpc._router import Router, parse_payload, require_length
+from tracker.rpc._router import MethodHandler, Router, parse_payload, require_length
 from tracker.rpc._signing import verify_ed25519
 from tracker.rpc._wire import RpcMethod
 
@@ -216,7 +223,7 @@ class TrackerRpcService:
             self._remember(peer.canonical_id, peer.canonical_id)
         return _enroll_response(peer.canonical_id, entry)
 
-    async def balance(self, peer: Peer, payload: bytes) -> object:
+    async def balance(self, peer: Peer, payload: bytes) -> SignedBalanceSnapshot:
         request = parse_payload(BalanceRequest, payload)
         require_length("identity_id", request.identity_id, 32)
         return await self._ledger.signed_balance(await self.resolve(request.identity_id))
@@ -289,7 +296,7 @@ class TrackerRpcService:
         return peer_list
 
 
-def _not_implemented(rpc: str) -> Callable[[Peer, bytes], object]:
+def _not_implemented(rpc: str) -> MethodHandler:
     async def handler(peer: Peer, payload: bytes) -> None:
         raise NotImplementedRpc(rpc)
 

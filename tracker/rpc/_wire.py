@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import struct
+from typing import cast
 
+from tracker._proto import rpc_pb2
 from tracker._proto.rpc_pb2 import HeartbeatPing, HeartbeatPong, RpcError, RpcRequest, RpcResponse
 
 FRAME_HEADER_SIZE = 4
@@ -162,12 +164,17 @@ def is_heartbeat_frame(body: bytes) -> bool:
     return False
 
 
+def _wire_status(status: RpcStatus) -> rpc_pb2.RpcStatus:
+    # The generated stubs type enum fields as their own int subclass; the value is the same integer.
+    return cast(rpc_pb2.RpcStatus, int(status))
+
+
 def error_response(status: RpcStatus, code: str, message: str) -> RpcResponse:
-    return RpcResponse(status=int(status), error=RpcError(code=code, message=message))
+    return RpcResponse(status=_wire_status(status), error=RpcError(code=code, message=message))
 
 
 def ok_response(payload: bytes) -> RpcResponse:
-    return RpcResponse(status=int(RpcStatus.OK), payload=payload)
+    return RpcResponse(status=_wire_status(RpcStatus.OK), payload=payload)
 
 
 def frame_error_response(detail: str) -> RpcResponse:
