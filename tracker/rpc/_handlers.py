@@ -9,6 +9,7 @@ first among connected peers, then in the durable identity table. Bad input is IN
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -39,7 +40,7 @@ from tracker.ledger import (
     SignedBalanceSnapshot,
     encode_entry,
 )
-from tracker.registry import Capabilities, NetCoords, PrivacyTier, Registry, SeederRecord
+from tracker.registry import Capabilities, NetCoords, PrivacyTier, Registry, SeederRecord, UnknownSeederError
 from tracker.rpc._errors import (
     InvalidArgument,
     NoCapacityError,
@@ -153,7 +154,7 @@ class TrackerRpcService:
             self._registry.advertise(peer.canonical_id, record.capabilities, False, record.headroom_estimate)
 
     def heartbeat(self, peer: Peer) -> None:
-        if self._registry.get(peer.canonical_id) is not None:
+        with contextlib.suppress(UnknownSeederError):  # not a seeder (yet), or swept
             self._registry.heartbeat(peer.canonical_id, self._clock())
 
     # ---- identity resolution ------------------------------------------------------------------------------
