@@ -24,7 +24,14 @@ from tracker.client import (
 from tracker.identity import generate_identity
 from tracker.ledger import EntryKind, verify_balance_snapshot, verify_signature
 from tracker.registry import PrivacyTier
-from tracker.rpc import RpcMethod, RpcServiceSettings, RpcStatus, TrackerRpcService, spki_id_of_public_key
+from tracker.rpc import (
+    RpcListener,
+    RpcMethod,
+    RpcServiceSettings,
+    RpcStatus,
+    TrackerRpcService,
+    spki_id_of_public_key,
+)
 
 
 async def _starter_grants(stack) -> list:  # type: ignore[no-untyped-def]
@@ -309,3 +316,23 @@ async def test_raw_pub_ids_resolve_from_the_durable_table_after_a_restart(tmp_pa
         assert await restarted.resolve(peer.canonical_id) == peer.canonical_id
         unknown = os.urandom(32)
         assert await restarted.resolve(unknown) == unknown
+
+
+async def test_connected_peers_list_ids_roles_addresses_and_heartbeats(tmp_path: Path) -> None:
+    async with tracker_stack(tmp_path) as stack:
+        listener = RpcListener(stack.server, stack.service)
+        address, pin = stack.server.local_address, stack.server.pin
+        async with connect_peer(
+            address, pin=pin, identity=generate_identity(), heartbeat_period_s=0.05
+        ) as first:
+            await first.enroll(role=3)
+            await wait_until(lambda: first.pongs >= 1)
+            async with connect_peer(address, pin=pin, identity=generate_identity()) as second:
+                await wait_until(lambda: listener.connection_count() == 2)
+                peers = await listener.connected_peers()
+        assert [peer.canonical_id for peer in peers] == [first.canonical_id, second.canonical_id]
+        assert [peer.raw_pub_id for peer in peers] == [first.raw_pub_id, second.raw_pub_id]
+        assert [peer.role for peer in peers] == [3, None]
+        assert peers[0].last_heartbeat is not None and peers[1].last_heartbeat is None
+        assert all(peer.address.startswith("127.0.0.1:") for peer in peers)
+        assert peers[0].connected_since <= peers[1].connected_since

@@ -38,7 +38,7 @@ from tracker.rpc._errors import (
     UnauthenticatedError,
 )
 from tracker.rpc._handlers import RpcServiceSettings, TrackerRpcService, enroll_preimage
-from tracker.rpc._listener import RpcListener, open_rpc_listener
+from tracker.rpc._listener import ConnectedPeer, RpcListener, open_rpc_listener
 from tracker.rpc._metrics import RpcMetrics
 from tracker.rpc._peers import Peer, PeerConnection, PeerTable
 from tracker.rpc._router import Router
@@ -63,6 +63,7 @@ __all__ = [
     "PUSH_TAG_OFFER",
     "PUSH_TAG_SETTLEMENT",
     "AioquicPrivateApiError",
+    "ConnectedPeer",
     "ConnectionLimits",
     "FrameReader",
     "FrameTooLarge",

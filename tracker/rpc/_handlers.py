@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import trio
 
@@ -61,6 +62,7 @@ _KNOWN_TIER_BITS = 0b11
 _DEFAULT_BOOTSTRAP_TTL_S = 600
 _DEFAULT_RELAY_ENDPOINT = "127.0.0.1:0"
 _RESOLVE_CACHE_SIZE = 100_000
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ class TrackerRpcService:
         self._identity_limiter = trio.CapacityLimiter(1)
         self._connected: dict[bytes, bytes] = {}  # raw-pub id -> canonical id of connected peers
         self._resolved: dict[bytes, bytes] = {}  # any id -> canonical id, as last read from the table
+        self._roles: dict[bytes, int] = {}  # canonical id -> enrolment role, of peers enrolled or looked up
         self._relay_sessions: dict[bytes, _RelaySession] = {}
         self.router = Router(
             {
@@ -147,6 +150,15 @@ class TrackerRpcService:
     def peer_connected(self, peer: Peer) -> None:
         self._connected[peer.raw_pub_id] = peer.canonical_id
 
+    async def enrolled_role(self, canonical_id: bytes) -> int | None:
+        """The role `canonical_id` enrolled with; None when it has not enrolled."""
+        role = self._roles.get(canonical_id)
+        if role is None:
+            known = await self._identity_call(self._identities.lookup, canonical_id)
+            if known is not None and known.canonical_id == canonical_id:
+                role = self._roles[canonical_id] = known.role
+        return role
+
     def peer_disconnected(self, peer: Peer) -> None:
         self._connected.pop(peer.raw_pub_id, None)
         record = self._registry.get(peer.canonical_id)
@@ -159,7 +171,7 @@ class TrackerRpcService:
 
     # ---- identity resolution ------------------------------------------------------------------------------
 
-    async def _identity_call(self, function: Callable[..., object], *args: object) -> object:
+    async def _identity_call(self, function: Callable[..., _T], *args: object) -> _T:
         return await trio.to_thread.run_sync(function, *args, limiter=self._identity_limiter)
 
     async def resolve(self, identity_id: bytes) -> bytes:
@@ -169,7 +181,7 @@ class TrackerRpcService:
         if canonical is not None:
             return canonical
         known = await self._identity_call(self._identities.lookup, identity_id)
-        canonical = known.canonical_id if isinstance(known, PeerIdentity) else identity_id
+        canonical = known.canonical_id if known is not None else identity_id
         self._remember(identity_id, canonical)
         return canonical
 
@@ -178,6 +190,7 @@ class TrackerRpcService:
         # id itself) stays right until an enrolment, which updates the cache.
         if len(self._resolved) >= _RESOLVE_CACHE_SIZE:
             self._resolved.clear()
+            self._roles.clear()
         self._resolved[identity_id] = canonical_id
 
     # ---- methods ------------------------------------------------------------------------------------------
@@ -195,7 +208,7 @@ class TrackerRpcService:
             raise UnauthenticatedError("enrollment signature invalid")
         async with self._enroll_lock:
             granted = await self._identity_call(self._identities.starter_grant_seq, peer.canonical_id)
-            if isinstance(granted, int):
+            if granted is not None:
                 entry = await self._ledger.entry_by_seq(granted)
                 if entry is None:
                     raise RuntimeError(f"starter grant seq {granted} is missing from the ledger")
@@ -209,7 +222,7 @@ class TrackerRpcService:
                     peer.canonical_id, self.settings.starter_grant_credits
                 )
                 logger.info("rpc: enrolled %s (grant seq %d)", peer.canonical_id.hex(), entry.seq)
-            await self._identity_call(
+            stored = await self._identity_call(
                 self._identities.record,
                 PeerIdentity(
                     canonical_id=peer.canonical_id,
@@ -222,6 +235,7 @@ class TrackerRpcService:
             )
             self._remember(peer.raw_pub_id, peer.canonical_id)
             self._remember(peer.canonical_id, peer.canonical_id)
+            self._roles[peer.canonical_id] = stored.role
         return _enroll_response(peer.canonical_id, entry)
 
     async def balance(self, peer: Peer, payload: bytes) -> SignedBalanceSnapshot:

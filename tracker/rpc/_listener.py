@@ -22,6 +22,18 @@ from tracker.rpc._metrics import RpcMetrics
 from tracker.rpc._server import RpcServer, RpcServerSettings
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectedPeer:
+    """One connected peer as operators see it (admin GET /peers)."""
+
+    canonical_id: bytes
+    raw_pub_id: bytes
+    role: int | None  # enrolment role bits (1 consumer, 2 seeder); None when not enrolled
+    address: str
+    connected_since: float  # unix seconds
+    last_heartbeat: float | None  # unix seconds
+
+
 @dataclass
 class RpcListener:
     server: RpcServer
@@ -39,6 +51,21 @@ class RpcListener:
     def connection_count(self) -> int:
         """Peers connected now (identity checked)."""
         return len(self.server.peers)
+
+    async def connected_peers(self) -> list[ConnectedPeer]:
+        """Every connected peer, oldest connection first (roles read from the identity table)."""
+        peers = [
+            ConnectedPeer(
+                canonical_id=connection.peer.canonical_id,
+                raw_pub_id=connection.peer.raw_pub_id,
+                role=await self.service.enrolled_role(connection.peer.canonical_id),
+                address=connection.peer.address,
+                connected_since=connection.peer.connected_at,
+                last_heartbeat=connection.last_heartbeat,
+            )
+            for connection in self.server.peers.connections()
+        ]
+        return sorted(peers, key=lambda peer: peer.connected_since)
 
     async def run(self, shutdown_requested: Callable[[], Awaitable[object]], grace_s: float) -> None:
         """Serve until cancelled. Once `shutdown_requested()` returns: stop accepting, give in-flight RPCs up
