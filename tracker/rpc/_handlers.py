@@ -32,7 +32,7 @@ from tracker._proto.rpc_pb2 import (
     TurnRelayOpenRequest,
     TurnRelayOpenResponse,
 )
-from tracker.identity import TrackerIdentity
+from tracker.identity import TrackerIdentity, verify
 from tracker.ledger import (
     AsyncLedger,
     CommittedEntry,
@@ -51,7 +51,6 @@ from tracker.rpc._errors import (
 from tracker.rpc._peers import Peer
 from tracker.rpc._rate import RateLimiter
 from tracker.rpc._router import MethodHandler, Router, parse_payload, require_length
-from tracker.rpc._signing import verify_ed25519
 from tracker.rpc._wire import RpcMethod
 
 logger = logging.getLogger("tracker.rpc")
@@ -204,7 +203,7 @@ class TrackerRpcService:
         if request.identity_pubkey != peer.public_key:
             raise UnauthenticatedError("identity_pubkey is not the key of the connection's certificate")
         preimage = enroll_preimage(request.nonce, request.account_fingerprint, request.identity_pubkey)
-        if not verify_ed25519(peer.public_key, preimage, request.consumer_sig):
+        if not verify(peer.public_key, preimage, request.consumer_sig):
             raise UnauthenticatedError("enrollment signature invalid")
         async with self._enroll_lock:
             granted = await self._identity_call(self._identities.starter_grant_seq, peer.canonical_id)
