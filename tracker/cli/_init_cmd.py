@@ -13,7 +13,6 @@ from tracker.cli._common import CliExit, CliParser, ExitCode
 from tracker.cli._config_loading import load_config_for_cli
 from tracker.config import Config, apply_defaults, render_yaml
 from tracker.identity import generate_identity, write_identity, write_self_signed_cert, write_text_file
-from tracker.rpc import certificate_pin
 
 DEFAULT_DATA_DIR = "data"
 CONFIG_FILE_NAME = "tracker.yaml"
@@ -142,11 +141,16 @@ def _init(args: argparse.Namespace) -> int:
     print(f"initialised {data_dir}")
     print(f"  identity key  {key_path}")
     print(f"  tracker id    {identity.tracker_id.hex()}")
-    print(
-        f"  pin           {certificate_pin(certificate).hex()}  (SHA-256 of the TLS SPKI; plugins pin this)"
-    )
+    pin = _certificate_pin(certificate)
+    print(f"  pin           {pin.hex()}  (SHA-256 of the TLS SPKI; plugins pin this)")
     print(f"  TLS cert/key  {config.server.tls_cert_path} {config.server.tls_key_path}")
     print(f"  config        {config_path}")
     print("next, start the tracker with:")
     print(f"  trio-tracker run --config {config_path}")
     return ExitCode.OK
+
+
+def _certificate_pin(certificate: object) -> bytes:
+    from tracker.rpc import certificate_pin  # the QUIC stack is imported only when needed
+
+    return certificate_pin(certificate)  # type: ignore[arg-type]

@@ -7,11 +7,9 @@ import argparse
 import json
 import os
 from collections.abc import Awaitable, Callable
-
-import trio
+from typing import TYPE_CHECKING
 
 from tracker.cli._common import CliExit, CliParser, ExitCode
-from tracker.client import ClientError, PeerClient, RpcCallError, connect_peer
 from tracker.identity import (
     IdentityKeyError,
     TrackerIdentity,
@@ -19,8 +17,9 @@ from tracker.identity import (
     load_identity,
     write_identity,
 )
-from tracker.ledger import Entry
-from tracker.rpc import raw_pub_id, spki_id_of_public_key
+
+if TYPE_CHECKING:  # the QUIC stack is imported only by the commands that use it
+    from tracker.client import PeerClient
 
 _TIER_BITS = {"standard": 0b01, "tee": 0b10}
 
@@ -108,6 +107,8 @@ def _print(document: dict[str, object]) -> None:
 
 
 def _ids(identity: TrackerIdentity) -> dict[str, object]:
+    from tracker.rpc import raw_pub_id, spki_id_of_public_key
+
     return {
         "public_key": identity.public_key.hex(),
         "canonical_id": spki_id_of_public_key(identity.public_key).hex(),
@@ -149,6 +150,10 @@ def _address(value: str) -> tuple[str, int]:
 
 
 def _call(args: argparse.Namespace, action: Callable[[PeerClient], Awaitable[dict[str, object]]]) -> int:
+    import trio
+
+    from tracker.client import ClientError, RpcCallError, connect_peer
+
     address = _address(args.tracker)
     pin = _hex_arg("--pin", args.pin, 32)
     try:
@@ -181,6 +186,8 @@ def _enroll(args: argparse.Namespace) -> int:
     fingerprint = (
         _hex_arg("--account-fingerprint", args.account_fingerprint, 32) if args.account_fingerprint else None
     )
+
+    from tracker.ledger import Entry
 
     async def action(peer: PeerClient) -> dict[str, object]:
         response = await peer.enroll(role=args.role, account_fingerprint=fingerprint)
