@@ -276,3 +276,24 @@ async def test_stream_limit_comes_from_the_settings_and_excess_calls_wait() -> N
             assert in_flight <= 16
             handler_release.set()
         assert sorted(answered) == list(range(40))
+
+
+async def test_drain_lets_an_in_flight_rpc_finish_within_the_grace_period() -> None:
+    handler = EchoHandler()
+    async with server_and_peer(handler) as (server, peer):
+        handler.release = trio.Event()
+        answers: list[bytes] = []
+
+        async def call() -> None:
+            answers.append((await peer.call_raw(3, b"slow")).payload)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call)
+            await wait_until(lambda: server.peers.get(peer.canonical_id).in_flight == 1)  # type: ignore[union-attr]
+            nursery.start_soon(server.drain, 5.0)
+            await trio.sleep(0.2)
+            assert not peer.closed
+            handler.release.set()
+        assert answers == [b"\x03slow"]
+        with trio.fail_after(5):
+            assert await peer.wait_closed() == "server close"
