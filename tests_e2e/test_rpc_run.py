@@ -1,6 +1,6 @@
 """The plugin RPC listener of `trio-tracker run` over real QUIC: the pin from `init` and the ready line,
-enrol + balance + advertise, the registry seen through the admin API, SIGTERM with 50 connected peers (exit
-0, every peer closed with "server close"), and a UDP port in use (exit 1, nothing opened)."""
+enrol + balance + advertise, the registry and /peers seen through the admin API, SIGTERM with 50 connected
+peers (exit 0, every peer closed with "server close"), and a UDP port in use (exit 1, nothing opened)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,11 @@ async def _enrol_and_advertise(peer: PeerClient, admin_addr: str) -> None:
         assert body["seeder"]["available"] is True and body["seeder"]["models"] == ["claude-sonnet-4-6"]
         stats = (await admin.get("/stats")).json()
         assert stats["connections"] >= 1
+        peers = (await admin.get("/peers")).json()["peers"]
+        listed = next(entry for entry in peers if entry["canonical_id"] == peer.canonical_id.hex())
+        assert listed["raw_pub_id"] == peer.raw_pub_id.hex()
+        assert listed["roles"] == ["consumer"]
+        assert listed["address"] == await peer.stun_allocate()
 
 
 def test_rpc_port_in_use_exits_1_and_opens_nothing(tmp_path: Path) -> None:

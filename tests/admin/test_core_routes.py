@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import pytest
 from quart_trio import QuartTrio
@@ -184,7 +185,7 @@ async def test_maintenance_without_token_does_not_fire(app: QuartTrio, shutdown:
     assert shutdown.calls == 0
 
 
-GUARDED = [("GET", "/stats"), ("GET", f"/identity/{hex_id(1)}"), ("POST", "/maintenance")]
+GUARDED = [("GET", "/stats"), ("GET", "/peers"), ("GET", f"/identity/{hex_id(1)}"), ("POST", "/maintenance")]
 
 
 @pytest.mark.parametrize(
@@ -279,3 +280,77 @@ def test_admin_token_from_env() -> None:
     assert admin_token_from_env({"TOKEN_BAY_ADMIN_TOKEN": "s3cret"}) == "s3cret"
     assert admin_token_from_env({"TOKEN_BAY_ADMIN_TOKEN": ""}) is None
     assert admin_token_from_env({}) is None
+
+
+async def test_peers_without_an_rpc_listener_is_empty(
+    ledger: FakeLedger, registry: Registry, shutdown: ShutdownRecorder
+) -> None:
+    app = create_admin_app(
+        ledger=ledger,
+        registry=registry,
+        admission=object(),
+        request_shutdown=shutdown,
+        admin_token=TOKEN,
+        clock=fixed_clock,
+        logger=logging.getLogger("tests.admin"),
+    )
+    response = await app.test_client().get("/peers", headers=AUTH)
+    assert response.status_code == 200
+    assert await response.get_json() == {"count": 0, "peers": []}
+    assert (await (await app.test_client().get("/stats", headers=AUTH)).get_json())["connections"] == 0
+
+
+@dataclass(frozen=True)
+class _Peer:
+    canonical_id: bytes
+    raw_pub_id: bytes
+    role: int | None
+    address: str
+    connected_since: float
+    last_heartbeat: float | None
+
+
+async def test_peers_lists_ids_roles_address_and_times(
+    ledger: FakeLedger, registry: Registry, shutdown: ShutdownRecorder
+) -> None:
+    connected = [
+        _Peer(b"\x01" * 32, b"\x02" * 32, 3, "127.0.0.1:5000", 1_778_328_000.0, 1_778_328_015.0),
+        _Peer(b"\x03" * 32, b"\x04" * 32, None, "[::1]:6000", 1_778_328_001.0, None),
+    ]
+
+    async def connected_peers() -> list[_Peer]:
+        return connected
+
+    app = create_admin_app(
+        ledger=ledger,
+        registry=registry,
+        admission=object(),
+        request_shutdown=shutdown,
+        admin_token=TOKEN,
+        clock=fixed_clock,
+        logger=logging.getLogger("tests.admin"),
+        connected_peers=connected_peers,
+    )
+    response = await app.test_client().get("/peers", headers=AUTH)
+    assert response.status_code == 200
+    assert await response.get_json() == {
+        "count": 2,
+        "peers": [
+            {
+                "canonical_id": "01" * 32,
+                "raw_pub_id": "02" * 32,
+                "roles": ["consumer", "seeder"],
+                "address": "127.0.0.1:5000",
+                "connected_since": "2026-05-09T12:00:00Z",
+                "last_heartbeat": "2026-05-09T12:00:15Z",
+            },
+            {
+                "canonical_id": "03" * 32,
+                "raw_pub_id": "04" * 32,
+                "roles": None,
+                "address": "[::1]:6000",
+                "connected_since": "2026-05-09T12:00:01Z",
+                "last_heartbeat": None,
+            },
+        ],
+    }

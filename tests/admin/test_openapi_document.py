@@ -60,7 +60,9 @@ async def test_document_matches_served_routes() -> None:
         if method in HTTP_METHODS
     }
     assert set(served) == set(documented)
-    assert len(served) == 16  # /health /stats /identity /maintenance /openapi.json + 11 admission routes
+    assert (
+        len(served) == 17
+    )  # /health /stats /peers /identity /maintenance /openapi.json + 11 admission routes
 
     for key, endpoint in served.items():
         operation = documented[key]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from quart import Response, g, request
 from quart.typing import ResponseReturnValue
@@ -16,7 +16,7 @@ from tracker.admin._auth import BearerGuard, unauthorized_response
 from tracker.admin._context import AdminContext
 from tracker.admin._core_routes import register_core_routes
 from tracker.admin._openapi import build_openapi_document
-from tracker.admin._protocols import LedgerView, RegistryView
+from tracker.admin._protocols import ConnectedPeerView, LedgerView, RegistryView
 from tracker.admin._responses import BODY_CONSUMED, error_response, json_response, request_has_body
 from tracker.admin._token import ADMIN_TOKEN_ENV
 from tracker.admission import AdmissionService
@@ -31,6 +31,10 @@ def _no_connections() -> int:
     return 0
 
 
+async def _no_peers() -> Sequence[ConnectedPeerView]:
+    return ()
+
+
 def create_admin_app(
     *,
     ledger: LedgerView,
@@ -41,7 +45,8 @@ def create_admin_app(
     clock: Callable[[], float],
     logger: logging.Logger,
     merkle_root_minutes: int | None = None,
-    connection_count: Callable[[], int] = _no_connections,
+    connection_count: Callable[[], int] | None = None,
+    connected_peers: Callable[[], Awaitable[Sequence[ConnectedPeerView]]] | None = None,
     version: str = tracker.__version__,
 ) -> QuartTrio:
     """Build the admin HTTP app (config-cli-admin-run.md §5, admission.md §10, plus GET /openapi.json).
@@ -50,8 +55,8 @@ def create_admin_app(
     (a warning is logged here, once). `request_shutdown` must not block: it is called from the
     POST /maintenance handler and should start a graceful shutdown that lets the 202 response drain.
     `clock` returns unix seconds. `merkle_root_minutes` is reported by GET /stats (config
-    ledger.merkle_root_interval_minutes); `connection_count` gives the plugin connection count (0 until
-    the RPC listener exists).
+    ledger.merkle_root_interval_minutes); `connection_count` and `connected_peers` (GET /peers) come from the
+    plugin RPC listener (0 and none without one).
     """
     context = AdminContext(
         ledger=ledger,
@@ -61,7 +66,8 @@ def create_admin_app(
         clock=clock,
         logger=logger,
         merkle_root_minutes=merkle_root_minutes,
-        connection_count=connection_count,
+        connection_count=connection_count or _no_connections,
+        connected_peers=connected_peers or _no_peers,
         version=version,
     )
     guard = BearerGuard(admin_token)

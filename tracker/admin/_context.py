@@ -4,10 +4,10 @@ app factory and the route modules both depend on it and not on each other."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from tracker.admin._protocols import LedgerView, RegistryView
+from tracker.admin._protocols import ConnectedPeerView, LedgerView, RegistryView
 from tracker.admission import AdmissionService
 
 
@@ -23,4 +23,5 @@ class AdminContext:
     logger: logging.Logger
     merkle_root_minutes: int | None
     connection_count: Callable[[], int]
+    connected_peers: Callable[[], Awaitable[Sequence[ConnectedPeerView]]]
     version: str

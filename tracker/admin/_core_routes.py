@@ -1,4 +1,4 @@
-"""Core admin routes (config-cli-admin-run.md §5.3): /health, /stats, /identity/<id>, /maintenance."""
+"""Core admin routes (config-cli-admin-run.md §5.3): /health, /stats, /peers, /identity/<id>, /maintenance."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from quart_trio import QuartTrio
 
 from tracker.admin._auth import OPERATOR_HEADER, OperatorIdError, operator_id_from_header
 from tracker.admin._context import AdminContext
-from tracker.admin._json import balance_json, seeder_record_json, tip_fields
+from tracker.admin._json import balance_json, peer_json, seeder_record_json, tip_fields
 from tracker.admin._responses import (
     GoHexError,
     decode_hex_go,
@@ -45,6 +45,11 @@ def register_core_routes(app: QuartTrio, context: AdminContext) -> None:
                 "merkle_root_minutes": context.merkle_root_minutes,
             }
         )
+
+    @app.get("/peers", endpoint="peers")
+    async def peers() -> ResponseReturnValue:
+        connected = await context.connected_peers()
+        return json_response({"count": len(connected), "peers": [peer_json(peer) for peer in connected]})
 
     @app.get("/identity/<identity_hex>", endpoint="identity")
     async def identity(identity_hex: str) -> ResponseReturnValue:

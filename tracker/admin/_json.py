@@ -8,6 +8,7 @@ from typing import Any
 
 from tracker._go import rfc3339_seconds
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
+from tracker.admin._protocols import ConnectedPeerView
 from tracker.admission import AdmissionStatus, ConsumerView, QueueItemView, SeederHeartbeatState, Signals
 from tracker.ledger import Tip
 from tracker.registry import SeederRecord
@@ -94,4 +95,19 @@ def seeder_state_json(state: SeederHeartbeatState) -> dict[str, Any]:
         "LastHeadroomSource": state.last_headroom_source,
         "LastHeadroomTs": rfc3339_seconds(state.last_headroom_ts),
         "CanProbeUsage": state.can_probe_usage,
+    }
+
+
+_ROLE_NAMES = ((0b01, "consumer"), (0b10, "seeder"))
+
+
+def peer_json(peer: ConnectedPeerView) -> dict[str, object]:
+    """One entry of GET /peers."""
+    return {
+        "canonical_id": peer.canonical_id.hex(),
+        "raw_pub_id": peer.raw_pub_id.hex(),
+        "roles": None if peer.role is None else [name for bit, name in _ROLE_NAMES if peer.role & bit],
+        "address": peer.address,
+        "connected_since": rfc3339_seconds(peer.connected_since),
+        "last_heartbeat": None if peer.last_heartbeat is None else rfc3339_seconds(peer.last_heartbeat),
     }

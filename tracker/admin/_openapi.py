@@ -84,6 +84,24 @@ def _schemas() -> dict[str, Any]:
             required=["identity_id"],
         ),
         "Draining": _object({"draining": {"type": "boolean"}}),
+        "Peers": _object(
+            {
+                "count": integer,
+                "peers": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "canonical_id": string,
+                            "raw_pub_id": string,
+                            "roles": {"type": "array", "items": string, "nullable": True},
+                            "address": string,
+                            "connected_since": string,
+                            "last_heartbeat": {"type": "string", "nullable": True},
+                        }
+                    ),
+                },
+            }
+        ),
         "AdmissionStatus": _object(
             {
                 "pressure": _number(nullable=True),
@@ -229,6 +247,11 @@ def _paths() -> dict[str, Any]:
         },
         "/stats": {
             "get": _operation("Tracker statistics", "200", _ok("Statistics", "Stats"), errors=("500",))
+        },
+        "/peers": {
+            "get": _operation(
+                "Peers connected to the plugin RPC listener (oldest first)", "200", _ok("Peers", "Peers")
+            )
         },
         "/identity/{identity_id}": {
             "get": _operation(
