@@ -61,6 +61,7 @@ _KNOWN_TIER_BITS = 0b11
 _DEFAULT_BOOTSTRAP_TTL_S = 600
 _DEFAULT_RELAY_ENDPOINT = "127.0.0.1:0"
 _RESOLVE_CACHE_SIZE = 100_000
+MAX_RELAY_SESSIONS = 100_000
 _T = TypeVar("_T")
 
 
@@ -287,6 +288,10 @@ class TrackerRpcService:
             del self._relay_sessions[session_id]
         session = self._relay_sessions.get(request.session_id)
         if session is None:
+            if len(self._relay_sessions) >= MAX_RELAY_SESSIONS:
+                raise NoCapacityError(
+                    f"turn_relay_open: {MAX_RELAY_SESSIONS} relay sessions open; retry later"
+                )
             session = _RelaySession(
                 parties=frozenset({peer.canonical_id}),
                 token=os.urandom(16),
