@@ -12,5 +12,5 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 .venv/bin/ruff format --check .
 .venv/bin/ruff check .
-.venv/bin/python -m mypy  # --strict on tracker/admission, ledger, app, admin ([tool.mypy] in pyproject.toml)
+.venv/bin/python -m mypy  # --strict on tracker/admission, ledger, app, admin, rpc, client ([tool.mypy] in pyproject.toml)
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
