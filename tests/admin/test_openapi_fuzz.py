@@ -141,13 +141,13 @@ async def _one_example(data_dir: Path, seed_state: bool, data: st.DataObject, se
 
 
 def test_random_requests_follow_the_document(tmp_path: Path) -> None:
-    """40 random sessions on a stack with state in every subsystem and 40 on an empty one. The generator is
+    """50 random sessions on a stack with state in every subsystem and 50 on an empty one. The generator is
     checked too: across them, every operation answered its 2xx at least once."""
     seen: set[tuple[str, str, int]] = set()
     examples = itertools.count()
 
     @settings(
-        max_examples=40,
+        max_examples=50,
         deadline=None,
         derandomize=True,  # reproducible in CI; the coverage check relies on the same examples each run
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -255,7 +255,7 @@ async def test_idle_timeout_comes_from_the_settings() -> None:
     ):
         await peer.call_raw(3, b"x")
         await wait_until(lambda: len(handler.disconnected) == 1, timeout=10)
-        assert server.connection_count == 0
+        await wait_until(lambda: server.connection_count == 0)
 
 
 async def test_stream_limit_comes_from_the_settings_and_excess_calls_wait() -> None:
