@@ -286,3 +286,44 @@ async def test_drain_under_keep_alive_load_ends_without_waiting_for_the_grace_pe
     assert elapsed < 3, f"drain took {elapsed:.1f} s"
     assert not controller.forced
     assert services.exit_error == [None]
+
+
+async def test_background_drains_run_on_shutdown_before_the_tasks_are_cancelled() -> None:
+    services = make_services()
+    events: list[str] = []
+
+    async def listener() -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            events.append("cancelled")
+
+    async def drain() -> None:
+        events.append("drain started")
+        await trio.sleep(0.3)
+        events.append("drain done")
+
+    services.background.append(BackgroundTask("listener", listener, drain=drain))
+    controller = ShutdownController(LOGGER)
+    async with trio.open_nursery() as nursery:
+        await start_tracker(nursery, services, controller)
+        controller.request("test")
+    assert events == ["drain started", "drain done", "cancelled"]
+    assert services.exit_error == [None]
+
+
+async def test_forced_shutdown_cuts_background_drains_short() -> None:
+    services = make_services()
+
+    async def drain() -> None:
+        await trio.sleep(30)
+
+    services.background.append(BackgroundTask("listener", trio.sleep_forever, drain=drain))
+    controller = ShutdownController(LOGGER)
+    async with trio.open_nursery() as nursery:
+        await start_tracker(nursery, services, controller, config=make_config(grace_s=30))
+        started = trio.current_time()
+        controller.request("SIGTERM")
+        await trio.sleep(0.1)
+        controller.force("SIGTERM")
+    assert trio.current_time() - started < 5

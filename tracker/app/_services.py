@@ -156,9 +156,7 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
         )
         subsystems.background = _background_tasks(context, subsystems)
         if rpc is not None:
-            run_rpc = partial(
-                rpc.run, context.controller.wait_requested, float(config.server.shutdown_grace_s)
-            )
-            subsystems.background.append(BackgroundTask("rpc-listener", run_rpc))
+            drain_rpc = partial(rpc.drain, float(config.server.shutdown_grace_s))
+            subsystems.background.append(BackgroundTask("rpc-listener", rpc.run, drain=drain_rpc))
         yield subsystems
         closed_cleanly = True

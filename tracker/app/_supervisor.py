@@ -26,10 +26,13 @@ class BackgroundTaskStopped(RuntimeError):
 
 @dataclass(frozen=True)
 class BackgroundTask:
-    """A long-running coroutine (a ticker, a sweep) that runs until cancelled."""
+    """A long-running coroutine (a ticker, a sweep, a listener) that runs until cancelled. `drain`, when
+    given, runs once a shutdown is requested, alongside the HTTP drain and bounded by the same grace period;
+    the task is cancelled only after it returned."""
 
     name: str
     run: Callable[[], Awaitable[None]]
+    drain: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,39 @@ async def _stop_http_when_due(
     http_scope.cancel()
 
 
+async def _drain_background(
+    controller: ShutdownController,
+    background: list[BackgroundTask],
+    grace_s: float,
+    done: trio.Event,
+    logger: logging.Logger,
+) -> None:
+    """After a shutdown request, run every background task's `drain` concurrently; cut short when forced, at
+    the latest after the grace period. Sets `done` when they are over."""
+    try:
+        await controller.wait_requested()
+        drains = [task.drain for task in background if task.drain is not None]
+        with trio.move_on_after(grace_s + _DRAIN_SAFETY_MARGIN_S) as deadline:
+            async with trio.open_nursery() as race:
+
+                async def forced() -> None:
+                    await controller.wait_forced()
+                    race.cancel_scope.cancel()
+
+                async def all_drained() -> None:
+                    async with trio.open_nursery() as each:
+                        for drain in drains:
+                            each.start_soon(drain)
+                    race.cancel_scope.cancel()
+
+                race.start_soon(forced)
+                race.start_soon(all_drained)
+        if deadline.cancelled_caught:
+            logger.warning("tracker: background drains exceeded the grace period", extra={"grace_s": grace_s})
+    finally:
+        done.set()
+
+
 async def _serve_http(
     admin: HttpServer,
     metrics: HttpServer,
@@ -136,18 +172,21 @@ async def supervise(
     on_ready: Callable[[ServedAddresses], None],
 ) -> None:
     """Run every background task and both HTTP servers in one nursery until a shutdown request has drained
-    HTTP (within `grace_s`, or at once when forced), then cancel the background tasks and return.
+    HTTP and the background tasks' drains (within `grace_s`, or at once when forced), then cancel the
+    background tasks and return.
 
     Any task raising cancels the whole nursery and the error propagates (inside an ExceptionGroup). Returns
     only after a shutdown request; the caller then does the final flush."""
     http_scope = trio.CancelScope()
     in_flight = InFlightRequests()
     drained = trio.Event()
+    background_drained = trio.Event()
     http_logger = logger.getChild("http")
     async with trio.open_nursery() as nursery:
         for task in background:
             nursery.start_soon(_run_background_task, task, logger, name=f"tracker:{task.name}")
         nursery.start_soon(_stop_http_when_due, controller, http_scope, in_flight, grace_s, logger)
+        nursery.start_soon(_drain_background, controller, background, grace_s, background_drained, logger)
         addresses = await nursery.start(
             lambda task_status: _serve_http(
                 admin,
@@ -165,5 +204,6 @@ async def supervise(
         await drained.wait()
         if not controller.requested:
             raise RuntimeError("the HTTP servers stopped although no shutdown was requested")
+        await background_drained.wait()
         logger.info("tracker: HTTP drained, stopping background tasks")
         nursery.cancel_scope.cancel()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -67,14 +67,13 @@ class RpcListener:
         ]
         return sorted(peers, key=lambda peer: peer.connected_since)
 
-    async def run(self, shutdown_requested: Callable[[], Awaitable[object]], grace_s: float) -> None:
-        """Serve until cancelled. Once `shutdown_requested()` returns: stop accepting, give in-flight RPCs up
-        to `grace_s`, close every connection with "server close", and keep the socket until cancelled."""
-        async with trio.open_nursery() as nursery:
-            await nursery.start(self.server.serve)
-            await shutdown_requested()
-            await self.server.drain(grace_s)
-            await trio.sleep_forever()
+    async def run(self) -> None:
+        """Serve until cancelled; then every connection still open is closed with "server close"."""
+        await self.server.serve()
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop accepting, give in-flight RPCs up to `grace_s`, close every connection with "server close"."""
+        await self.server.drain(grace_s)
 
 
 @asynccontextmanager
