@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
+from tracker._ticks import ticks
 from tracker.ledger._errors import LedgerClosed, LedgerError
 from tracker.ledger._ledger import Ledger
 from tracker.ledger._merkle import SECONDS_PER_HOUR
@@ -342,9 +343,7 @@ async def run_merkle_rollup(
     task_status.started()
     if interval_minutes <= 0:
         return
-    interval_seconds = interval_minutes * 60
-    while True:
-        await trio.sleep(interval_seconds)
+    async for _ in ticks(interval_minutes * 60):
         now = clock()
         if now < 2 * SECONDS_PER_HOUR:
             continue
@@ -352,4 +351,4 @@ async def run_merkle_rollup(
         try:
             await ledger.rollup_hour(hour)
         except Exception:
-            logger.exception("ledger: merkle rollup of hour %d failed", hour)
+            logger.exception("ledger: merkle rollup failed", extra={"hour": hour})
