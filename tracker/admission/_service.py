@@ -47,6 +47,7 @@ from tracker.admission.core._events import (
 )
 from tracker.admission.core._gatekeeper import AdmissionCore
 from tracker.admission.core._metrics import AdmissionMetrics
+from tracker.admission.core._queue import QueueEntry
 from tracker.admission.core._state import ConsumerCreditState, SeederHeartbeatState
 from tracker.admission.core._views import AdmissionStatus, ConsumerView, QueueItemView
 from tracker.admission.persistence._metrics import PersistenceMetrics
@@ -211,6 +212,20 @@ class AdmissionService:
 
     def status(self) -> AdmissionStatus:
         return self.core.status()
+
+    # --- the broker's queue path (rpc-broker §6.6) ----------------------------------------------------------
+
+    def pop_ready_for_broker(self, now: float) -> QueueEntry | None:
+        """Pop the queue head if its effective priority reaches the broker's floor for the current pressure."""
+        return self.core.pop_ready(now)
+
+    def cancel_queued(self, request_id: bytes) -> bool:
+        """Remove a queued request (its consumer left or timed out); True when it was still queued."""
+        return self.core.eject(request_id.hex()) > 0
+
+    def queue_timeout_s(self) -> int:
+        """How long a queued broker request may wait (`admission.queue_timeout_s`, 300 s when 0)."""
+        return self.core.queue_timeout_s
 
     def queue_view(self, now: float | None = None) -> list[QueueItemView]:
         """The queue in heap-array order with effective priorities at `now` (default: the clock)."""

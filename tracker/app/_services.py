@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
+import trio
 from hypercorn.typing import ASGIFramework
 
 from tracker.admin import create_admin_app
@@ -23,7 +24,8 @@ from tracker.app._context import ServiceContext
 from tracker.app._errors import StartupError
 from tracker.app._supervisor import BackgroundTask
 from tracker.app._tickers import run_registry_sweep
-from tracker.ledger import AsyncLedger, LedgerMetrics, open_ledger, run_merkle_rollup
+from tracker.broker import BrokerMetrics, BrokerService, BrokerSettings, PriceTable
+from tracker.ledger import AsyncLedger, LedgerMetrics, SettlementStore, open_ledger, run_merkle_rollup
 from tracker.metrics import ScrapeTimeGauge
 from tracker.registry import Registry
 from tracker.rpc import open_rpc_listener
@@ -39,6 +41,7 @@ class TrackerSubsystems:
     registry: Registry
     admission: AdmissionService
     admin_app: ASGIFramework
+    broker: BrokerService | None = None
     background: list[BackgroundTask] = field(default_factory=list)
 
 
@@ -124,8 +127,22 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
         with _startup_step("admission startup replay"):
             await admission.startup_replay(ledger)
         stack.callback(ledger.subscribe(admission.on_ledger_entry))
+        broker: BrokerService | None = None
         rpc = None
         if context.rpc_socket is not None:
+            with _startup_step("broker"):
+                settlements = await trio.to_thread.run_sync(SettlementStore.open, ledger.path)
+                stack.callback(settlements.close)
+                broker = BrokerService(
+                    ledger=ledger,
+                    settlements=settlements,
+                    registry=registry,
+                    admission=admission,
+                    prices=PriceTable.from_config(config.pricing),
+                    settings=BrokerSettings.from_config(config),
+                    metrics=BrokerMetrics(metrics_registry),
+                    clock=context.clock,
+                )
             with _startup_step("rpc listener"):
                 rpc = await stack.enter_async_context(
                     open_rpc_listener(
@@ -136,6 +153,7 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                         registry=registry,
                         metrics_registry=metrics_registry,
                         clock=context.clock,
+                        broker=broker,
                     )
                 )
         with _startup_step("admin"):
@@ -152,11 +170,13 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                 connected_peers=rpc.connected_peers if rpc is not None else None,
             )
         subsystems = TrackerSubsystems(
-            ledger=ledger, registry=registry, admission=admission, admin_app=admin_app
+            ledger=ledger, registry=registry, admission=admission, admin_app=admin_app, broker=broker
         )
         subsystems.background = _background_tasks(context, subsystems)
         if rpc is not None:
             drain_rpc = partial(rpc.drain, float(config.server.shutdown_grace_s))
             subsystems.background.append(BackgroundTask("rpc-listener", rpc.run, drain=drain_rpc))
+        if broker is not None:
+            subsystems.background.append(BackgroundTask("broker", broker.run))
         yield subsystems
         closed_cleanly = True

@@ -4,28 +4,13 @@ key, as the plugin puts it)."""
 
 from __future__ import annotations
 
-import struct
-
 from tracker._proto.envelope_pb2 import EnvelopeBody, EnvelopeSigned
 from tracker._proto.rpc_pb2 import UsageReport
+from tracker._usage import USAGE_PREIMAGE_PREFIX, usage_preimage
 from tracker.identity import TrackerIdentity
 from tracker.rpc import raw_pub_id
 
-USAGE_PREIMAGE_PREFIX = b"token-bay/seeder-usage:v1"
-_TOKENS = struct.Struct(">QQ")
-
-
-def usage_preimage(request_id: bytes, model: str, input_tokens: int, output_tokens: int) -> bytes:
-    """ "token-bay/seeder-usage:v1" 0x00 ‖ request_id16 ‖ 0x00 ‖ model ‖ 0x00 ‖ in u64 BE ‖ out u64 BE."""
-    return (
-        USAGE_PREIMAGE_PREFIX
-        + b"\x00"
-        + request_id
-        + b"\x00"
-        + model.encode("utf-8")
-        + b"\x00"
-        + _TOKENS.pack(input_tokens, output_tokens)
-    )
+__all__ = ["USAGE_PREIMAGE_PREFIX", "signed_envelope", "signed_usage_report", "usage_preimage"]
 
 
 def signed_usage_report(

@@ -43,6 +43,7 @@ from tracker.ledger._errors import (
     StaleTip,
     TimestampOutOfWindow,
     TransferRefExists,
+    UsageReportExists,
 )
 from tracker.ledger._identities import IdentityStore, PeerIdentity
 from tracker.ledger._ledger import Ledger
@@ -52,6 +53,7 @@ from tracker.ledger._ownership import LedgerNotOursError, check_ledger_is_ours, 
 from tracker.ledger._prepare import TIMESTAMP_WINDOW_SECONDS
 from tracker.ledger._records import (
     AppendRequest,
+    BrokeredUsageRecord,
     CommittedEntry,
     StarterGrantRequest,
     Tip,
@@ -60,6 +62,7 @@ from tracker.ledger._records import (
     UsageRecord,
 )
 from tracker.ledger._service import AsyncLedger, open_ledger, run_merkle_rollup
+from tracker.ledger._settlement import Countersignature, CountersignatureConflict, SettlementStore
 from tracker.ledger._store import BalanceRow, LedgerStore
 from tracker.ledger._validate import validate_entry_body, verify_all
 from tracker.ledger._wire import (
@@ -83,8 +86,11 @@ __all__ = [
     "AuditReport",
     "BalanceRow",
     "BalanceSnapshotBody",
+    "BrokeredUsageRecord",
     "ChainIntegrityError",
     "CommittedEntry",
+    "Countersignature",
+    "CountersignatureConflict",
     "DuplicateMerkleRoot",
     "Entry",
     "EntryBody",
@@ -100,6 +106,7 @@ __all__ = [
     "LedgerStorageError",
     "LedgerStore",
     "PeerIdentity",
+    "SettlementStore",
     "SignatureError",
     "SignedBalanceSnapshot",
     "StaleTip",
@@ -110,6 +117,7 @@ __all__ = [
     "TransferOutRecord",
     "TransferRefExists",
     "UsageRecord",
+    "UsageReportExists",
     "balance_deltas",
     "build_starter_grant_entry",
     "build_transfer_in_entry",

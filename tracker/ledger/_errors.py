@@ -45,6 +45,14 @@ class AlreadyExists(LedgerError):
     """Storage: an entry with this seq or hash already exists."""
 
 
+class UsageReportExists(LedgerError):
+    """This seeder's usage report (by its report id) is already on the chain, at `seq`."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(f"ledger: usage report already settled at seq {seq}")
+        self.seq = seq
+
+
 class DuplicateMerkleRoot(LedgerError):
     """Storage: a Merkle root for this hour is already stored (roots are immutable)."""
 

@@ -269,6 +269,8 @@ class Ledger:
             store.insert_transfer_ref(body.ref, body.seq)
         if prepared.transfer_in_recipient is not None:
             store.insert_transfer_in_recipient(body.seq, prepared.transfer_in_recipient)
+        if prepared.seeder_report_id is not None:
+            store.insert_usage_report(body.seq, body.seeder_id, prepared.seeder_report_id)
 
     # ---- start-up -----------------------------------------------------------------------------------------
 

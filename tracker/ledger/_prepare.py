@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tracker._proto.ledger_pb2 import EntryBody
+from tracker._usage import usage_preimage
 from tracker.identity import SigningKey, SigningKeyError
 from tracker.ledger._builders import (
     build_starter_grant_entry,
@@ -23,9 +24,11 @@ from tracker.ledger._errors import (
     StaleTip,
     TimestampOutOfWindow,
     TransferRefExists,
+    UsageReportExists,
 )
 from tracker.ledger._records import (
     AppendRequest,
+    BrokeredUsageRecord,
     StarterGrantRequest,
     TransferInRecord,
     TransferOutRecord,
@@ -78,6 +81,7 @@ class PreparedEntry:
     tracker_sig: bytes
     new_balances: list[tuple[bytes, int]]
     transfer_in_recipient: bytes | None
+    seeder_report_id: bytes | None = None
 
 
 def check_identity_id(name: str, value: object) -> bytes:
@@ -124,6 +128,8 @@ class EntryPreparer:
             return self._prepare_starter_grant(request, tip_seq, tip_hash, now)
         if isinstance(request, UsageRecord):
             return self._prepare_usage(request, tip_seq, tip_hash, now)
+        if isinstance(request, BrokeredUsageRecord):
+            return self._prepare_brokered_usage(request, tip_seq, tip_hash, now)
         if isinstance(request, TransferOutRecord):
             return self._prepare_transfer_out(request, tip_seq, tip_hash, now)
         if isinstance(request, TransferInRecord):
@@ -198,6 +204,45 @@ class EntryPreparer:
             None,
             canonical,
         )
+
+    def _prepare_brokered_usage(
+        self, record: BrokeredUsageRecord, tip_seq: int, tip_hash: bytes, now: float
+    ) -> PreparedEntry:
+        if len(record.seeder_report_id) != 16:
+            raise EntryValidationError("ledger: brokered usage: seeder report id must be 16 bytes")
+        _check_cost(record.cost_credits)
+        body = _with_prefix(
+            "build usage",
+            lambda: build_usage_entry(
+                prev_hash=tip_hash,
+                seq=tip_seq + 1,
+                consumer_id=record.consumer_id,
+                seeder_id=record.seeder_id,
+                model=record.model,
+                input_tokens=record.input_tokens,
+                output_tokens=record.output_tokens,
+                cost_credits=record.cost_credits,
+                timestamp=max(0, int(now)),
+                request_id=record.request_id,
+                consumer_sig_missing=True,
+            ),
+        )
+        if body.consumer_id == body.seeder_id:
+            raise EntryValidationError(
+                "ledger: usage consumer_id equals seeder_id (an identity cannot pay itself)"
+            )
+        existing = self._store.usage_report_seq_in_transaction(body.seeder_id, record.seeder_report_id)
+        if existing is not None:
+            raise UsageReportExists(existing)
+        preimage = usage_preimage(record.seeder_report_id, body.model, body.input_tokens, body.output_tokens)
+        if not verify_signature(record.seeder_pub, preimage, record.seeder_sig):
+            raise SignatureError("ledger: seeder_sig invalid")
+        cost = body.cost_credits
+        prepared = self._apply_balances_and_sign(
+            body, b"", record.seeder_sig, [(body.consumer_id, -cost), (body.seeder_id, cost)], None
+        )
+        prepared.seeder_report_id = record.seeder_report_id
+        return prepared
 
     def _prepare_transfer_out(
         self, record: TransferOutRecord, tip_seq: int, tip_hash: bytes, now: float

@@ -30,6 +30,25 @@ class UsageRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokeredUsageRecord:
+    """A usage report the tracker settles at once (spec README, "Settlement"): the ledger places it at the tip
+    and stamps it with its clock, flag consumer_sig_missing set. `seeder_sig` covers the seeder's usage
+    preimage over `seeder_report_id` (the seeder's own request id), verified with `seeder_pub`; the report id
+    goes to a side table in the same transaction, so a repeated report is recognised after a restart."""
+
+    consumer_id: bytes
+    seeder_id: bytes
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_credits: int
+    request_id: bytes  # the tracker's reservation token
+    seeder_report_id: bytes
+    seeder_sig: bytes
+    seeder_pub: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class TransferOutRecord:
     """Credits leaving this region, signed by the debited identity (consumer_id)."""
 
@@ -64,7 +83,7 @@ class StarterGrantRequest:
     amount: int
 
 
-AppendRequest = UsageRecord | TransferOutRecord | TransferInRecord | StarterGrantRequest
+AppendRequest = UsageRecord | BrokeredUsageRecord | TransferOutRecord | TransferInRecord | StarterGrantRequest
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracker.ledger._identities import IDENTITY_TABLE
+from tracker.ledger._settlement import SETTLEMENT_TABLES
 
 SCHEMA_VERSION = 1
 
@@ -109,6 +110,13 @@ CREATE TABLE IF NOT EXISTS side_table_state (
 );
 """
 
-SIDE_TABLES += IDENTITY_TABLE
+SIDE_TABLES += IDENTITY_TABLE + SETTLEMENT_TABLES
 
-SIDE_TABLE_NAMES = ("transfer_in_recipients", "transfer_refs", "side_table_state", "peer_identities")
+SIDE_TABLE_NAMES = (
+    "transfer_in_recipients",
+    "transfer_refs",
+    "side_table_state",
+    "peer_identities",
+    "usage_reports",
+    "countersignatures",
+)

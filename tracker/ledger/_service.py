@@ -28,6 +28,7 @@ from tracker.ledger._merkle import SECONDS_PER_HOUR
 from tracker.ledger._metrics import LedgerMetrics
 from tracker.ledger._records import (
     AppendRequest,
+    BrokeredUsageRecord,
     CommittedEntry,
     StarterGrantRequest,
     Tip,
@@ -143,6 +144,9 @@ class AsyncLedger:
         return await self._append(StarterGrantRequest(identity_id, amount))
 
     async def append_usage(self, record: UsageRecord) -> CommittedEntry:
+        return await self._append(record)
+
+    async def append_brokered_usage(self, record: BrokeredUsageRecord) -> CommittedEntry:
         return await self._append(record)
 
     async def append_transfer_out(self, record: TransferOutRecord) -> CommittedEntry:

@@ -15,6 +15,7 @@ from typing import Any
 
 from tracker.ledger._errors import AlreadyExists, DuplicateMerkleRoot, LedgerStorageError
 from tracker.ledger._schema import SCHEMA_V1, SIDE_TABLES
+from tracker.ledger._settlement import INSERT_USAGE_REPORT, SELECT_USAGE_REPORT
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("NORMAL", "FULL")
@@ -246,6 +247,13 @@ class LedgerStore:
 
     def insert_transfer_in_recipient(self, seq: int, identity_id: bytes) -> None:
         self._write_cursor().execute(_INSERT_RECIPIENT, (seq, identity_id))
+
+    def usage_report_seq_in_transaction(self, seeder_id: bytes, report_id: bytes) -> int | None:
+        row = self._write_cursor().execute(SELECT_USAGE_REPORT, (seeder_id, report_id)).fetchone()
+        return None if row is None else row[0]
+
+    def insert_usage_report(self, seq: int, seeder_id: bytes, report_id: bytes) -> None:
+        self._write_cursor().execute(INSERT_USAGE_REPORT, (seq, seeder_id, report_id))
 
     def put_merkle_root(self, hour: int, root: bytes, tracker_sig: bytes) -> None:
         if not root or not tracker_sig:

@@ -1,6 +1,7 @@
 """The tracker's RPC methods (rpc-broker §3.4 with the spec README's decisions): ENROLL, BALANCE, ADVERTISE,
-STUN_ALLOCATE, TURN_RELAY_OPEN (token issuance only), BOOTSTRAP_PEERS, and NOT_IMPLEMENTED for
-TRANSFER_REQUEST, BROKER_REQUEST, USAGE_REPORT and SETTLE. Also the peer hooks: heartbeats refresh the
+STUN_ALLOCATE, TURN_RELAY_OPEN (token issuance only), BOOTSTRAP_PEERS, NOT_IMPLEMENTED for TRANSFER_REQUEST;
+BROKER_REQUEST, USAGE_REPORT and SETTLE go to `_broker_handlers` when a broker is wired (NOT_IMPLEMENTED
+otherwise). Also the peer hooks: heartbeats refresh the
 registry, a disconnect marks the seeder unavailable.
 
 Every id a request carries is resolved to the canonical id (SHA-256 of the SPKI) before anything is recorded:
@@ -32,6 +33,7 @@ from tracker._proto.rpc_pb2 import (
     TurnRelayOpenRequest,
     TurnRelayOpenResponse,
 )
+from tracker.broker import BrokerService
 from tracker.identity import TrackerIdentity, verify
 from tracker.ledger import (
     AsyncLedger,
@@ -42,6 +44,7 @@ from tracker.ledger import (
     encode_entry,
 )
 from tracker.registry import Capabilities, NetCoords, PrivacyTier, Registry, SeederRecord, UnknownSeederError
+from tracker.rpc._broker_handlers import BrokerHandlers
 from tracker.rpc._errors import (
     InvalidArgument,
     NoCapacityError,
@@ -72,6 +75,7 @@ class RpcServiceSettings:
     turn_relay_endpoint: str = ":3479"
     turn_session_ttl_s: float = 30.0
     bootstrap_ttl_s: int = _DEFAULT_BOOTSTRAP_TTL_S
+    broker_request_rate_per_sec: float = 2.0
 
     @classmethod
     def from_config(cls, config: object) -> RpcServiceSettings:
@@ -83,6 +87,7 @@ class RpcServiceSettings:
             turn_relay_endpoint=config.stun_turn.turn_listen_addr,  # type: ignore[attr-defined]
             turn_session_ttl_s=config.stun_turn.session_ttl_seconds,  # type: ignore[attr-defined]
             bootstrap_ttl_s=ttl if ttl > 0 else _DEFAULT_BOOTSTRAP_TTL_S,
+            broker_request_rate_per_sec=config.broker.broker_request_rate_per_sec,  # type: ignore[attr-defined]
         )
 
 
@@ -112,6 +117,7 @@ class TrackerRpcService:
         tracker_pin: bytes,
         settings: RpcServiceSettings | None = None,
         clock: Callable[[], float] = time.time,
+        broker: BrokerService | None = None,
     ) -> None:
         self._ledger = ledger
         self._identities = identities
@@ -127,13 +133,28 @@ class TrackerRpcService:
         self._resolved: dict[bytes, bytes] = {}  # any id -> canonical id, as last read from the table
         self._roles: dict[bytes, int] = {}  # canonical id -> enrolment role, of peers enrolled or looked up
         self._relay_sessions: dict[bytes, _RelaySession] = {}
+        self.broker = (
+            None
+            if broker is None
+            else BrokerHandlers(
+                broker,
+                resolve=self.resolve,
+                tracker_public_key=tracker_identity.public_key,
+                rate_per_sec=self.settings.broker_request_rate_per_sec,
+                clock=clock,
+            )
+        )
         self.router = Router(
             {
                 RpcMethod.ENROLL: self.enroll,
-                RpcMethod.BROKER_REQUEST: _not_implemented("broker_request"),
+                RpcMethod.BROKER_REQUEST: (
+                    self.broker.broker_request if self.broker else _not_implemented("broker_request")
+                ),
                 RpcMethod.BALANCE: self.balance,
-                RpcMethod.SETTLE: _not_implemented("settle"),
-                RpcMethod.USAGE_REPORT: _not_implemented("usage_report"),
+                RpcMethod.SETTLE: self.broker.settle if self.broker else _not_implemented("settle"),
+                RpcMethod.USAGE_REPORT: (
+                    self.broker.usage_report if self.broker else _not_implemented("usage_report")
+                ),
                 RpcMethod.ADVERTISE: self.advertise,
                 RpcMethod.TRANSFER_REQUEST: self.transfer_request,
                 RpcMethod.STUN_ALLOCATE: self.stun_allocate,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import trio
 from prometheus_client import CollectorRegistry
 
+from tracker.broker import BrokerService
 from tracker.identity import TrackerIdentity
 from tracker.ledger import AsyncLedger, IdentityStore
 from tracker.registry import Registry
@@ -86,6 +87,7 @@ async def open_rpc_listener(
     registry: Registry,
     metrics_registry: CollectorRegistry | None,
     clock: Callable[[], float] = time.time,
+    broker: BrokerService | None = None,
 ) -> AsyncIterator[RpcListener]:
     """Build the listener on `sock` (bound by the caller; the server closes it when it stops serving). The
     identity table is closed on exit."""
@@ -100,6 +102,7 @@ async def open_rpc_listener(
             tracker_pin=certificate_pin(certificate),
             settings=RpcServiceSettings.from_config(config),
             clock=clock,
+            broker=broker,
         )
         server = RpcServer(
             sock,
@@ -109,6 +112,8 @@ async def open_rpc_listener(
             RpcServerSettings.from_server_config(config.server),  # type: ignore[attr-defined]
             metrics=RpcMetrics(metrics_registry),
         )
+        if broker is not None:
+            broker.pusher = server
         yield RpcListener(server, service)
     finally:
         with trio.CancelScope(shield=True):
