@@ -19,7 +19,7 @@ from tracker._proto.envelope_pb2 import EnvelopeBody, EnvelopeSigned, Exhaustion
 from tracker._proto.rpc_pb2 import OfferDecision, OfferPush, SettleAck, SettlementPush
 from tracker.admission import AdmissionService
 from tracker.broker import BrokerService, BrokerSettings, PriceTable
-from tracker.client import PeerClient, connect_peer, signed_envelope
+from tracker.client import ClientError, PeerClient, connect_peer, signed_envelope
 from tracker.config import config_for_data_dir
 from tracker.identity import TrackerIdentity, generate_identity
 from tracker.ledger import AsyncLedger, IdentityStore, SettlementStore, SignedBalanceSnapshot, open_ledger
@@ -163,21 +163,28 @@ class ConsumerSettler:
             return None
         if hashlib.sha256(push.preimage_body).digest() != push.preimage_hash:
             return None
-        await self.client.settle(push.preimage_hash, self.identity.sign(push.preimage_body))
+        try:
+            await self.client.settle(push.preimage_hash, self.identity.sign(push.preimage_body))
+        except ClientError:
+            return None
         self.settled.set()
         return SettleAck()
 
 
 @asynccontextmanager
 async def seeder_peer(
-    stack: BrokerStack, behaviour: SeederBehaviour | None = None, *, models: list[str] | None = None
+    stack: BrokerStack,
+    behaviour: SeederBehaviour | None = None,
+    *,
+    models: list[str] | None = None,
+    headroom: float = 0.9,
 ) -> AsyncIterator[tuple[PeerClient, SeederBehaviour]]:
     behaviour = behaviour or SeederBehaviour()
     async with connect_peer(
         stack.server.local_address, pin=stack.server.pin, identity=generate_identity(), on_offer=behaviour
     ) as client:
         await client.enroll(role=2)
-        await client.advertise(models or [SONNET], headroom=0.9)
+        await client.advertise(models or [SONNET], headroom=headroom)
         yield client, behaviour
 
 

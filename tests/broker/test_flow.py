@@ -28,8 +28,9 @@ async def test_brokered_request_completes_and_is_countersigned(tmp_path: Path) -
             assert len(assignment.seeder_pubkey) == 32
             assert len(assignment.reservation_token) == 16
             # the seeder's observed address, as the tracker saw its QUIC connection
-            host, port = seeder._driver.quic._network_paths[0].addr[:2] if False else ("127.0.0.1", 0)
-            assert assignment.seeder_addr.decode().startswith(host)
+            connection = stack.server.peers.get(seeder.canonical_id)
+            assert connection is not None
+            assert assignment.seeder_addr.decode() == connection.peer.address
             assert behaviour.offers[0].model == SONNET
 
             await seeder.usage_report(
@@ -69,3 +70,93 @@ async def test_brokered_request_completes_and_is_countersigned(tmp_path: Path) -
                 await consumer.settle(b"\x07" * 32, countersig.consumer_sig)
             assert len(stack.broker.reservations) == 0
             assert stack.registry.get(seeder.canonical_id).load == 0  # type: ignore[union-attr]
+
+
+async def test_seeder_rejects_or_stalls_then_the_next_seeder_gets_the_offer(tmp_path: Path) -> None:
+    async with broker_stack(tmp_path) as stack:
+        async with (
+            seeder_peer(stack, SeederBehaviour(accept=False), headroom=0.9) as (_, rejecting),
+            seeder_peer(stack, SeederBehaviour(stall_s=5.0), headroom=0.8) as (_, stalling),
+            seeder_peer(stack, SeederBehaviour(key_length=31), headroom=0.7) as (_, bad_key),
+            seeder_peer(stack, headroom=0.6) as (good, accepting),
+            consumer_peer(stack) as (consumer, _),
+        ):
+            response = await consumer.broker_request(await signed_request(consumer))
+            assert response.WhichOneof("outcome") == "seeder_assignment"
+            assert [len(b.offers) for b in (rejecting, stalling, bad_key, accepting)] == [1, 1, 1, 1]
+            record = stack.registry.get(good.canonical_id)
+            assert record is not None and record.load == 1
+            for other in stack.registry.snapshot():
+                if other.identity_id != good.canonical_id:
+                    assert other.load == 0
+            assert stack.broker.metrics.offers.labels("timeout")._value.get() == 1
+            assert stack.broker.metrics.offers.labels("bad_key")._value.get() == 1
+
+
+async def test_all_seeders_reject(tmp_path: Path) -> None:
+    async with broker_stack(tmp_path) as stack:
+        async with (
+            seeder_peer(stack, SeederBehaviour(accept=False)),
+            seeder_peer(stack, SeederBehaviour(accept=False)),
+            consumer_peer(stack) as (consumer, _),
+        ):
+            response = await consumer.broker_request(await signed_request(consumer))
+            assert response.WhichOneof("outcome") == "no_capacity"
+            assert response.no_capacity.reason == "all_seeders_rejected"
+            assert len(stack.broker.reservations) == 0
+            assert all(record.load == 0 for record in stack.registry.snapshot())
+
+
+async def test_empty_registry_is_no_eligible_seeder(tmp_path: Path) -> None:
+    async with broker_stack(tmp_path) as stack:
+        async with consumer_peer(stack) as (consumer, _):
+            response = await consumer.broker_request(await signed_request(consumer))
+            assert response.no_capacity.reason == "no_eligible_seeder"
+            tip = await stack.ledger.tip()
+            assert tip is not None
+            entries = await stack.ledger.entries_since(0)
+            assert all(entry.kind != EntryKind.USAGE for entry in entries)
+
+
+async def test_report_after_the_request_failed_is_invalid_state_and_charges_nothing(tmp_path: Path) -> None:
+    async with broker_stack(tmp_path) as stack:
+        async with seeder_peer(stack) as (seeder, _), consumer_peer(stack) as (consumer, _):
+            before = (await consumer.balance()).body.credits
+            token = (await consumer.broker_request(await signed_request(consumer))).seeder_assignment.reservation_token
+            # the reaper: the reservation expired
+            assert stack.broker.reap(trio_now_plus(stack, 10_000)) == 1
+            with pytest.raises(InvalidRequest, match="INVALID_STATE"):
+                await seeder.usage_report(signed_usage_report(seeder.identity, token, SONNET, 100, 200))
+            assert (await consumer.balance()).body.credits == before
+            assert stack.registry.get(seeder.canonical_id).load == 0  # type: ignore[union-attr]
+
+
+async def test_report_checks(tmp_path: Path) -> None:
+    async with broker_stack(tmp_path) as stack:
+        async with (
+            seeder_peer(stack) as (seeder, _),
+            seeder_peer(stack, SeederBehaviour(accept=False)) as (other_seeder, _),
+            consumer_peer(stack) as (consumer, _),
+        ):
+            token = (await consumer.broker_request(await signed_request(consumer))).seeder_assignment.reservation_token
+            with pytest.raises(InvalidRequest, match="SEEDER_MISMATCH"):
+                await other_seeder.usage_report(signed_usage_report(other_seeder.identity, token, SONNET, 1, 1))
+            with pytest.raises(InvalidRequest, match="COST_OVERSPEND"):
+                await seeder.usage_report(signed_usage_report(seeder.identity, token, SONNET, 100, 300))
+            bad = signed_usage_report(seeder.identity, token, SONNET, 100, 200)
+            bad.seeder_sig = seeder.identity.sign(b"not the preimage")
+            with pytest.raises(InvalidRequest, match="SEEDER_SIG_INVALID"):
+                await seeder.usage_report(bad)
+            with pytest.raises(NotFound):
+                await other_seeder.usage_report(signed_usage_report(other_seeder.identity, b"\x05" * 16, SONNET, 1, 1))
+            # a Go plugin report: the seeder's own random id, matched to its oldest assigned request
+            await seeder.usage_report(signed_usage_report(seeder.identity, b"\x09" * 16, SONNET, 10, 10))
+            entries = [e for e in await stack.ledger.entries_since(0) if e.kind == EntryKind.USAGE]
+            assert len(entries) == 1 and entries[0].body.request_id == token
+            assert stack.broker.metrics.fifo_matches._value.get() == 1
+
+
+def trio_now_plus(stack: object, seconds: float) -> float:
+    import time
+
+    return time.time() + seconds
