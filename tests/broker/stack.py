@@ -15,7 +15,13 @@ from pathlib import Path
 import trio
 
 from tests.rpc.harness import running_server
-from tracker._proto.envelope_pb2 import EnvelopeBody, EnvelopeSigned, ExhaustionProofV1, StopFailure, UsageProbe
+from tracker._proto.envelope_pb2 import (
+    EnvelopeBody,
+    EnvelopeSigned,
+    ExhaustionProofV1,
+    StopFailure,
+    UsageProbe,
+)
 from tracker._proto.rpc_pb2 import OfferDecision, OfferPush, SettleAck, SettlementPush
 from tracker.admission import AdmissionService
 from tracker.broker import BrokerService, BrokerSettings, PriceTable
@@ -89,7 +95,9 @@ async def broker_stack(
                 await nursery.start(broker.run)
                 async with running_server(service, identity=identity) as server:
                     broker.pusher = server
-                    yield BrokerStack(server, service, broker, ledger, registry, admission, settlements, identity)
+                    yield BrokerStack(
+                        server, service, broker, ledger, registry, admission, settlements, identity
+                    )
                 nursery.cancel_scope.cancel()
         finally:
             settlements.close()
@@ -189,7 +197,9 @@ async def seeder_peer(
 
 
 @asynccontextmanager
-async def consumer_peer(stack: BrokerStack, *, countersign: bool = True) -> AsyncIterator[tuple[PeerClient, ConsumerSettler]]:
+async def consumer_peer(
+    stack: BrokerStack, *, countersign: bool = True
+) -> AsyncIterator[tuple[PeerClient, ConsumerSettler]]:
     identity = generate_identity()
     settler = ConsumerSettler(identity, countersign=countersign)
     async with connect_peer(
@@ -203,5 +213,3 @@ async def consumer_peer(stack: BrokerStack, *, countersign: bool = True) -> Asyn
 async def signed_request(client: PeerClient, **body_options: object) -> EnvelopeSigned:
     snapshot = await client.balance()
     return signed_envelope(client.identity, envelope_body(snapshot, **body_options))  # type: ignore[arg-type]
-
-

@@ -8,11 +8,18 @@ from pathlib import Path
 import pytest
 import trio
 
-from tests.broker.stack import SONNET, SeederBehaviour, broker_stack, consumer_peer, seeder_peer, signed_request
+from tests.broker.stack import (
+    SONNET,
+    SeederBehaviour,
+    broker_stack,
+    consumer_peer,
+    seeder_peer,
+    signed_request,
+)
 from tracker._usage import usage_preimage
 from tracker.client import InvalidRequest, NotFound, signed_usage_report
-from tracker.ledger import EntryKind, canonical_bytes
 from tracker.identity import verify
+from tracker.ledger import EntryKind, canonical_bytes
 
 pytestmark = pytest.mark.trio
 
@@ -94,35 +101,35 @@ async def test_seeder_rejects_or_stalls_then_the_next_seeder_gets_the_offer(tmp_
 
 
 async def test_all_seeders_reject(tmp_path: Path) -> None:
-    async with broker_stack(tmp_path) as stack:
-        async with (
-            seeder_peer(stack, SeederBehaviour(accept=False)),
-            seeder_peer(stack, SeederBehaviour(accept=False)),
-            consumer_peer(stack) as (consumer, _),
-        ):
-            response = await consumer.broker_request(await signed_request(consumer))
-            assert response.WhichOneof("outcome") == "no_capacity"
-            assert response.no_capacity.reason == "all_seeders_rejected"
-            assert len(stack.broker.reservations) == 0
-            assert all(record.load == 0 for record in stack.registry.snapshot())
+    async with (
+        broker_stack(tmp_path) as stack, seeder_peer(stack, SeederBehaviour(accept=False)),
+        seeder_peer(stack, SeederBehaviour(accept=False)),
+        consumer_peer(stack) as (consumer, _),
+    ):
+        response = await consumer.broker_request(await signed_request(consumer))
+        assert response.WhichOneof("outcome") == "no_capacity"
+        assert response.no_capacity.reason == "all_seeders_rejected"
+        assert len(stack.broker.reservations) == 0
+        assert all(record.load == 0 for record in stack.registry.snapshot())
 
 
 async def test_empty_registry_is_no_eligible_seeder(tmp_path: Path) -> None:
-    async with broker_stack(tmp_path) as stack:
-        async with consumer_peer(stack) as (consumer, _):
-            response = await consumer.broker_request(await signed_request(consumer))
-            assert response.no_capacity.reason == "no_eligible_seeder"
-            tip = await stack.ledger.tip()
-            assert tip is not None
-            entries = await stack.ledger.entries_since(0)
-            assert all(entry.kind != EntryKind.USAGE for entry in entries)
+    async with broker_stack(tmp_path) as stack, consumer_peer(stack) as (consumer, _):
+        response = await consumer.broker_request(await signed_request(consumer))
+        assert response.no_capacity.reason == "no_eligible_seeder"
+        tip = await stack.ledger.tip()
+        assert tip is not None
+        entries = await stack.ledger.entries_since(0)
+        assert all(entry.kind != EntryKind.USAGE for entry in entries)
 
 
 async def test_report_after_the_request_failed_is_invalid_state_and_charges_nothing(tmp_path: Path) -> None:
     async with broker_stack(tmp_path) as stack:
         async with seeder_peer(stack) as (seeder, _), consumer_peer(stack) as (consumer, _):
             before = (await consumer.balance()).body.credits
-            token = (await consumer.broker_request(await signed_request(consumer))).seeder_assignment.reservation_token
+            token = (
+                await consumer.broker_request(await signed_request(consumer))
+            ).seeder_assignment.reservation_token
             # the reaper: the reservation expired
             assert stack.broker.reap(trio_now_plus(stack, 10_000)) == 1
             with pytest.raises(InvalidRequest, match="INVALID_STATE"):
@@ -132,28 +139,33 @@ async def test_report_after_the_request_failed_is_invalid_state_and_charges_noth
 
 
 async def test_report_checks(tmp_path: Path) -> None:
-    async with broker_stack(tmp_path) as stack:
-        async with (
-            seeder_peer(stack) as (seeder, _),
-            seeder_peer(stack, SeederBehaviour(accept=False)) as (other_seeder, _),
-            consumer_peer(stack) as (consumer, _),
-        ):
-            token = (await consumer.broker_request(await signed_request(consumer))).seeder_assignment.reservation_token
-            with pytest.raises(InvalidRequest, match="SEEDER_MISMATCH"):
-                await other_seeder.usage_report(signed_usage_report(other_seeder.identity, token, SONNET, 1, 1))
-            with pytest.raises(InvalidRequest, match="COST_OVERSPEND"):
-                await seeder.usage_report(signed_usage_report(seeder.identity, token, SONNET, 100, 300))
-            bad = signed_usage_report(seeder.identity, token, SONNET, 100, 200)
-            bad.seeder_sig = seeder.identity.sign(b"not the preimage")
-            with pytest.raises(InvalidRequest, match="SEEDER_SIG_INVALID"):
-                await seeder.usage_report(bad)
-            with pytest.raises(NotFound):
-                await other_seeder.usage_report(signed_usage_report(other_seeder.identity, b"\x05" * 16, SONNET, 1, 1))
-            # a Go plugin report: the seeder's own random id, matched to its oldest assigned request
-            await seeder.usage_report(signed_usage_report(seeder.identity, b"\x09" * 16, SONNET, 10, 10))
-            entries = [e for e in await stack.ledger.entries_since(0) if e.kind == EntryKind.USAGE]
-            assert len(entries) == 1 and entries[0].body.request_id == token
-            assert stack.broker.metrics.fifo_matches._value.get() == 1
+    async with (
+        broker_stack(tmp_path) as stack, seeder_peer(stack) as (seeder, _),
+        seeder_peer(stack, SeederBehaviour(accept=False)) as (other_seeder, _),
+        consumer_peer(stack) as (consumer, _),
+    ):
+        token = (
+            await consumer.broker_request(await signed_request(consumer))
+        ).seeder_assignment.reservation_token
+        with pytest.raises(InvalidRequest, match="SEEDER_MISMATCH"):
+            await other_seeder.usage_report(
+                signed_usage_report(other_seeder.identity, token, SONNET, 1, 1)
+            )
+        with pytest.raises(InvalidRequest, match="COST_OVERSPEND"):
+            await seeder.usage_report(signed_usage_report(seeder.identity, token, SONNET, 100, 300))
+        bad = signed_usage_report(seeder.identity, token, SONNET, 100, 200)
+        bad.seeder_sig = seeder.identity.sign(b"not the preimage")
+        with pytest.raises(InvalidRequest, match="SEEDER_SIG_INVALID"):
+            await seeder.usage_report(bad)
+        with pytest.raises(NotFound):
+            await other_seeder.usage_report(
+                signed_usage_report(other_seeder.identity, b"\x05" * 16, SONNET, 1, 1)
+            )
+        # a Go plugin report: the seeder's own random id, matched to its oldest assigned request
+        await seeder.usage_report(signed_usage_report(seeder.identity, b"\x09" * 16, SONNET, 10, 10))
+        entries = [e for e in await stack.ledger.entries_since(0) if e.kind == EntryKind.USAGE]
+        assert len(entries) == 1 and entries[0].body.request_id == token
+        assert stack.broker.metrics.fifo_matches._value.get() == 1
 
 
 def trio_now_plus(stack: object, seconds: float) -> float:

@@ -57,7 +57,7 @@ class BrokerHandlers:
         self._resolve = resolve
         self._tracker_pub = tracker_public_key
         self._clock = clock
-        self._limiter = RateLimiter(rate_per_sec * 60.0)
+        self._limiter = RateLimiter(rate_per_sec * 60.0, burst=rate_per_sec)
         self.replays = ReplayCache(TIMESTAMP_WINDOW_SECONDS)
 
     async def broker_request(self, peer: Peer, payload: bytes) -> BrokerRequestResponse:

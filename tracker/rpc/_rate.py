@@ -6,13 +6,13 @@ MAX_TRACKED_KEYS = 100_000
 
 
 class RateLimiter:
-    """`rate_per_min` tokens a minute per key, bursts up to max(1, rate_per_min). When more than
+    """`rate_per_min` tokens a minute per key, bursts up to max(1, burst) (default burst: rate_per_min). When more than
     MAX_TRACKED_KEYS keys are tracked, keys whose bucket has refilled are forgotten (a full bucket is the same
     as no entry)."""
 
-    def __init__(self, rate_per_min: float) -> None:
+    def __init__(self, rate_per_min: float, burst: float | None = None) -> None:
         self._per_second = rate_per_min / 60.0
-        self._capacity = max(1.0, float(rate_per_min))
+        self._capacity = max(1.0, float(rate_per_min if burst is None else burst))
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
 
     @property
