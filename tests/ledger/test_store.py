@@ -75,7 +75,14 @@ GO_INDEXES = {
     ("idx_peer_revocations_identity", "peer_revocations", ("identity_id",)),
     ("idx_known_peers_health", "known_peers", ("health_score",)),
 }
-SIDE_TABLES = {"transfer_in_recipients", "transfer_refs", "side_table_state", "peer_identities"}
+SIDE_TABLES = {
+    "transfer_in_recipients",
+    "transfer_refs",
+    "side_table_state",
+    "peer_identities",
+    "usage_reports",
+    "countersignatures",
+}
 
 
 def _schema(path: Path):

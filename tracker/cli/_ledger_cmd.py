@@ -51,7 +51,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "Prints progress on stderr for long chains and a one-line summary on stdout: `OK: …` or\n"
             "`DAMAGED: … seq=N: …`. A usage entry whose consumer is its seeder (a Go tracker accepts\n"
             "them) moves that balance by +cost, as the Go tracker's last upsert does.\n"
-            "Consumer and seeder signatures are not re-checked: their public keys are not stored."
+            "Brokered usage entries: the seeder's signature is re-checked against its usage preimage and\n"
+            "every recorded consumer countersignature against the entry body, with the keys of the\n"
+            "identity table; the summary counts them."
         ),
         epilog=_VERIFY_EXIT_CODES,
     )
@@ -171,9 +173,13 @@ def _verify(args: argparse.Namespace) -> int:
         if not report.notes
         else "balance projection not checked"
     )
+    peers = report.peer_signatures
     print(
         f"OK: ledger {path}: {report.entries_checked} entries, tip seq {report.tip_seq} "
-        f"hash {report.tip_hash.hex()}, chain sound; {balances}"
+        f"hash {report.tip_hash.hex()}, chain sound; {balances}; "
+        f"{peers.seeder_signatures_checked} seeder usage signatures and "
+        f"{peers.countersignatures_checked} consumer countersignatures valid, "
+        f"{peers.awaiting_countersignature} awaiting countersignature"
     )
     return ExitCode.OK
 

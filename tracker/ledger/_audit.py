@@ -11,6 +11,7 @@ from google.protobuf.message import DecodeError
 
 from tracker._proto.ledger_pb2 import EntryBody
 from tracker.ledger._errors import ChainIntegrityError, EntryValidationError
+from tracker.ledger._peer_audit import PeerSignatureAudit, PeerSignatureReport
 from tracker.ledger._store import LedgerStore
 from tracker.ledger._validate import validate_entry_body
 from tracker.ledger._wire import ZERO_HASH, EntryKind, hash_canonical, verify_signature
@@ -58,6 +59,7 @@ class AuditReport:
     unattributed_transfer_ins: int = 0
     damage: ChainIntegrityError | None = None
     notes: list[str] = field(default_factory=list)
+    peer_signatures: PeerSignatureReport = field(default_factory=PeerSignatureReport)
 
 
 _COLUMN_NAMES = (
@@ -191,10 +193,14 @@ def verify_ledger(
     total = store.entry_count()
     walker = ChainWalker(tracker_public_key, 0, ZERO_HASH)
     replayed: dict[bytes, _ReplayedBalance] = {}
+    peers = PeerSignatureAudit(store.read_connection())
+    report.peer_signatures = peers.report
     try:
         for row in _walk(store, 0, 0):
             body = walker.check(row)
             report.entries_checked += 1
+            if int(body.kind) == EntryKind.USAGE:
+                peers.check(body.seq, body, row[17], row[15])
             recipient = row[18]
             if int(body.kind) == EntryKind.TRANSFER_IN and recipient is None:
                 report.unattributed_transfer_ins += 1

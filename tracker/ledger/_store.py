@@ -294,6 +294,10 @@ class LedgerStore:
 
     # ---- reads (reader connection; caller serialises use of it) ------------------------------------------
 
+    def read_connection(self) -> sqlite3.Connection:
+        """The reader connection, for offline audits of side tables."""
+        return self._read_connection()
+
     def _read_connection(self) -> sqlite3.Connection:
         if self._closed:
             raise LedgerStorageError("storage: store is closed")
