@@ -1,4 +1,4 @@
-"""`trio-tracker ledger verify|balance`: offline tools over the ledger's SQLite file."""
+"""`trio-tracker ledger verify|balance|show`: offline tools over the ledger's SQLite file."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ _VERIFY_EXIT_CODES = """exit codes:
 _BALANCE_EXIT_CODES = """exit codes:
   0  the signed balance was printed
   1  other error: bad ID, --config missing or unreadable, bad identity key, no ledger file, I/O error
+  2  config parse error
+  3  config validation error"""
+
+_SHOW_EXIT_CODES = """exit codes:
+  0  the entry was printed
+  1  other error: no entry with that seq, --config missing or unreadable, no ledger file, I/O error
   2  config parse error
   3  config validation error"""
 
@@ -74,6 +80,44 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     balance_parser.add_argument("--config", metavar="PATH", help="the YAML config file (required)")
     balance_parser.add_argument("identity", metavar="ID", help="identity id: 64 hex characters (32 bytes)")
     balance_parser.set_defaults(handler=_balance)
+    _register_show(actions)
+
+
+def _register_show(actions: argparse._SubParsersAction) -> None:
+    show_parser = actions.add_parser(
+        "show",
+        help="print one entry (with its peer signatures' state) as JSON",
+        description=(
+            "Print the entry at seq N as one JSON object: its body fields (ids, hashes and signatures in hex),\n"
+            "its hash, and for a brokered usage entry the seeder's report id, whether the seeder's usage\n"
+            "signature and the consumer's countersignature verify with the keys of the identity table\n"
+            "(countersignature: \"valid\", \"invalid\", \"missing\" or \"unknown_key\"). Read-only."
+        ),
+        epilog=_SHOW_EXIT_CODES,
+    )
+    show_parser.add_argument("--config", metavar="PATH", help="the YAML config file (required)")
+    show_parser.add_argument("--seq", metavar="N", type=int, required=True, help="the entry's seq")
+    show_parser.set_defaults(handler=_show)
+
+
+def _show(args: argparse.Namespace) -> int:
+    import json
+
+    from tracker.ledger import EntryBody, describe_entry
+
+    config = load_config_for_cli(args.config)
+    store = _open_store(config.ledger.storage_path)
+    try:
+        row = store.row_by_seq(args.seq)
+        if row is None:
+            raise CliExit(ExitCode.ERROR, f"error: no entry with seq {args.seq}")
+        body = EntryBody.FromString(row.canonical)
+        described = describe_entry(store.read_connection(), row.seq, row.hash, body, row.canonical, row.seeder_sig)
+        described["tracker_sig"] = row.tracker_sig.hex()
+    finally:
+        store.close()
+    print(json.dumps(described, sort_keys=True))
+    return ExitCode.OK
 
 
 def _print_help(parser: CliParser) -> int:

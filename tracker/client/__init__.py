@@ -2,6 +2,7 @@
 typed errors, heartbeats with the 3-miss rule, push callbacks. Imports the transport from tracker.rpc; never
 the ledger, registry or admission."""
 
+from tracker.client._brokered import ConsumerPeer, SeederPeer, envelope_body
 from tracker.client._client import (
     HEARTBEAT_MISSES,
     HEARTBEAT_PERIOD_S,
@@ -34,6 +35,7 @@ __all__ = [
     "ClientError",
     "ConnectError",
     "ConnectionLost",
+    "ConsumerPeer",
     "Frozen",
     "InternalError",
     "InvalidRequest",
@@ -43,10 +45,12 @@ __all__ = [
     "PeerClient",
     "PinMismatch",
     "RpcCallError",
+    "SeederPeer",
     "Unauthenticated",
     "client_configuration",
     "connect_peer",
     "enroll_preimage",
+    "envelope_body",
     "signed_envelope",
     "signed_usage_report",
     "usage_preimage",

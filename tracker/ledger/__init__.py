@@ -62,6 +62,7 @@ from tracker.ledger._records import (
     UsageRecord,
 )
 from tracker.ledger._service import AsyncLedger, open_ledger, run_merkle_rollup
+from tracker.ledger._peer_audit import PeerSignatureReport, describe_entry
 from tracker.ledger._settlement import Countersignature, CountersignatureConflict, SettlementStore
 from tracker.ledger._store import BalanceRow, LedgerStore
 from tracker.ledger._validate import validate_entry_body, verify_all
@@ -106,6 +107,7 @@ __all__ = [
     "LedgerStorageError",
     "LedgerStore",
     "PeerIdentity",
+    "PeerSignatureReport",
     "SettlementStore",
     "SignatureError",
     "SignedBalanceSnapshot",
@@ -123,6 +125,7 @@ __all__ = [
     "build_transfer_in_entry",
     "build_transfer_out_entry",
     "build_usage_entry",
+    "describe_entry",
     "canonical_bytes",
     "check_ledger_is_ours",
     "encode_entry",

@@ -61,3 +61,53 @@ class PeerSignatureAudit:
         if not verify_signature(consumer_key, canonical, countersig):
             raise ChainIntegrityError(seq, f"entry at seq={seq}: consumer countersignature invalid")
         self.report.countersignatures_checked += 1
+
+
+def describe_entry(
+    connection: sqlite3.Connection,
+    seq: int,
+    entry_hash: bytes,
+    body: EntryBody,
+    canonical: bytes,
+    seeder_sig: bytes,
+) -> dict[str, object]:
+    """One entry as JSON-ready fields, with the state of its peer signatures (`trio-tracker ledger show`)."""
+    audit = PeerSignatureAudit(connection)
+    described: dict[str, object] = {
+        "seq": seq,
+        "hash": entry_hash.hex(),
+        "prev_hash": body.prev_hash.hex(),
+        "kind": int(body.kind),
+        "consumer_id": body.consumer_id.hex(),
+        "seeder_id": body.seeder_id.hex(),
+        "model": body.model,
+        "input_tokens": body.input_tokens,
+        "output_tokens": body.output_tokens,
+        "cost_credits": body.cost_credits,
+        "timestamp": body.timestamp,
+        "request_id": body.request_id.hex(),
+        "flags": body.flags,
+        "seeder_sig": seeder_sig.hex(),
+    }
+    report_id = audit._reports.get(seq)
+    if report_id is not None:
+        described["seeder_report_id"] = report_id.hex()
+        seeder_key = audit._keys.get(body.seeder_id)
+        preimage = usage_preimage(report_id, body.model, body.input_tokens, body.output_tokens)
+        described["seeder_signature"] = (
+            "unknown_key"
+            if seeder_key is None
+            else ("valid" if verify_signature(seeder_key, preimage, seeder_sig) else "invalid")
+        )
+    countersig = audit._countersigs.get(seq)
+    if countersig is None:
+        described["countersignature"] = "missing"
+    else:
+        described["consumer_countersig"] = countersig.hex()
+        consumer_key = audit._keys.get(body.consumer_id)
+        described["countersignature"] = (
+            "unknown_key"
+            if consumer_key is None
+            else ("valid" if verify_signature(consumer_key, canonical, countersig) else "invalid")
+        )
+    return described
