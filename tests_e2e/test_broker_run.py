@@ -45,7 +45,9 @@ async def test_brokered_request_end_to_end(tmp_path: Path) -> None:
         address, pin = rpc_address(ready)
         seeder_role, consumer_role = SeederPeer([SONNET]), ConsumerPeer()
         async with (
-            connect_peer(address, pin=pin, identity=generate_identity(), on_offer=seeder_role.on_offer) as seeder,
+            connect_peer(
+                address, pin=pin, identity=generate_identity(), on_offer=seeder_role.on_offer
+            ) as seeder,
             connect_peer(
                 address, pin=pin, identity=generate_identity(), on_settlement=consumer_role.on_settlement
             ) as consumer,

@@ -100,6 +100,8 @@ async def broker_stack(
                     )
                 nursery.cancel_scope.cancel()
         finally:
+            with trio.CancelScope(shield=True):
+                await admission.aclose(final_snapshot=False)
             settlements.close()
             identities.close()
 

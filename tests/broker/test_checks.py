@@ -163,9 +163,7 @@ async def test_32_concurrent_settlements_all_succeed(tmp_path: Path) -> None:
 
         async def one_consumer() -> None:
             async with consumer_peer(stack) as (consumer, settler):
-                response = await consumer.broker_request(
-                    await signed_request(consumer, max_in=1, max_out=1)
-                )
+                response = await consumer.broker_request(await signed_request(consumer, max_in=1, max_out=1))
                 token = response.seeder_assignment.reservation_token
                 tokens.append(token)
                 await seeder.usage_report(signed_usage_report(seeder.identity, token, SONNET, 1, 1))
@@ -180,7 +178,5 @@ async def test_32_concurrent_settlements_all_succeed(tmp_path: Path) -> None:
         assert {e.body.request_id for e in usage} == set(tokens)
         assert (await seeder.balance()).body.credits == seeder_before + 32 * 18
         for entry in usage:
-            assert (
-                await trio.to_thread.run_sync(stack.settlements.countersignature, entry.seq) is not None
-            )
+            assert await trio.to_thread.run_sync(stack.settlements.countersignature, entry.seq) is not None
         assert await stack.ledger.assert_chain_integrity() == len(await stack.ledger.entries_since(0))

@@ -38,15 +38,22 @@ FIXTURE_SEED = b"token-bay-fixture-seed-v1-000000"
 
 
 def golden_envelope() -> EnvelopeSigned:
-    return EnvelopeSigned.FromString(bytes.fromhex((GOLDEN / "envelope_signed.golden.hex").read_text().strip()))
+    return EnvelopeSigned.FromString(
+        bytes.fromhex((GOLDEN / "envelope_signed.golden.hex").read_text().strip())
+    )
 
 
 def test_golden_envelope_validates_verifies_and_hashes() -> None:
     envelope = golden_envelope()
     validate_envelope_body(envelope.body)
     fixture = identity_from_seed(FIXTURE_SEED)
-    assert verify(fixture.public_key, envelope.body.SerializeToString(deterministic=True), envelope.consumer_sig)
-    assert envelope_hash(envelope.body).hex() == "4edfe728237cb3ad7c9946d4d413dbb785d79c531d8457de64444b72093752c9"
+    assert verify(
+        fixture.public_key, envelope.body.SerializeToString(deterministic=True), envelope.consumer_sig
+    )
+    assert (
+        envelope_hash(envelope.body).hex()
+        == "4edfe728237cb3ad7c9946d4d413dbb785d79c531d8457de64444b72093752c9"
+    )
 
 
 @pytest.mark.parametrize(
@@ -140,7 +147,9 @@ def test_oldest_assigned_request_of_a_seeder_for_a_model() -> None:
     assert table.oldest_assigned(b"T" * 32, "m") is None
 
 
-def _seeder(identity: bytes, headroom: float, load: int = 0, models: tuple[str, ...] = ("m",)) -> SeederRecord:
+def _seeder(
+    identity: bytes, headroom: float, load: int = 0, models: tuple[str, ...] = ("m",)
+) -> SeederRecord:
     return SeederRecord(
         identity_id=identity,
         capabilities=Capabilities(models=list(models), tiers=[PrivacyTier.STANDARD]),
@@ -160,10 +169,16 @@ def test_selection_filters_scores_and_breaks_ties_by_id() -> None:
         _seeder(b"\x07" * 32, 0.1),  # below the headroom threshold
         _seeder(b"\x08" * 32, 0.9, models=("other",)),
     ]
-    ranked = [record.identity_id[0] for record in pick(records, model="m", tier=PrivacyTier.STANDARD, tried=(), policy=policy)]
+    ranked = [
+        record.identity_id[0]
+        for record in pick(records, model="m", tier=PrivacyTier.STANDARD, tried=(), policy=policy)
+    ]
     assert ranked == [5, 2, 9]
     tried = {b"\x05" * 32}
-    assert pick(records, model="m", tier=PrivacyTier.STANDARD, tried=tried, policy=policy)[0].identity_id == b"\x02" * 32
+    assert (
+        pick(records, model="m", tier=PrivacyTier.STANDARD, tried=tried, policy=policy)[0].identity_id
+        == b"\x02" * 32
+    )
     assert pick(records, model="m", tier=PrivacyTier.TEE, tried=(), policy=policy) == []
 
 

@@ -102,7 +102,8 @@ async def test_seeder_rejects_or_stalls_then_the_next_seeder_gets_the_offer(tmp_
 
 async def test_all_seeders_reject(tmp_path: Path) -> None:
     async with (
-        broker_stack(tmp_path) as stack, seeder_peer(stack, SeederBehaviour(accept=False)),
+        broker_stack(tmp_path) as stack,
+        seeder_peer(stack, SeederBehaviour(accept=False)),
         seeder_peer(stack, SeederBehaviour(accept=False)),
         consumer_peer(stack) as (consumer, _),
     ):
@@ -140,7 +141,8 @@ async def test_report_after_the_request_failed_is_invalid_state_and_charges_noth
 
 async def test_report_checks(tmp_path: Path) -> None:
     async with (
-        broker_stack(tmp_path) as stack, seeder_peer(stack) as (seeder, _),
+        broker_stack(tmp_path) as stack,
+        seeder_peer(stack) as (seeder, _),
         seeder_peer(stack, SeederBehaviour(accept=False)) as (other_seeder, _),
         consumer_peer(stack) as (consumer, _),
     ):
@@ -148,9 +150,7 @@ async def test_report_checks(tmp_path: Path) -> None:
             await consumer.broker_request(await signed_request(consumer))
         ).seeder_assignment.reservation_token
         with pytest.raises(InvalidRequest, match="SEEDER_MISMATCH"):
-            await other_seeder.usage_report(
-                signed_usage_report(other_seeder.identity, token, SONNET, 1, 1)
-            )
+            await other_seeder.usage_report(signed_usage_report(other_seeder.identity, token, SONNET, 1, 1))
         with pytest.raises(InvalidRequest, match="COST_OVERSPEND"):
             await seeder.usage_report(signed_usage_report(seeder.identity, token, SONNET, 100, 300))
         bad = signed_usage_report(seeder.identity, token, SONNET, 100, 200)

@@ -11,7 +11,9 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 import tracker
+from tracker.broker import BrokerService
 from tracker.admin._admission_routes import register_admission_routes
+from tracker.admin._broker_routes import register_broker_routes
 from tracker.admin._auth import BearerGuard, unauthorized_response
 from tracker.admin._context import AdminContext
 from tracker.admin._core_routes import register_core_routes
@@ -48,6 +50,7 @@ def create_admin_app(
     connection_count: Callable[[], int] | None = None,
     connected_peers: Callable[[], Awaitable[Sequence[ConnectedPeerView]]] | None = None,
     version: str = tracker.__version__,
+    broker: BrokerService | None = None,
 ) -> QuartTrio:
     """Build the admin HTTP app (config-cli-admin-run.md §5, admission.md §10, plus GET /openapi.json).
 
@@ -122,6 +125,7 @@ def create_admin_app(
 
     register_core_routes(app, context)
     register_admission_routes(app, context)
+    register_broker_routes(app, context, broker)
 
     openapi_document = build_openapi_document(version)
 

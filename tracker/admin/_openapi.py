@@ -352,6 +352,116 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _broker_paths() -> dict[str, Any]:
+    request_id = {
+        "name": "request_id",
+        "in": "path",
+        "required": True,
+        "description": "Broker request id (reservation token): 16 bytes as 32 hex characters (either case)",
+        "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
+    }
+    hex_string = {"type": "string"}
+    inflight_item = _object(
+        {
+            "age_seconds": _number(),
+            "consumer_id": hex_string,
+            "request_id": hex_string,
+            "state": {
+                "type": "string",
+                "enum": ["unspecified", "selecting", "assigned", "serving", "completed", "failed"],
+            },
+        },
+        ["age_seconds", "consumer_id", "request_id", "state"],
+    )
+    inflight_one = _object(
+        {
+            "consumer_id": hex_string,
+            "request_id": hex_string,
+            "seeder_id": hex_string,
+            "state": {"type": "string"},
+            "reservation_amount": {"type": "integer", "minimum": 0},
+        },
+        ["consumer_id", "request_id", "seeder_id", "state"],
+    )
+    slot = _object(
+        {"request_id": hex_string, "amount": {"type": "integer"}, "expires_at": {"type": "integer"}},
+        ["request_id", "amount", "expires_at"],
+    )
+    book = _object(
+        {"consumer_id": hex_string, "total": {"type": "integer"}, "slots": {"type": "array", "items": slot}},
+        ["consumer_id", "total", "slots"],
+    )
+
+    def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"description": description, "content": _json_content(schema)}
+
+    def tagged(operation: dict[str, Any], operation_id: str) -> dict[str, Any]:
+        operation["operationId"] = operation_id
+        operation["tags"] = ["broker"]
+        return operation
+
+    released = _object(
+        {"released": {"type": "boolean"}, "request_id": hex_string}, ["released", "request_id"]
+    )
+    failed = _object({"failed": {"type": "boolean"}, "request_id": hex_string}, ["failed", "request_id"])
+    return {
+        "/broker/inflight": {
+            "get": tagged(
+                _operation(
+                    "Inflight broker requests (unordered)",
+                    "200",
+                    ok("Inflight requests", {"type": "array", "items": inflight_item}),
+                ),
+                "listBrokerInflight",
+            )
+        },
+        "/broker/inflight/{request_id}": {
+            "get": tagged(
+                _operation(
+                    "One inflight broker request",
+                    "200",
+                    ok("The request", inflight_one),
+                    parameters=[request_id],
+                    errors=("400", "404"),
+                ),
+                "getBrokerInflight",
+            )
+        },
+        "/broker/reservations": {
+            "get": tagged(
+                _operation(
+                    "Credit reservations by consumer (unordered)",
+                    "200",
+                    ok("Reservations", {"type": "array", "items": book}),
+                ),
+                "listBrokerReservations",
+            )
+        },
+        "/broker/reservations/release/{request_id}": {
+            "post": tagged(
+                _mutating(
+                    "Release a reservation (inflight state and seeder load untouched)",
+                    ok("Released", released),
+                    path_parameter=request_id,
+                    errors=("404", "500"),
+                ),
+                "releaseBrokerReservation",
+            )
+        },
+        "/broker/inflight/fail/{request_id}": {
+            "post": tagged(
+                _mutating(
+                    "Fail an inflight request unconditionally (reservation and load untouched)",
+                    ok("Failed", failed),
+                    path_parameter=request_id,
+                    errors=("404", "500"),
+                ),
+                "failBrokerInflight",
+            )
+        },
+    }
+
+
 def build_openapi_document(version: str) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document of the admin API."""
     return {
@@ -367,7 +477,7 @@ def build_openapi_document(version: str) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **_broker_paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": f'realm "{REALM}"'}

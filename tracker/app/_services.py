@@ -168,6 +168,7 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                 merkle_root_minutes=config.ledger.merkle_root_interval_minutes,
                 connection_count=rpc.connection_count if rpc is not None else None,
                 connected_peers=rpc.connected_peers if rpc is not None else None,
+                broker=broker,
             )
         subsystems = TrackerSubsystems(
             ledger=ledger, registry=registry, admission=admission, admin_app=admin_app, broker=broker

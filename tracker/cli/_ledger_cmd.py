@@ -91,7 +91,7 @@ def _register_show(actions: argparse._SubParsersAction) -> None:
             "Print the entry at seq N as one JSON object: its body fields (ids, hashes and signatures in hex),\n"
             "its hash, and for a brokered usage entry the seeder's report id, whether the seeder's usage\n"
             "signature and the consumer's countersignature verify with the keys of the identity table\n"
-            "(countersignature: \"valid\", \"invalid\", \"missing\" or \"unknown_key\"). Read-only."
+            '(countersignature: "valid", "invalid", "missing" or "unknown_key"). Read-only.'
         ),
         epilog=_SHOW_EXIT_CODES,
     )
@@ -112,7 +112,9 @@ def _show(args: argparse.Namespace) -> int:
         if row is None:
             raise CliExit(ExitCode.ERROR, f"error: no entry with seq {args.seq}")
         body = EntryBody.FromString(row.canonical)
-        described = describe_entry(store.read_connection(), row.seq, row.hash, body, row.canonical, row.seeder_sig)
+        described = describe_entry(
+            store.read_connection(), row.seq, row.hash, body, row.canonical, row.seeder_sig
+        )
         described["tracker_sig"] = row.tracker_sig.hex()
     finally:
         store.close()

@@ -60,8 +60,12 @@ class SeederPeer:
         return OfferDecision(accept=True, ephemeral_pubkey=os.urandom(32))
 
     @staticmethod
-    async def report(client: PeerClient, token: bytes, model: str, input_tokens: int, output_tokens: int) -> None:
-        await client.usage_report(signed_usage_report(client.identity, token, model, input_tokens, output_tokens))
+    async def report(
+        client: PeerClient, token: bytes, model: str, input_tokens: int, output_tokens: int
+    ) -> None:
+        await client.usage_report(
+            signed_usage_report(client.identity, token, model, input_tokens, output_tokens)
+        )
 
 
 class ConsumerPeer:
@@ -89,7 +93,9 @@ class ConsumerPeer:
         event.set()
         return SettleAck()
 
-    async def request(self, model: str, max_input_tokens: int, max_output_tokens: int) -> SeederAssignment | str:
+    async def request(
+        self, model: str, max_input_tokens: int, max_output_tokens: int
+    ) -> SeederAssignment | str:
         """broker_request with a fresh balance proof; the assignment, or the reason it was not assigned."""
         assert self.client is not None
         snapshot = await self.client.balance()

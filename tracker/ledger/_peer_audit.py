@@ -35,7 +35,9 @@ class PeerSignatureAudit:
         if "peer_identities" in tables:
             self._keys = {
                 bytes(canonical): bytes(key)
-                for canonical, key in connection.execute("SELECT canonical_id, public_key FROM peer_identities")
+                for canonical, key in connection.execute(
+                    "SELECT canonical_id, public_key FROM peer_identities"
+                )
             }
 
     def check(self, seq: int, body: EntryBody, canonical: bytes, seeder_sig: bytes | None) -> None:
