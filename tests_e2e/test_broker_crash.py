@@ -14,7 +14,7 @@ import trio
 from tests_e2e.conftest import run_cli
 from tests_e2e.test_broker_run import SONNET, broker_data_dir, rpc_address
 from tests_e2e.test_run_support import start_tracker
-from tracker.client import ConsumerPeer, SeederPeer, connect_peer
+from tracker.client import ConsumerPeer, PeerClient, SeederPeer, connect_peer
 from tracker.identity import generate_identity
 
 ROUNDS = 10
@@ -26,6 +26,15 @@ def usage_request_ids(ledger_path: Path) -> list[bytes]:
         return [bytes(row[0]) for row in connection.execute("SELECT request_id FROM entries WHERE kind = 1")]
     finally:
         connection.close()
+
+
+async def _stream(consumer_role: ConsumerPeer, seeder: PeerClient, acknowledged: list[bytes]) -> None:
+    """Brokered requests back to back; each token is recorded once its usage report was acknowledged."""
+    while True:
+        assignment = await consumer_role.request(SONNET, 10, 20)
+        assert not isinstance(assignment, str), assignment
+        await SeederPeer.report(seeder, assignment.reservation_token, SONNET, 10, 20)
+        acknowledged.append(assignment.reservation_token)
 
 
 async def test_sigkill_during_brokering_loses_no_acknowledged_usage_and_charges_once(tmp_path: Path) -> None:
@@ -55,15 +64,8 @@ async def test_sigkill_during_brokering_loses_no_acknowledged_usage_and_charges_
                     await SeederPeer.report(seeder, token, SONNET, 10, 20)
                 assert usage_request_ids(ledger_path) == before
 
-                async def stream() -> None:
-                    while True:
-                        assignment = await consumer_role.request(SONNET, 10, 20)
-                        assert not isinstance(assignment, str), assignment
-                        await SeederPeer.report(seeder, assignment.reservation_token, SONNET, 10, 20)
-                        acknowledged.append(assignment.reservation_token)
-
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(stream)
+                    nursery.start_soon(_stream, consumer_role, seeder, acknowledged)
                     await trio.sleep(rng.uniform(0.1, 0.6))
                     tracker.kill()  # SIGKILL; what was acknowledged before it must be in the ledger
                     nursery.cancel_scope.cancel()

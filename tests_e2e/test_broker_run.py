@@ -1,8 +1,8 @@
-"""A brokered request end to end over QUIC against `trio-tracker run`: two reference peers (consumer,
-seeder) enrol, the seeder advertises, the consumer's broker_request is offered to the seeder and assigned, the
-seeder reports usage, the consumer countersigns the settlement push; the ledger holds one USAGE entry with both
-signatures, balances moved by the cost, `ledger verify` exits 0 and counts the countersignature, `ledger show`
-prints it."""
+"""A brokered request end to end over QUIC against `trio-tracker run`: two reference peers (consumer, seeder)
+enrol, the seeder advertises, the consumer's broker_request is offered to the seeder and assigned, the
+seeder reports usage, the consumer countersigns the settlement push; the ledger holds one USAGE entry with
+both signatures, balances moved by the cost, `ledger verify` exits 0 and counts the countersignature,
+`ledger show` prints it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The seeder's usage preimage, byte for byte as the Go plugin builds it (seederflow): what a seeder signs with
-its identity key to report a served request, and what the ledger re-verifies. A leaf: imports nothing from the
-tracker, so the ledger and the peer client share it."""
+"""The seeder's usage preimage, byte for byte as the Go plugin builds it (seederflow): what a seeder signs
+with its identity key to report a served request, and what the ledger re-verifies. A leaf: imports nothing
+from the tracker, so the ledger and the peer client share it."""
 
 from __future__ import annotations
 

@@ -33,7 +33,9 @@ async def test_broker_admin_routes(tmp_path: Path) -> None:
         )
         client = app.test_client()
         async with seeder_peer(stack) as (seeder, _), consumer_peer(stack) as (consumer, _):
-            token = (await consumer.broker_request(await signed_request(consumer))).seeder_assignment.reservation_token
+            token = (
+                await consumer.broker_request(await signed_request(consumer))
+            ).seeder_assignment.reservation_token
             assert (await client.get("/broker/inflight")).status_code == 401
 
             listed = await (await client.get("/broker/inflight", headers=AUTH)).get_json()
@@ -62,7 +64,9 @@ async def test_broker_admin_routes(tmp_path: Path) -> None:
             headers = {**AUTH, "X-Operator-Id": "alice"}
             released = await client.post(f"/broker/reservations/release/{token.hex()}", headers=headers)
             assert await released.get_json() == {"released": True, "request_id": token.hex()}
-            assert (await client.post(f"/broker/reservations/release/{token.hex()}", headers=headers)).status_code == 404
+            assert (
+                await client.post(f"/broker/reservations/release/{token.hex()}", headers=headers)
+            ).status_code == 404
             failed = await client.post(f"/broker/inflight/fail/{token.hex()}", headers=headers)
             assert await failed.get_json() == {"failed": True, "request_id": token.hex()}
             assert stack.broker.inflight.get(token).state.label == "failed"  # type: ignore[union-attr]

@@ -45,21 +45,27 @@ async def test_replayed_envelope_is_rejected(tmp_path: Path) -> None:
 
 
 async def test_consumer_id_of_another_peer_is_rejected(tmp_path: Path) -> None:
-    async with broker_stack(tmp_path) as stack:
-        async with consumer_peer(stack) as (victim, _), consumer_peer(stack) as (attacker, _):
-            snapshot = await attacker.balance()
-            body = envelope_body(snapshot)
-            body.consumer_id = victim.raw_pub_id
-            with pytest.raises(Unauthenticated, match="not the caller"):
-                await attacker.broker_request(signed_envelope(attacker.identity, body))
+    async with (
+        broker_stack(tmp_path) as stack,
+        consumer_peer(stack) as (victim, _),
+        consumer_peer(stack) as (attacker, _),
+    ):
+        snapshot = await attacker.balance()
+        body = envelope_body(snapshot)
+        body.consumer_id = victim.raw_pub_id
+        with pytest.raises(Unauthenticated, match="not the caller"):
+            await attacker.broker_request(signed_envelope(attacker.identity, body))
 
 
 async def test_balance_proof_of_another_identity_is_rejected(tmp_path: Path) -> None:
-    async with broker_stack(tmp_path) as stack:
-        async with consumer_peer(stack) as (rich, _), consumer_peer(stack) as (poor, _):
-            borrowed = await poor.balance(rich.raw_pub_id)
-            with pytest.raises(InvalidRequest, match="not for this consumer"):
-                await poor.broker_request(signed_envelope(poor.identity, envelope_body(borrowed)))
+    async with (
+        broker_stack(tmp_path) as stack,
+        consumer_peer(stack) as (rich, _),
+        consumer_peer(stack) as (poor, _),
+    ):
+        borrowed = await poor.balance(rich.raw_pub_id)
+        with pytest.raises(InvalidRequest, match="not for this consumer"):
+            await poor.broker_request(signed_envelope(poor.identity, envelope_body(borrowed)))
 
 
 async def test_max_cost_overflow_is_invalid(tmp_path: Path) -> None:
@@ -88,22 +94,23 @@ async def test_unknown_model_and_bad_signature_and_stale_proof(tmp_path: Path) -
 
 
 async def test_insufficient_credits_then_success_after_a_grant(tmp_path: Path) -> None:
-    async with broker_stack(tmp_path, grant=100) as stack:
-        async with seeder_peer(stack), consumer_peer(stack) as (consumer, _):
-            response = await consumer.broker_request(
-                await signed_request(consumer, max_in=1000, max_out=5000)
+    async with (
+        broker_stack(tmp_path, grant=100) as stack,
+        seeder_peer(stack),
+        consumer_peer(stack) as (consumer, _),
+    ):
+        response = await consumer.broker_request(await signed_request(consumer, max_in=1000, max_out=5000))
+        assert response.no_capacity.reason == "insufficient_credits"
+        tip = await stack.ledger.tip()
+        assert tip is not None
+        await stack.ledger.append_transfer_in(
+            TransferInRecord(
+                tip.hash, tip.seq + 1, consumer.canonical_id, 1_000_000, int(time.time()), b"\x01" * 32
             )
-            assert response.no_capacity.reason == "insufficient_credits"
-            tip = await stack.ledger.tip()
-            assert tip is not None
-            await stack.ledger.append_transfer_in(
-                TransferInRecord(
-                    tip.hash, tip.seq + 1, consumer.canonical_id, 1_000_000, int(time.time()), b"\x01" * 32
-                )
-            )
-            assert (await consumer.balance()).body.credits == 1_000_100
-            response = await consumer.broker_request(await signed_request(consumer))
-            assert response.WhichOneof("outcome") == "seeder_assignment"
+        )
+        assert (await consumer.balance()).body.credits == 1_000_100
+        response = await consumer.broker_request(await signed_request(consumer))
+        assert response.WhichOneof("outcome") == "seeder_assignment"
 
 
 async def test_rate_limit_per_identity(tmp_path: Path) -> None:

@@ -11,10 +11,9 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 import tracker
-from tracker.broker import BrokerService
 from tracker.admin._admission_routes import register_admission_routes
-from tracker.admin._broker_routes import register_broker_routes
 from tracker.admin._auth import BearerGuard, unauthorized_response
+from tracker.admin._broker_routes import register_broker_routes
 from tracker.admin._context import AdminContext
 from tracker.admin._core_routes import register_core_routes
 from tracker.admin._openapi import build_openapi_document
@@ -22,6 +21,7 @@ from tracker.admin._protocols import ConnectedPeerView, LedgerView, RegistryView
 from tracker.admin._responses import BODY_CONSUMED, error_response, json_response, request_has_body
 from tracker.admin._token import ADMIN_TOKEN_ENV
 from tracker.admission import AdmissionService
+from tracker.broker import BrokerService
 
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 

@@ -216,7 +216,7 @@ class AdmissionService:
     # --- the broker's queue path (rpc-broker §6.6) ----------------------------------------------------------
 
     def pop_ready_for_broker(self, now: float) -> QueueEntry | None:
-        """Pop the queue head if its effective priority reaches the broker's floor for the current pressure."""
+        """Pop the queue head if its effective priority reaches the broker's floor at the current pressure."""
         return self.core.pop_ready(now)
 
     def cancel_queued(self, request_id: bytes) -> bool:

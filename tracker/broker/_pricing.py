@@ -43,7 +43,7 @@ class PriceTable:
 
     @classmethod
     def from_config(cls, pricing: object) -> PriceTable:
-        """From a config `pricing` section (`models: {name: {in_credits_per_token, out_credits_per_token}}`)."""
+        """From a config `pricing` section (models: name → in/out credits per token)."""
         models = pricing.models  # type: ignore[attr-defined]
         return cls(
             {
@@ -64,7 +64,7 @@ class PriceTable:
         total = price.in_credits_per_token * input_tokens + price.out_credits_per_token * output_tokens
         if total > MAX_CREDITS:
             raise CostOverflow(
-                f"cost of {input_tokens} in / {output_tokens} out tokens of {model} overflows the credit range"
+                f"cost of {input_tokens} in / {output_tokens} out tokens of {model} overflows the credits"
             )
         return total
 

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import trio
@@ -105,7 +105,7 @@ class BrokerInvalid(Exception):
 
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
-    policy: SelectionPolicy = SelectionPolicy()
+    policy: SelectionPolicy = field(default_factory=SelectionPolicy)
     offer_timeout_s: float = 1.5
     max_offer_attempts: int = 4
     queue_drain_interval_s: float = 1.0

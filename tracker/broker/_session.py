@@ -1,7 +1,7 @@
 """Inflight requests and credit reservations (rpc-broker §7), pure and synchronous: the state machine with
-compare-and-set transitions, the hash index used by settlement, the terminal sweep, the reservation book and its
-expiry. Nothing here is persisted: a restart loses inflight requests and reservations (peers retry); what is
-settled is in the ledger."""
+compare-and-set transitions, the FIFO match of Go plugin reports, the terminal sweep, the reservation book
+and its expiry. Nothing here is persisted: a restart loses inflight requests and reservations (peers
+retry); what is settled is in the ledger."""
 
 from __future__ import annotations
 

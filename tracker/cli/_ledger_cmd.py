@@ -88,10 +88,11 @@ def _register_show(actions: argparse._SubParsersAction) -> None:
         "show",
         help="print one entry (with its peer signatures' state) as JSON",
         description=(
-            "Print the entry at seq N as one JSON object: its body fields (ids, hashes and signatures in hex),\n"
-            "its hash, and for a brokered usage entry the seeder's report id, whether the seeder's usage\n"
-            "signature and the consumer's countersignature verify with the keys of the identity table\n"
-            '(countersignature: "valid", "invalid", "missing" or "unknown_key"). Read-only.'
+            "Print the entry at seq N as one JSON object: its body fields (ids, hashes and signatures\n"
+            "in hex), its hash, and for a brokered usage entry the seeder's report id and whether the\n"
+            "seeder's usage signature and the consumer's countersignature verify with the keys of the\n"
+            'identity table (countersignature: "valid", "invalid", "missing" or "unknown_key").\n'
+            "Read-only."
         ),
         epilog=_SHOW_EXIT_CODES,
     )

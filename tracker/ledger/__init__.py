@@ -50,6 +50,7 @@ from tracker.ledger._ledger import Ledger
 from tracker.ledger._merkle import merkle_root, merkle_root_preimage
 from tracker.ledger._metrics import LedgerMetrics
 from tracker.ledger._ownership import LedgerNotOursError, check_ledger_is_ours, schema_problems
+from tracker.ledger._peer_audit import PeerSignatureReport, describe_entry
 from tracker.ledger._prepare import TIMESTAMP_WINDOW_SECONDS
 from tracker.ledger._records import (
     AppendRequest,
@@ -62,7 +63,6 @@ from tracker.ledger._records import (
     UsageRecord,
 )
 from tracker.ledger._service import AsyncLedger, open_ledger, run_merkle_rollup
-from tracker.ledger._peer_audit import PeerSignatureReport, describe_entry
 from tracker.ledger._settlement import Countersignature, CountersignatureConflict, SettlementStore
 from tracker.ledger._store import BalanceRow, LedgerStore
 from tracker.ledger._validate import validate_entry_body, verify_all
@@ -125,9 +125,9 @@ __all__ = [
     "build_transfer_in_entry",
     "build_transfer_out_entry",
     "build_usage_entry",
-    "describe_entry",
     "canonical_bytes",
     "check_ledger_is_ours",
+    "describe_entry",
     "encode_entry",
     "entry_hash",
     "merkle_root",

@@ -91,7 +91,7 @@ class SettlementStore:
         )
         if row is None:
             return None
-        return Countersignature(int(row[0]), bytes(row[1]), int(row[2]))  # type: ignore[call-overload,arg-type]
+        return Countersignature(int(row[0]), bytes(row[1]), int(row[2]))  # type: ignore[call-overload]
 
     def record_countersignature(self, seq: int, consumer_sig: bytes, recorded_at: int) -> bool:
         """Record the consumer's signature for entry `seq`; True when newly recorded, False when the same
@@ -99,7 +99,8 @@ class SettlementStore:
         with self._lock:
             try:
                 cursor = self._connection.execute(
-                    "INSERT OR IGNORE INTO countersignatures (seq, consumer_sig, recorded_at) VALUES (?, ?, ?)",
+                    "INSERT OR IGNORE INTO countersignatures (seq, consumer_sig, recorded_at)"
+                    " VALUES (?, ?, ?)",
                     (seq, consumer_sig, recorded_at),
                 )
                 if cursor.rowcount == 1:

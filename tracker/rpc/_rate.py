@@ -6,7 +6,8 @@ MAX_TRACKED_KEYS = 100_000
 
 
 class RateLimiter:
-    """`rate_per_min` tokens a minute per key, bursts up to max(1, burst) (default burst: rate_per_min). When more than
+    """`rate_per_min` tokens a minute per key, bursts up to max(1, burst) (burst defaults to
+    rate_per_min). When more than
     MAX_TRACKED_KEYS keys are tracked, keys whose bucket has refilled are forgotten (a full bucket is the same
     as no entry)."""
 
