@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from quart_trio import QuartTrio
 
-from tests.admin.conftest import FIXED_NOW, TOKEN, ShutdownRecorder
+from tests.admin.conftest import FIXED_NOW, TOKEN, ShutdownRecorder, identity
+from tracker._proto.envelope_pb2 import EnvelopeBody
 from tracker.admin import create_admin_app
 from tracker.admission._service import AdmissionService
 from tracker.admission.core._gatekeeper import AdmissionCore
@@ -23,9 +24,17 @@ from tracker.admission.core._state import ConsumerCreditState
 from tracker.admission.core._supply import SupplySnapshot
 from tracker.admission.persistence._tlog_format import OperatorOverridePayload, TLogKind
 from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, scan_tlog_file
+from tracker.broker import BrokerService, InflightRequest, PriceTable, State
 from tracker.config import Config, config_for_data_dir
 from tracker.identity import TrackerIdentity, identity_from_seed
-from tracker.ledger import AsyncLedger, UsageRecord, build_usage_entry, canonical_bytes, open_ledger
+from tracker.ledger import (
+    AsyncLedger,
+    SettlementStore,
+    UsageRecord,
+    build_usage_entry,
+    canonical_bytes,
+    open_ledger,
+)
 from tracker.registry import Registry
 
 
@@ -59,6 +68,24 @@ class AdminStack:
     core: AdmissionCore
     admission: AdmissionService
     shutdown: ShutdownRecorder
+    broker: BrokerService
+
+    def add_broker_request(self, value: int) -> bytes:
+        """An inflight request (ASSIGNED) with a reservation, as the broker holds them; its id."""
+        request_id = bytes([value]) * 16
+        request = InflightRequest(
+            request_id=request_id,
+            consumer_id=identity(value),
+            body=EnvelopeBody(model="claude-sonnet-4-6"),
+            envelope_hash=bytes(32),
+            max_cost=100,
+            started_at=FIXED_NOW - 5,
+            assigned_seeder=identity(0x5E),
+        )
+        self.broker.inflight.insert(request)
+        self.broker.inflight.transition(request_id, State.SELECTING, State.ASSIGNED, FIXED_NOW)
+        self.broker.reservations.reserve(request_id, request.consumer_id, 100, 1000, FIXED_NOW + 1200)
+        return request_id
 
     async def append_usage(
         self, consumer: Party, seeder: Party, cost: int, *, request_byte: int = 0x33
@@ -127,6 +154,15 @@ async def admin_stack(
         )
         ledger.subscribe(admission.on_ledger_entry)
         shutdown = ShutdownRecorder()
+        settlements = await trio.to_thread.run_sync(SettlementStore.open, config.ledger.storage_path)
+        broker = BrokerService(
+            ledger=ledger,
+            settlements=settlements,
+            registry=registry,
+            admission=admission,
+            prices=PriceTable.from_config(config.pricing),
+            clock=clock,
+        )
         app = create_admin_app(
             ledger=ledger,
             registry=registry,
@@ -136,9 +172,11 @@ async def admin_stack(
             clock=clock,
             logger=logging.getLogger("tests.admin"),
             merkle_root_minutes=config.ledger.merkle_root_interval_minutes,
+            broker=broker,
         )
         try:
-            yield AdminStack(app, config, ledger, registry, core, admission, shutdown)
+            yield AdminStack(app, config, ledger, registry, core, admission, shutdown, broker)
         finally:
             with trio.CancelScope(shield=True):
                 await admission.aclose()
+            settlements.close()

@@ -31,7 +31,7 @@ _PATH_CHARS = st.characters(codec="ascii", categories=("L", "N", "P", "S"), excl
 _HEADER_CHARS = st.characters(codec="latin-1", categories=("L", "N", "P", "S", "Zs"))
 UNSEEDED_IDS = {
     name: ["00" * 32] for name in ("identity_id", "consumer_id", "seeder_id", "request_id", "peer_id")
-}
+} | {"broker_request_id": ["00" * 16]}
 
 AUTH_CHOICES = [
     AUTH,
@@ -88,7 +88,9 @@ async def seeded_stack_data(stack: AdminStack) -> dict[str, list[str]]:
     stack.core.blocklist_add(identity(0xBB))
     stack.registry.register(SeederRecord(identity_id=SEEDER.identity_id, last_heartbeat=FIXED_NOW))
     stack.registry.heartbeat(SEEDER.identity_id, FIXED_NOW)
+    broker_request_ids = [stack.add_broker_request(value).hex() for value in (1, 2, 3, 4)]
     return {
+        "broker_request_id": broker_request_ids,
         "identity_id": [ALICE.identity_id.hex(), SEEDER.identity_id.hex()],
         "consumer_id": [ALICE.identity_id.hex()],
         "seeder_id": [SEEDER.identity_id.hex()],

@@ -354,7 +354,7 @@ def _paths() -> dict[str, Any]:
 
 def _broker_paths() -> dict[str, Any]:
     request_id = {
-        "name": "request_id",
+        "name": "broker_request_id",
         "in": "path",
         "required": True,
         "description": "Broker request id (reservation token): 16 bytes as 32 hex characters (either case)",
@@ -415,7 +415,7 @@ def _broker_paths() -> dict[str, Any]:
                 "listBrokerInflight",
             )
         },
-        "/broker/inflight/{request_id}": {
+        "/broker/inflight/{broker_request_id}": {
             "get": tagged(
                 _operation(
                     "One inflight broker request",
@@ -437,7 +437,7 @@ def _broker_paths() -> dict[str, Any]:
                 "listBrokerReservations",
             )
         },
-        "/broker/reservations/release/{request_id}": {
+        "/broker/reservations/release/{broker_request_id}": {
             "post": tagged(
                 _mutating(
                     "Release a reservation (inflight state and seeder load untouched)",
@@ -448,7 +448,7 @@ def _broker_paths() -> dict[str, Any]:
                 "releaseBrokerReservation",
             )
         },
-        "/broker/inflight/fail/{request_id}": {
+        "/broker/inflight/fail/{broker_request_id}": {
             "post": tagged(
                 _mutating(
                     "Fail an inflight request unconditionally (reservation and load untouched)",

@@ -1,0 +1,310 @@
+"""Benchmark of brokered requests end to end: a `trio-tracker run` process and a load-generator process on
+127.0.0.1, N consumers and M seeders (reference peers from tracker.client). One brokered request =
+broker_request → offer → assignment → usage_report → settlement push → SETTLE. Prints completed brokered
+requests/s and p50/p99 end-to-end latency for each consumer count, beside the floor measured in the same run:
+one BALANCE round trip (same tracker, same kind of connection) and one group-committed ledger append (same
+machine, fresh ledger). Afterwards the ledger is checked: one USAGE entry per completed request (no double
+charges, no lost entries) and `ledger verify` exits 0.
+
+    .venv/bin/python bench/broker.py [--seconds 5] [--consumers 10,100] [--seeders 20]
+
+Targets (issue "broker and settlement"): ≥ 300 completed brokered requests/s on a 2-core machine with the load
+generator included; p99 ≤ 100 ms at 10 concurrent consumers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TRIO_TRACKER = [sys.executable, "-m", "tracker"]
+SONNET = "claude-sonnet-4-6"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ------------------------------------------------------------------------------------------- load generator
+async def _loadgen(
+    address: tuple[str, int], pin: bytes, consumers: int, seeders: int, seconds: float
+) -> dict:  # type: ignore[type-arg]
+    import trio
+
+    from tracker.client import ConsumerPeer, SeederPeer, connect_peer
+    from tracker.identity import generate_identity
+
+    latencies: list[float] = []
+    failures: dict[str, int] = {}
+    tokens: list[str] = []
+    seeder_clients: dict[bytes, object] = {}
+    ready = trio.Semaphore(0)
+    stop = trio.Event()
+
+    async def run_seeder() -> None:
+        role = SeederPeer([SONNET])
+        async with connect_peer(
+            address, pin=pin, identity=generate_identity(), on_offer=role.on_offer
+        ) as client:
+            await client.enroll(role=2)
+            await client.advertise([SONNET], headroom=0.9)
+            seeder_clients[client.canonical_id] = client
+            ready.release()
+            await stop.wait()
+
+    async def run_consumer() -> None:
+        role = ConsumerPeer()
+        async with connect_peer(
+            address, pin=pin, identity=generate_identity(), on_settlement=role.on_settlement
+        ) as client:
+            role.client = client
+            await client.enroll(role=1)
+            ready.release()
+            await start.wait()
+            while not stop.is_set():
+                started = time.perf_counter()
+                assignment = await role.request(SONNET, 10, 20)
+                if isinstance(assignment, str):
+                    failures[assignment] = failures.get(assignment, 0) + 1
+                    await trio.sleep(0.01)
+                    continue
+                seeder = seeder_by_address[assignment.seeder_addr.decode()]
+                await SeederPeer.report(seeder, assignment.reservation_token, SONNET, 10, 20)  # type: ignore[arg-type]
+                await role.wait_settled(assignment.reservation_token)
+                if not stop.is_set():
+                    latencies.append(time.perf_counter() - started)
+                tokens.append(assignment.reservation_token.hex())
+
+    start = trio.Event()
+    seeder_by_address: dict[str, object] = {}
+    async with trio.open_nursery() as nursery:
+        for _ in range(seeders):
+            nursery.start_soon(run_seeder)
+        for _ in range(seeders):
+            await ready.acquire()
+        # the tracker names a seeder by the address it observed; map it back to our client
+        for client in seeder_clients.values():
+            seeder_by_address[await client.stun_allocate()] = client  # type: ignore[attr-defined]
+        for _ in range(consumers):
+            nursery.start_soon(run_consumer)
+        for _ in range(consumers):
+            await ready.acquire()
+        start.set()
+        began = time.perf_counter()
+        await trio.sleep(seconds)
+        stop.set()
+        elapsed = time.perf_counter() - began
+    return {
+        "completed": len(latencies),
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "failures": failures,
+        "tokens": tokens,
+    }
+
+
+async def _balance_floor(address: tuple[str, int], pin: bytes, seconds: float) -> list[float]:
+    import trio
+
+    from tracker.client import connect_peer
+    from tracker.identity import generate_identity
+
+    samples: list[float] = []
+    async with connect_peer(address, pin=pin, identity=generate_identity()) as client:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await client.balance()
+            samples.append(time.perf_counter() - started)
+    await trio.lowlevel.checkpoint()
+    return samples
+
+
+def _loadgen_main(args: argparse.Namespace) -> None:
+    import trio
+
+    host, _, port = args.address.rpartition(":")
+    address = (host, int(port))
+    pin = bytes.fromhex(args.pin)
+    if args.role == "balance":
+        result: object = trio.run(_balance_floor, address, pin, args.seconds)
+    else:
+        result = trio.run(_loadgen, address, pin, args.consumers_one, args.seeders, args.seconds)
+    json.dump(result, sys.stdout)
+
+
+# ----------------------------------------------------------------------------------------------- the floor
+def _ledger_append_floor(seconds: float) -> list[float]:
+    import trio
+
+    from tracker.identity import generate_identity
+    from tracker.ledger import open_ledger
+
+    async def main() -> list[float]:
+        samples: list[float] = []
+        with tempfile.TemporaryDirectory() as directory:
+            async with open_ledger(Path(directory) / "ledger.sqlite", generate_identity()) as ledger:
+                deadline = time.perf_counter() + seconds
+                index = 0
+                while time.perf_counter() < deadline:
+                    index += 1
+                    started = time.perf_counter()
+                    await ledger.issue_starter_grant(index.to_bytes(32, "big"), 1)
+                    samples.append(time.perf_counter() - started)
+        return samples
+
+    return trio.run(main)
+
+
+# -------------------------------------------------------------------------------------------------- driver
+def _data_dir(directory: Path) -> Path:
+    subprocess.run([*TRIO_TRACKER, "init", "--data-dir", str(directory)], check=True, capture_output=True)
+    config = directory / "tracker.yaml"
+    text = config.read_text()
+    for pattern, value in (
+        (r"(server:\n  listen_addr:)[^\n]*", r'\1 "127.0.0.1:0"'),
+        (r"(admin:\n  listen_addr:)[^\n]*", r'\1 "127.0.0.1:0"'),
+        (r"(metrics:\n  listen_addr:)[^\n]*", r'\1 "127.0.0.1:0"'),
+        (r"starter_grant_credits: \d+", "starter_grant_credits: 1000000000"),
+        (r"enroll_rate_per_min_per_ip: \d+", "enroll_rate_per_min_per_ip: 1000000"),
+        (r"broker_request_rate_per_sec: [\d.]+", "broker_request_rate_per_sec: 100000.0"),
+        (r"load_threshold: \d+", "load_threshold: 1000"),
+        (r"queue_drain_interval_ms: \d+", "queue_drain_interval_ms: 100"),
+    ):
+        text, count = re.subn(pattern, value, text, count=1)
+        assert count == 1, pattern
+    config.write_text(text)
+    return config
+
+
+def _start_tracker(config: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    env = {**os.environ, "TOKEN_BAY_ADMIN_TOKEN": "bench"}
+    process = subprocess.Popen(
+        [*TRIO_TRACKER, "run", "--config", str(config)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "rpc_addr" in record and "pin" in record:
+            return process, record
+    raise RuntimeError("tracker exited before its ready line")
+
+
+def _run_loadgen(ready: dict[str, object], role: str, consumers: int, seeders: int, seconds: float) -> object:
+    result = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--loadgen",
+            role,
+            "--address",
+            str(ready["rpc_addr"]),
+            "--pin",
+            str(ready["pin"]),
+            "--consumers-one",
+            str(consumers),
+            "--seeders",
+            str(seeders),
+            "--seconds",
+            str(seconds),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    return json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--consumers", default="10,100")
+    parser.add_argument("--seeders", type=int, default=20)
+    parser.add_argument("--loadgen", dest="role", help=argparse.SUPPRESS)
+    parser.add_argument("--address", help=argparse.SUPPRESS)
+    parser.add_argument("--pin", help=argparse.SUPPRESS)
+    parser.add_argument("--consumers-one", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:
+        _loadgen_main(args)
+        return
+
+    print(
+        f"broker bench: {os.cpu_count()} CPUs, tracker + load generator on 127.0.0.1, {args.seconds:g} s per run"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        config = _data_dir(Path(directory) / "data")
+        process, ready = _start_tracker(config)
+        all_tokens: list[str] = []
+        try:
+            balance = _run_loadgen(ready, "balance", 0, 0, min(args.seconds, 3.0))
+            assert isinstance(balance, list)
+            balance_p50 = statistics.median(balance)
+            print(
+                f"floor: BALANCE round trip p50 {balance_p50 * 1e3:.2f} ms, p99 {_percentile(balance, 0.99) * 1e3:.2f} ms ({len(balance)} calls)"
+            )
+            runs = []
+            for consumers in [int(text) for text in args.consumers.split(",")]:
+                result = _run_loadgen(ready, "broker", consumers, args.seeders, args.seconds)
+                assert isinstance(result, dict)
+                all_tokens.extend(result["tokens"])
+                runs.append((consumers, result))
+        finally:
+            process.terminate()
+            process.wait(30)
+        append = _ledger_append_floor(min(args.seconds, 3.0))
+        append_p50 = statistics.median(append)
+        print(
+            f"floor: one group-committed ledger append p50 {append_p50 * 1e3:.2f} ms, p99 {_percentile(append, 0.99) * 1e3:.2f} ms ({len(append)} appends, fsync per commit)"
+        )
+        for consumers, result in runs:
+            latencies = result["latencies"]
+            rate = result["completed"] / result["elapsed"]
+            p50 = _percentile(latencies, 0.5)
+            print(
+                f"brokered: {consumers} consumers / {args.seeders} seeders: {rate:.0f} completed/s, "
+                f"p50 {p50 * 1e3:.1f} ms, p99 {_percentile(latencies, 0.99) * 1e3:.1f} ms; "
+                f"p50 / (BALANCE + append) floor = {p50 / (balance_p50 + append_p50):.1f}x; "
+                f"not assigned: {result['failures'] or 'none'}"
+            )
+        ledger_path = Path(directory) / "data" / "ledger.sqlite"
+        connection = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+        request_ids = [
+            bytes(row[0]).hex() for row in connection.execute("SELECT request_id FROM entries WHERE kind = 1")
+        ]
+        connection.close()
+        double = len(request_ids) - len(set(request_ids))
+        lost = len(set(all_tokens) - set(request_ids))
+        verify = subprocess.run(
+            [*TRIO_TRACKER, "ledger", "verify", "--config", str(config)], capture_output=True, text=True
+        )
+        print(
+            f"ledger: {len(request_ids)} USAGE entries for {len(set(all_tokens))} settled requests; "
+            f"double charges {double}, lost usage entries {lost}; ledger verify exit {verify.returncode}"
+        )
+
+
+if __name__ == "__main__":
+    main()
