@@ -229,11 +229,12 @@ def _run_loadgen(ready: dict[str, object], role: str, consumers: int, seeders: i
             "--seconds",
             str(seconds),
         ],
-        check=True,
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
     )
+    if result.returncode != 0:
+        raise RuntimeError(f"load generator failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return json.loads(result.stdout)
 
 
@@ -252,7 +253,8 @@ def main() -> None:
         return
 
     print(
-        f"broker bench: {os.cpu_count()} CPUs, tracker + load generator on 127.0.0.1, {args.seconds:g} s per run"
+        f"broker bench: {os.cpu_count()} CPUs, tracker + load generator on 127.0.0.1, "
+        f"{args.seconds:g} s per run"
     )
     with tempfile.TemporaryDirectory() as directory:
         config = _data_dir(Path(directory) / "data")
@@ -263,7 +265,8 @@ def main() -> None:
             assert isinstance(balance, list)
             balance_p50 = statistics.median(balance)
             print(
-                f"floor: BALANCE round trip p50 {balance_p50 * 1e3:.2f} ms, p99 {_percentile(balance, 0.99) * 1e3:.2f} ms ({len(balance)} calls)"
+                f"floor: BALANCE round trip p50 {balance_p50 * 1e3:.2f} ms, "
+                f"p99 {_percentile(balance, 0.99) * 1e3:.2f} ms ({len(balance)} calls)"
             )
             runs = []
             for consumers in [int(text) for text in args.consumers.split(",")]:
@@ -277,7 +280,8 @@ def main() -> None:
         append = _ledger_append_floor(min(args.seconds, 3.0))
         append_p50 = statistics.median(append)
         print(
-            f"floor: one group-committed ledger append p50 {append_p50 * 1e3:.2f} ms, p99 {_percentile(append, 0.99) * 1e3:.2f} ms ({len(append)} appends, fsync per commit)"
+            f"floor: one group-committed ledger append p50 {append_p50 * 1e3:.2f} ms, "
+            f"p99 {_percentile(append, 0.99) * 1e3:.2f} ms ({len(append)} appends, fsync per commit)"
         )
         for consumers, result in runs:
             latencies = result["latencies"]

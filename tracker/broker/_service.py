@@ -401,13 +401,16 @@ class BrokerService:
         output_tokens: int,
         seeder_sig: bytes,
     ) -> int:
-        seq = await trio.to_thread.run_sync(
-            self._settlements.usage_report_seq, seeder_id, report_id, limiter=self._limiter
-        )
-        if seq is not None:
-            self.metrics.settlements.labels("duplicate").inc()
-            return seq
         request = self.inflight.get(report_id)
+        if request is None or request.state != State.ASSIGNED:
+            # Not a live assignment by this token: it may be a repeat of a report settled before a restart
+            # (the ledger's side table knows; the append below would refuse a second entry anyway).
+            seq = await trio.to_thread.run_sync(
+                self._settlements.usage_report_seq, seeder_id, report_id, limiter=self._limiter
+            )
+            if seq is not None:
+                self.metrics.settlements.labels("duplicate").inc()
+                return seq
         if request is not None and request.assigned_seeder != seeder_id:
             raise self._fail("seeder_mismatch", "invalid", "SEEDER_MISMATCH")
         if request is None:

@@ -10,6 +10,7 @@ import time
 
 import trio
 
+from tracker._proto.balance_pb2 import SignedBalanceSnapshot
 from tracker._proto.envelope_pb2 import EnvelopeBody, ExhaustionProofV1, StopFailure, UsageProbe
 from tracker._proto.ledger_pb2 import EntryBody
 from tracker._proto.rpc_pb2 import OfferDecision, OfferPush, SeederAssignment, SettleAck, SettlementPush
@@ -71,8 +72,12 @@ class SeederPeer:
 class ConsumerPeer:
     """The settlement handler of a consumer: countersigns pushes for its own pending requests."""
 
+    PROOF_REUSE_S = 60.0  # a balance proof is valid 600 s; the tracker also checks the live balance
+
     def __init__(self) -> None:
         self.client: PeerClient | None = None
+        self._proof: SignedBalanceSnapshot | None = None
+        self._proof_at = 0.0
         self._waiting: dict[bytes, trio.Event] = {}
         self.settled: dict[bytes, bytes] = {}  # reservation token -> entry hash
         self.unsolicited = 0
@@ -96,10 +101,13 @@ class ConsumerPeer:
     async def request(
         self, model: str, max_input_tokens: int, max_output_tokens: int
     ) -> SeederAssignment | str:
-        """broker_request with a fresh balance proof; the assignment, or the reason it was not assigned."""
+        """broker_request (balance proof refreshed every PROOF_REUSE_S); the assignment, or the reason it was
+        not assigned."""
         assert self.client is not None
-        snapshot = await self.client.balance()
-        body = envelope_body(model, max_input_tokens, max_output_tokens, snapshot)
+        if self._proof is None or time.monotonic() - self._proof_at > self.PROOF_REUSE_S:
+            self._proof = await self.client.balance()
+            self._proof_at = time.monotonic()
+        body = envelope_body(model, max_input_tokens, max_output_tokens, self._proof)
         response = await self.client.broker_request(signed_envelope(self.client.identity, body))
         outcome = response.WhichOneof("outcome")
         if outcome == "seeder_assignment":
