@@ -187,3 +187,28 @@ async def test_32_concurrent_settlements_all_succeed(tmp_path: Path) -> None:
         for entry in usage:
             assert await trio.to_thread.run_sync(stack.settlements.countersignature, entry.seq) is not None
         assert await stack.ledger.assert_chain_integrity() == len(await stack.ledger.entries_since(0))
+
+
+async def test_queue_timeout_answers_rejected_with_retry_in_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with broker_stack(tmp_path) as stack, consumer_peer(stack) as (consumer, _):
+        monkeypatch.setattr(stack.admission, "pop_ready_for_broker", lambda now: None)  # the drain holds
+        monkeypatch.setattr(stack.admission, "queue_timeout_s", lambda: 0.3)
+        _queue_pressure(stack)
+        response = await consumer.broker_request(await signed_request(consumer))
+        assert response.WhichOneof("outcome") == "rejected"
+        assert response.rejected.reason == 2  # QUEUE_TIMEOUT
+        assert response.rejected.retry_after_s == 60  # clamped into [60, 600]
+        assert stack.admission.queue_view() == []
+        assert stack.broker.metrics.requests.labels("queue_timeout")._value.get() == 1
+
+
+async def test_overloaded_region_rejects_with_retry_in_range(tmp_path: Path) -> None:
+    async with broker_stack(tmp_path) as stack, consumer_peer(stack) as (consumer, _):
+        stack.admission.core.publish_supply(SupplySnapshot(computed_at=time.time(), pressure=2.0))
+        response = await consumer.broker_request(await signed_request(consumer))
+        assert response.WhichOneof("outcome") == "rejected"
+        assert response.rejected.reason == 1  # REGION_OVERLOADED
+        assert 60 <= response.rejected.retry_after_s <= 600
+        assert len(stack.broker.reservations) == 0
