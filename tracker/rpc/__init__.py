@@ -4,8 +4,8 @@ stream model, the live peer table, and the router with its handlers.
 Layout: `_wire` (frames, shells, classification; pure), `_aioquic` (the only module touching aioquic's private
 attributes), `_certs` (certificates, ids, identity checks), `_connection` (one connection under Trio),
 `_endpoint` (the UDP socket and routing by connection id), `_server` (sessions, streams, pushes), `_peers`,
-`_metrics`, `_router` + `_handlers` + `_broker_handlers` (methods → subsystems). The transport modules import no ledger,
-registry or broker; only `_handlers` and `_service` do.
+`_metrics`, `_router` + `_handlers` + `_broker_handlers` (methods → subsystems). The transport modules import
+no ledger, registry or broker; only `_handlers`, `_broker_handlers` and `_listener` do.
 """
 
 from tracker.rpc._aioquic import (
