@@ -502,15 +502,13 @@ class BrokerService:
             raise self._fail("settle_not_found", "not_found", "unknown preimage_hash")
         if entry.body.consumer_id != consumer_id:
             raise self._fail("settle_mismatch", "invalid", "SEEDER_MISMATCH")
-        recorded_before = await trio.to_thread.run_sync(
-            self._settlements.countersignature, entry.seq, limiter=self._limiter
-        )
-        if recorded_before is not None:
-            if recorded_before.consumer_sig != consumer_sig:
-                raise self._fail("settle_duplicate", "invalid", "DUPLICATE_SETTLE")
-            self.metrics.settlements.labels("settle_repeat").inc()
-            return
         if not verify(consumer_pub, canonical_bytes(entry.body), consumer_sig):
+            # A different signature than the one recorded is a duplicate settle, whatever it signs.
+            recorded_before = await trio.to_thread.run_sync(
+                self._settlements.countersignature, entry.seq, limiter=self._limiter
+            )
+            if recorded_before is not None:
+                raise self._fail("settle_duplicate", "invalid", "DUPLICATE_SETTLE")
             raise self._fail("settle_bad_signature", "invalid", "CONSUMER_SIG_INVALID")
         try:
             recorded = await trio.to_thread.run_sync(
