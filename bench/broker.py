@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import re
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -44,7 +46,7 @@ async def _loadgen(
 ) -> dict:  # type: ignore[type-arg]
     import trio
 
-    from tracker.client import ConsumerPeer, SeederPeer, connect_peer
+    from tracker.client import ClientError, ConsumerPeer, SeederPeer, connect_peer
     from tracker.identity import generate_identity
 
     latencies: list[float] = []
@@ -63,7 +65,7 @@ async def _loadgen(
             await client.advertise([SONNET], headroom=0.9)
             seeder_clients[client.canonical_id] = client
             ready.release()
-            await stop.wait()
+            await consumers_done.wait()
 
     async def run_consumer() -> None:
         role = ConsumerPeer()
@@ -76,19 +78,24 @@ async def _loadgen(
             await start.wait()
             while not stop.is_set():
                 started = time.perf_counter()
-                assignment = await role.request(SONNET, 10, 20)
-                if isinstance(assignment, str):
-                    failures[assignment] = failures.get(assignment, 0) + 1
-                    await trio.sleep(0.01)
+                try:
+                    assignment = await role.request(SONNET, 10, 20)
+                    if isinstance(assignment, str):
+                        failures[assignment] = failures.get(assignment, 0) + 1
+                        await trio.sleep(0.01)
+                        continue
+                    seeder = seeder_by_address[assignment.seeder_addr.decode()]
+                    await SeederPeer.report(seeder, assignment.reservation_token, SONNET, 10, 20)  # type: ignore[arg-type]
+                    tokens.append(assignment.reservation_token.hex())  # acknowledged: must be in the ledger
+                    await role.wait_settled(assignment.reservation_token)
+                except ClientError as error:
+                    failures[type(error).__name__] = failures.get(type(error).__name__, 0) + 1
                     continue
-                seeder = seeder_by_address[assignment.seeder_addr.decode()]
-                await SeederPeer.report(seeder, assignment.reservation_token, SONNET, 10, 20)  # type: ignore[arg-type]
-                await role.wait_settled(assignment.reservation_token)
                 if not stop.is_set():
                     latencies.append(time.perf_counter() - started)
-                tokens.append(assignment.reservation_token.hex())
 
     start = trio.Event()
+    consumers_done = trio.Event()
     seeder_by_address: dict[str, object] = {}
     async with trio.open_nursery() as nursery:
         for _ in range(seeders):
@@ -98,15 +105,17 @@ async def _loadgen(
         # the tracker names a seeder by the address it observed; map it back to our client
         for client in seeder_clients.values():
             seeder_by_address[await client.stun_allocate()] = client  # type: ignore[attr-defined]
-        for _ in range(consumers):
-            nursery.start_soon(run_consumer)
-        for _ in range(consumers):
-            await ready.acquire()
-        start.set()
-        began = time.perf_counter()
-        await trio.sleep(seconds)
-        stop.set()
-        elapsed = time.perf_counter() - began
+        async with trio.open_nursery() as consumer_nursery:
+            for _ in range(consumers):
+                consumer_nursery.start_soon(run_consumer)
+            for _ in range(consumers):
+                await ready.acquire()
+            start.set()
+            began = time.perf_counter()
+            await trio.sleep(seconds)
+            stop.set()
+            elapsed = time.perf_counter() - began
+        consumers_done.set()
     return {
         "completed": len(latencies),
         "elapsed": elapsed,
@@ -201,14 +210,24 @@ def _start_tracker(config: Path) -> tuple[subprocess.Popen[str], dict[str, objec
         env=env,
     )
     assert process.stderr is not None
-    for line in process.stderr:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and "rpc_addr" in record and "pin" in record:
-            return process, record
-    raise RuntimeError("tracker exited before its ready line")
+    found: queue.Queue[dict[str, object] | None] = queue.Queue()
+
+    def read_stderr() -> None:  # keep draining: a full pipe would block the tracker's logging
+        assert process.stderr is not None
+        for line in process.stderr:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "rpc_addr" in record and "pin" in record:
+                found.put(record)
+        found.put(None)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    record = found.get(timeout=60)
+    if record is None:
+        raise RuntimeError("tracker exited before its ready line")
+    return process, record
 
 
 def _run_loadgen(ready: dict[str, object], role: str, consumers: int, seeders: int, seconds: float) -> object:
