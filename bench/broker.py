@@ -33,6 +33,12 @@ TRIO_TRACKER = [sys.executable, "-m", "tracker"]
 SONNET = "claude-sonnet-4-6"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -289,8 +295,10 @@ def main() -> None:
             )
             runs = []
             for consumers in [int(text) for text in args.consumers.split(",")]:
+                cpu_before = _cpu_seconds(process.pid)
                 result = _run_loadgen(ready, "broker", consumers, args.seeders, args.seconds)
                 assert isinstance(result, dict)
+                result["tracker_cpu_s"] = _cpu_seconds(process.pid) - cpu_before
                 all_tokens.extend(result["tokens"])
                 runs.append((consumers, result))
         finally:
@@ -306,11 +314,13 @@ def main() -> None:
             latencies = result["latencies"]
             rate = result["completed"] / result["elapsed"]
             p50 = _percentile(latencies, 0.5)
+            cpu_ms = result["tracker_cpu_s"] * 1e3 / max(1, len(result["tokens"]))
             print(
                 f"brokered: {consumers} consumers / {args.seeders} seeders: {rate:.0f} completed/s, "
                 f"p50 {p50 * 1e3:.1f} ms, p99 {_percentile(latencies, 0.99) * 1e3:.1f} ms; "
                 f"p50 / (BALANCE + append) floor = {p50 / (balance_p50 + append_p50):.1f}x; "
-                f"not assigned: {result['failures'] or 'none'}"
+                f"not assigned: {result['failures'] or 'none'}; tracker CPU "
+                f"{cpu_ms:.1f} ms per request (whole run)"
             )
         ledger_path = Path(directory) / "data" / "ledger.sqlite"
         connection = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
