@@ -17,7 +17,7 @@ from tests.broker.stack import (
     signed_request,
 )
 from tracker._usage import usage_preimage
-from tracker.client import InvalidRequest, NotFound, signed_usage_report
+from tracker.client import InvalidRequest, NotFound, Unauthenticated, signed_usage_report
 from tracker.identity import verify
 from tracker.ledger import EntryKind, canonical_bytes
 
@@ -178,3 +178,22 @@ def trio_now_plus(stack: object, seconds: float) -> float:
     import time
 
     return time.time() + seconds
+
+
+async def test_turn_relay_session_is_shared_by_both_parties_of_an_assignment(tmp_path: Path) -> None:
+    async with (
+        broker_stack(tmp_path) as stack,
+        seeder_peer(stack) as (seeder, _),
+        consumer_peer(stack) as (consumer, _),
+        consumer_peer(stack) as (stranger, _),
+    ):
+        token = (
+            await consumer.broker_request(await signed_request(consumer))
+        ).seeder_assignment.reservation_token
+        from_consumer = await consumer.turn_relay_open(token)
+        from_seeder = await seeder.turn_relay_open(token)
+        assert from_consumer.token == from_seeder.token and len(from_consumer.token) == 16
+        with pytest.raises(Unauthenticated, match="not party"):
+            await stranger.turn_relay_open(token)
+        with pytest.raises(InvalidRequest, match="unknown reservation_token"):
+            await consumer.turn_relay_open(b"\x01" * 16)

@@ -299,8 +299,9 @@ class TrackerRpcService:
         return StunAllocateResponse(external_addr=peer.address)
 
     async def turn_relay_open(self, peer: Peer, payload: bytes) -> TurnRelayOpenResponse:
-        """Token issuance only (no relay data plane yet). Without a broker every session is the caller's own
-        (Go's self-loop mode); a party asking again gets the same token; sessions expire after the TTL."""
+        """Token issuance only (no relay data plane yet). With a broker the session id is a reservation token
+        and both parties of its assignment get the same session; without one every session is the caller's
+        own (Go's self-loop mode). A party asking again gets the same token; sessions expire after the TTL."""
         request = parse_payload(TurnRelayOpenRequest, payload)
         if len(request.session_id) != 16:
             raise InvalidArgument(f"session_id length {len(request.session_id)}, want 16")
@@ -308,13 +309,22 @@ class TrackerRpcService:
         for session_id in [key for key, value in self._relay_sessions.items() if value.expires_at <= now]:
             del self._relay_sessions[session_id]
         session = self._relay_sessions.get(request.session_id)
+        parties = frozenset({peer.canonical_id})
+        if self.broker is not None:
+            # With a broker, the session id is a reservation token: both parties of the assignment share it.
+            assigned = self.broker.broker.inflight.get(request.session_id)
+            if assigned is None or not assigned.assigned_seeder:
+                raise InvalidArgument("turn_relay_open: unknown reservation_token")
+            parties = frozenset({assigned.consumer_id, assigned.assigned_seeder})
+            if peer.canonical_id not in parties:
+                raise UnauthenticatedError("turn_relay_open: caller not party to reservation")
         if session is None:
             if len(self._relay_sessions) >= MAX_RELAY_SESSIONS:
                 raise NoCapacityError(
                     f"turn_relay_open: {MAX_RELAY_SESSIONS} relay sessions open; retry later"
                 )
             session = _RelaySession(
-                parties=frozenset({peer.canonical_id}),
+                parties=parties,
                 token=os.urandom(16),
                 expires_at=now + self.settings.turn_session_ttl_s,
             )
