@@ -18,14 +18,12 @@ from tests.rpc.harness import running_server
 from tracker._proto.envelope_pb2 import (
     EnvelopeBody,
     EnvelopeSigned,
-    ExhaustionProofV1,
-    StopFailure,
-    UsageProbe,
 )
 from tracker._proto.rpc_pb2 import OfferDecision, OfferPush, SettleAck, SettlementPush
 from tracker.admission import AdmissionService
 from tracker.broker import BrokerService, BrokerSettings, PriceTable
 from tracker.client import ClientError, PeerClient, connect_peer, signed_envelope
+from tracker.client import envelope_body as client_envelope_body
 from tracker.config import config_for_data_dir
 from tracker.identity import TrackerIdentity, generate_identity
 from tracker.ledger import AsyncLedger, IdentityStore, SettlementStore, SignedBalanceSnapshot, open_ledger
@@ -116,27 +114,9 @@ def envelope_body(
     max_in: int = 100,
     max_out: int = 200,
     now: float | None = None,
-    nonce: bytes | None = None,
 ) -> EnvelopeBody:
-    at = int(time.time() if now is None else now)
-    proof = ExhaustionProofV1(
-        stop_failure=StopFailure(matcher="rate_limit", at=at - 5, error_shape=b'{"type":"rate_limit_error"}'),
-        usage_probe=UsageProbe(at=at - 2, output=b"limit hit"),
-        captured_at=at - 1,
-        nonce=os.urandom(16),
-    )
-    return EnvelopeBody(
-        protocol_version=1,
-        model=model,
-        max_input_tokens=max_in,
-        max_output_tokens=max_out,
-        tier=1,
-        body_hash=hashlib.sha256(b"request").digest(),
-        exhaustion_proof=proof,
-        balance_proof=snapshot,
-        captured_at=at,
-        nonce=nonce if nonce is not None else os.urandom(16),
-    )
+    """The reference consumer's envelope body (tracker.client) with the test's defaults."""
+    return client_envelope_body(model, max_in, max_out, snapshot, now)
 
 
 @dataclass
