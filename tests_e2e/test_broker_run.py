@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+import httpx
 import trio
 
 from tests_e2e.conftest import run_cli
@@ -70,6 +71,18 @@ async def test_brokered_request_end_to_end(tmp_path: Path) -> None:
 
             assert (await consumer.balance()).body.credits == consumer_before - 3300
             assert (await seeder.balance()).body.credits == seeder_before + 3300
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"{tracker.metrics_url}/metrics")).text
+        for line in (
+            'broker_requests_total{outcome="assigned"} 1.0',
+            'broker_offers_total{outcome="accept"} 1.0',
+            'broker_settlements_total{outcome="committed"} 1.0',
+            'broker_settlements_total{outcome="settle_recorded"} 1.0',
+            "broker_countersignatures_recorded_total 1.0",
+            "broker_reservations_outstanding 0.0",
+            "broker_usage_commit_latency_seconds_count 1.0",
+        ):
+            assert line in metrics, line
         assert tracker.stop() == 0, tracker.stderr
     finally:
         tracker.kill()
