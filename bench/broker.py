@@ -8,6 +8,8 @@ charges, no lost entries) and `ledger verify` exits 0.
 
     .venv/bin/python bench/broker.py [--seconds 5] [--consumers 10,100] [--seeders 20]
 
+BROKER_BENCH_PROFILE=/tmp/tracker.prof runs the tracker under cProfile (the profile is written when it stops).
+
 Targets (issue "broker and settlement"): ≥ 300 completed brokered requests/s on a 2-core machine with the load
 generator included; p99 ≤ 100 ms at 10 concurrent consumers.
 """
@@ -30,6 +32,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIO_TRACKER = [sys.executable, "-m", "tracker"]
+RUN_PREFIX = os.environ.get("BROKER_BENCH_PROFILE")  # a path: run the tracker under cProfile
 SONNET = "claude-sonnet-4-6"
 
 
@@ -208,7 +211,9 @@ def _data_dir(directory: Path) -> Path:
 def _start_tracker(config: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
     env = {**os.environ, "TOKEN_BAY_ADMIN_TOKEN": "bench"}
     process = subprocess.Popen(
-        [*TRIO_TRACKER, "run", "--config", str(config)],
+        [sys.executable, "-m", "cProfile", "-o", RUN_PREFIX, "-m", "tracker", "run", "--config", str(config)]
+        if RUN_PREFIX
+        else [*TRIO_TRACKER, "run", "--config", str(config)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
