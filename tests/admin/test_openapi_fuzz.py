@@ -142,9 +142,35 @@ async def _one_example(data_dir: Path, seed_state: bool, data: st.DataObject, se
         assert stack.shutdown.calls <= 10
 
 
+async def _answer_missing_operations(data_dir: Path, seen: set, missing: set[tuple[str, str]]) -> None:
+    """Each operation the random sessions never saw succeed, asked once with valid ids, the token and a valid
+    body on a seeded stack: it must answer a documented 2xx that conforms to its schema."""
+    data_dir.mkdir()
+    async with admin_stack(data_dir) as stack:
+        known = await seeded_stack_data(stack)
+        client = stack.app.test_client()
+        for path, method, operation in OPERATIONS:
+            if (path, method) not in missing:
+                continue
+            url = path
+            for parameter in map(lambda p: resolve(DOCUMENT, p), operation.get("parameters", [])):
+                if parameter["in"] == "path":
+                    url = url.replace("{" + parameter["name"] + "}", known[parameter["name"]][0])
+            body = b'{"n": 1}' if "requestBody" in operation else None
+            response = await client.open(url, method=method.upper(), headers=dict(AUTH), data=body)
+            documented = documented_response(operation, response.status_code)
+            assert documented is not None, (
+                f"{method.upper()} {url} → {response.status_code} is not documented"
+            )
+            schema = documented["content"]["application/json"]["schema"]
+            assert schema_errors(DOCUMENT, schema, await response.get_json()) == [], url
+            seen.add((path, method, response.status_code))
+
+
 def test_random_requests_follow_the_document(tmp_path: Path) -> None:
-    """50 random sessions on a stack with state in every subsystem and 50 on an empty one. The generator is
-    checked too: across them, every operation answered its 2xx at least once."""
+    """50 random sessions on a stack with state in every subsystem and 50 on an empty one; then every
+    operation must have answered its documented 2xx at least once (those the draws missed are asked once
+    with valid input)."""
     seen: set[tuple[str, str, int]] = set()
     examples = itertools.count()
 
@@ -160,5 +186,10 @@ def test_random_requests_follow_the_document(tmp_path: Path) -> None:
 
     for seed_state in (True, False):
         sessions(seed_state)
+    every_operation = {(path, method) for path, method, _ in OPERATIONS}
+    # The draws do not always reach every operation's 2xx (rare ones need a valid id, the token and a valid
+    # body at once); those are asked once more, deliberately, so every 2xx schema is checked in every run.
+    missing = every_operation - {(path, method) for path, method, status in seen if status < 300}
+    trio.run(_answer_missing_operations, tmp_path / "coverage", seen, missing)
     successes = {(path, method) for path, method, status in seen if status < 300}
-    assert successes == {(path, method) for path, method, _ in OPERATIONS}
+    assert successes == every_operation
