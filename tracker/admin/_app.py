@@ -16,6 +16,8 @@ from tracker.admin._auth import BearerGuard, unauthorized_response
 from tracker.admin._broker_routes import register_broker_routes
 from tracker.admin._context import AdminContext
 from tracker.admin._core_routes import register_core_routes
+from tracker.admin._dashboard_feed import DashboardFeed
+from tracker.admin._dashboard_routes import DASHBOARD_ENDPOINTS, register_dashboard_routes
 from tracker.admin._openapi import build_openapi_document
 from tracker.admin._protocols import ConnectedPeerView, LedgerView, RegistryView
 from tracker.admin._responses import BODY_CONSUMED, error_response, json_response, request_has_body
@@ -26,7 +28,7 @@ from tracker.broker import BrokerService
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 
 # Endpoints reachable without a token; every other route is guarded.
-PUBLIC_ENDPOINTS = frozenset({"health", "openapi"})
+PUBLIC_ENDPOINTS = frozenset({"health", "openapi"}) | DASHBOARD_ENDPOINTS
 
 
 def _no_connections() -> int:
@@ -51,6 +53,7 @@ def create_admin_app(
     connected_peers: Callable[[], Awaitable[Sequence[ConnectedPeerView]]] | None = None,
     version: str = tracker.__version__,
     broker: BrokerService | None = None,
+    dashboard: DashboardFeed | None = None,
 ) -> QuartTrio:
     """Build the admin HTTP app (config-cli-admin-run.md §5, admission.md §10, plus GET /openapi.json).
 
@@ -59,7 +62,8 @@ def create_admin_app(
     POST /maintenance handler and should start a graceful shutdown that lets the 202 response drain.
     `clock` returns unix seconds. `merkle_root_minutes` is reported by GET /stats (config
     ledger.merkle_root_interval_minutes); `connection_count` and `connected_peers` (GET /peers) come from the
-    plugin RPC listener (0 and none without one).
+    plugin RPC listener (0 and none without one). `dashboard` feeds the /dashboard routes (pressure history,
+    decision and fsync totals); without it they show an empty history and zero totals.
     """
     context = AdminContext(
         ledger=ledger,
@@ -126,6 +130,7 @@ def create_admin_app(
     register_core_routes(app, context)
     register_admission_routes(app, context)
     register_broker_routes(app, context, broker)
+    register_dashboard_routes(app, context, dashboard if dashboard is not None else DashboardFeed())
 
     openapi_document = build_openapi_document(version)
 

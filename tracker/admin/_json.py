@@ -10,7 +10,7 @@ from tracker._go import rfc3339_seconds
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
 from tracker.admin._protocols import ConnectedPeerView
 from tracker.admission import AdmissionStatus, ConsumerView, QueueItemView, SeederHeartbeatState, Signals
-from tracker.ledger import Tip
+from tracker.ledger import CommittedEntry, EntryKind, Tip
 from tracker.registry import SeederRecord
 
 
@@ -110,4 +110,34 @@ def peer_json(peer: ConnectedPeerView) -> dict[str, object]:
         "address": peer.address,
         "connected_since": rfc3339_seconds(peer.connected_since),
         "last_heartbeat": None if peer.last_heartbeat is None else rfc3339_seconds(peer.last_heartbeat),
+    }
+
+
+_ZERO_ID = bytes(32)
+
+
+def _party(identity_id: bytes) -> str | None:
+    return None if not identity_id or identity_id == _ZERO_ID else identity_id.hex()
+
+
+def ledger_entry_json(committed: CommittedEntry) -> dict[str, Any]:
+    """One entry of GET /dashboard/api/ledger: seq, hash, kind, cost, parties, and whether the consumer
+    countersigned it (a USAGE entry may carry only the seeder's signature: flags bit 0)."""
+    body = committed.body
+    try:
+        kind = EntryKind(body.kind).name
+    except ValueError:
+        kind = f"KIND_{int(body.kind)}"
+    return {
+        "seq": int(committed.seq),
+        "hash": bytes(committed.hash).hex(),
+        "kind": kind,
+        "cost_credits": int(body.cost_credits),
+        "consumer_id": _party(bytes(body.consumer_id)),
+        "seeder_id": _party(bytes(body.seeder_id)),
+        "recipient_id": _party(committed.transfer_in_recipient or b""),
+        "model": body.model or None,
+        "timestamp": int(body.timestamp),
+        "countersigned": bool(committed.entry.consumer_sig),
+        "request_id": bytes(body.request_id).hex() or None,
     }

@@ -462,6 +462,53 @@ def _broker_paths() -> dict[str, Any]:
     }
 
 
+def _dashboard_paths() -> dict[str, Any]:
+    def static(summary: str, media_type: str) -> dict[str, Any]:
+        ok = {"description": summary, "content": {media_type: {"schema": {"type": "string"}}}}
+        return {"get": _operation(summary, "200", ok, public=True)}
+
+    any_object = _json_content({"type": "object"})
+    page_parameters = [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "Entries per page (default 20)",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+        },
+        {
+            "name": "before",
+            "in": "query",
+            "required": False,
+            "description": "Only entries with a smaller seq (default: from the tip)",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+    ]
+    return {
+        "/dashboard": static("Operator dashboard page (no data; it asks for the token)", "text/html"),
+        "/dashboard/dashboard.js": static("Dashboard script", "text/javascript"),
+        "/dashboard/dashboard.css": static("Dashboard style sheet", "text/css"),
+        "/dashboard/api/summary": {
+            "get": _operation(
+                "Dashboard figures: admission status, queue, supply per model, decision rates, pressure "
+                "history (15 min), ledger tip, persistence health",
+                "200",
+                {"description": "Summary", "content": any_object},
+                errors=("500",),
+            )
+        },
+        "/dashboard/api/ledger": {
+            "get": _operation(
+                "Recent ledger entries, newest first, paginated by seq",
+                "200",
+                {"description": "A page of entries", "content": any_object},
+                parameters=page_parameters,
+                errors=("400", "500"),
+            )
+        },
+    }
+
+
 def build_openapi_document(version: str) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document of the admin API."""
     return {
@@ -477,7 +524,7 @@ def build_openapi_document(version: str) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
-        "paths": {**_paths(), **_broker_paths()},
+        "paths": {**_paths(), **_broker_paths(), **_dashboard_paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": f'realm "{REALM}"'}

@@ -7,10 +7,11 @@ for failures the real objects cannot be made to produce.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
-from tracker.ledger import Tip
+from tracker.ledger import CommittedEntry, Tip
 from tracker.registry import SeederRecord
 
 
@@ -23,6 +24,10 @@ class LedgerView(Protocol):
 
     async def signed_balance(self, identity_id: bytes) -> SignedBalanceSnapshot | None:
         """A SignedBalanceSnapshot for the identity (credits 0 when unknown)."""
+        ...
+
+    async def entries_since(self, since_seq: int, limit: int = 0) -> Sequence[CommittedEntry]:
+        """Committed entries with seq > since_seq, ascending, at most `limit` (0 = all)."""
         ...
 
 

@@ -238,6 +238,10 @@ class AdmissionService:
     def seeder_view(self, seeder_id: bytes) -> SeederHeartbeatState | None:
         return self.core.seeder_view(seeder_id)
 
+    def supply_per_model(self) -> dict[str, float]:
+        """Headroom per model of the latest supply aggregation (empty before the first)."""
+        return dict(self.core.supply.per_model)
+
     def blocklist(self) -> list[str]:
         """Blocked peer ids, lowercase hex, sorted."""
         return self.core.blocklist()

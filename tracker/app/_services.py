@@ -18,7 +18,7 @@ from functools import partial
 import trio
 from hypercorn.typing import ASGIFramework
 
-from tracker.admin import create_admin_app
+from tracker.admin import DashboardFeed, create_admin_app, run_dashboard_sampler
 from tracker.admission import AdmissionMetrics, AdmissionService, PersistenceMetrics
 from tracker.app._context import ServiceContext
 from tracker.app._errors import StartupError
@@ -42,6 +42,7 @@ class TrackerSubsystems:
     admission: AdmissionService
     admin_app: ASGIFramework
     broker: BrokerService | None = None
+    dashboard: DashboardFeed = field(default_factory=DashboardFeed)
     background: list[BackgroundTask] = field(default_factory=list)
 
 
@@ -59,6 +60,12 @@ def _startup_step(name: str) -> Iterator[None]:
 def _background_tasks(context: ServiceContext, subsystems: TrackerSubsystems) -> list[BackgroundTask]:
     config = context.config
     tasks = [BackgroundTask(name, run) for name, run in subsystems.admission.background_tasks()]
+    tasks.append(
+        BackgroundTask(
+            "dashboard-sampler",
+            partial(run_dashboard_sampler, subsystems.dashboard, subsystems.admission, context.clock),
+        )
+    )
     tasks.append(
         BackgroundTask(
             "registry-stale-sweep",
@@ -156,6 +163,11 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                         broker=broker,
                     )
                 )
+        dashboard = DashboardFeed.from_metrics(
+            decisions=admission_metrics.decisions,
+            fsync_duration=persistence_metrics.tlog_fsync_duration,
+            snapshot_last_success=persistence_metrics.snapshot_last_success,
+        )
         with _startup_step("admin"):
             admin_app = create_admin_app(
                 ledger=ledger,
@@ -169,9 +181,15 @@ async def open_tracker_services(context: ServiceContext) -> AsyncIterator[Tracke
                 connection_count=rpc.connection_count if rpc is not None else None,
                 connected_peers=rpc.connected_peers if rpc is not None else None,
                 broker=broker,
+                dashboard=dashboard,
             )
         subsystems = TrackerSubsystems(
-            ledger=ledger, registry=registry, admission=admission, admin_app=admin_app, broker=broker
+            ledger=ledger,
+            registry=registry,
+            admission=admission,
+            admin_app=admin_app,
+            broker=broker,
+            dashboard=dashboard,
         )
         subsystems.background = _background_tasks(context, subsystems)
         if rpc is not None:
