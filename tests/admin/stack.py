@@ -17,7 +17,7 @@ from quart_trio import QuartTrio
 
 from tests.admin.conftest import FIXED_NOW, TOKEN, ShutdownRecorder, identity
 from tracker._proto.envelope_pb2 import EnvelopeBody
-from tracker.admin import create_admin_app
+from tracker.admin import DashboardFeed, create_admin_app
 from tracker.admission._service import AdmissionService
 from tracker.admission.core._gatekeeper import AdmissionCore
 from tracker.admission.core._state import ConsumerCreditState
@@ -141,6 +141,7 @@ async def admin_stack(
     token: str | None = TOKEN,
     clock: Callable[[], float] = lambda: FIXED_NOW,
     wrap_ledger: Callable[[AsyncLedger], object] | None = None,
+    dashboard: DashboardFeed | None = None,
 ) -> AsyncIterator[AdminStack]:
     """Open ledger, registry and admission (replayed, subscribed to the ledger); build the admin app."""
     config = config_for_data_dir(data_dir)
@@ -173,6 +174,7 @@ async def admin_stack(
             logger=logging.getLogger("tests.admin"),
             merkle_root_minutes=config.ledger.merkle_root_interval_minutes,
             broker=broker,
+            dashboard=dashboard,
         )
         try:
             yield AdminStack(app, config, ledger, registry, core, admission, shutdown, broker)
