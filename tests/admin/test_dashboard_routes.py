@@ -3,8 +3,10 @@ ledger, registry and admission."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
+import tomllib
 from pathlib import Path
 
 from tests.admin.conftest import AUTH, FIXED_NOW, TOKEN
@@ -177,3 +179,16 @@ async def test_ledger_entry_kinds_and_parties(tmp_path: Path) -> None:
     assert grant["kind"] == "STARTER_GRANT" and grant["cost_credits"] == 500
     assert grant["consumer_id"] == ALICE.identity_id.hex()
     assert grant["seeder_id"] is None and grant["model"] is None
+    assert grant["countersigned"] is None  # only USAGE entries have a consumer countersignature
+
+
+def test_every_page_file_is_package_data() -> None:
+    """The wheel and sdist ship the page: pyproject's package-data globs cover every file of the folder."""
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["tracker.admin"]
+    folder = root / "tracker" / "admin" / "dashboard"
+    files = sorted(path.relative_to(folder.parent).as_posix() for path in folder.iterdir())
+    assert files == ["dashboard/dashboard.css", "dashboard/dashboard.js", "dashboard/index.html"]
+    for name in files:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in globs), name

@@ -122,7 +122,8 @@ def _party(identity_id: bytes) -> str | None:
 
 def ledger_entry_json(committed: CommittedEntry) -> dict[str, Any]:
     """One entry of GET /dashboard/api/ledger: seq, hash, kind, cost, parties, and whether the consumer
-    countersigned it (a USAGE entry may carry only the seeder's signature: flags bit 0)."""
+    countersigned a USAGE entry (it may carry only the seeder's signature: flags bit 0); null for other
+    kinds."""
     body = committed.body
     try:
         kind = EntryKind(body.kind).name
@@ -138,6 +139,7 @@ def ledger_entry_json(committed: CommittedEntry) -> dict[str, Any]:
         "recipient_id": _party(committed.transfer_in_recipient or b""),
         "model": body.model or None,
         "timestamp": int(body.timestamp),
-        "countersigned": bool(committed.entry.consumer_sig),
+        # Only USAGE carries a consumer countersignature; other kinds are signed by their one party.
+        "countersigned": bool(committed.entry.consumer_sig) if int(body.kind) == EntryKind.USAGE else None,
         "request_id": bytes(body.request_id).hex() or None,
     }

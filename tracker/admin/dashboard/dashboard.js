@@ -408,7 +408,7 @@
         textCell(String(entry.cost_credits), true),
         idCell(entry.consumer_id),
         idCell(entry.seeder_id || entry.recipient_id),
-        textCell(entry.countersigned ? "yes" : "no"),
+        textCell(entry.countersigned === null ? DASH : entry.countersigned ? "yes" : "no"),
         textCell(localTime(entry.timestamp)),
       ]);
       tr.dataset.seq = String(entry.seq);
