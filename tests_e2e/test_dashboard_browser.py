@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
-from tests_e2e.conftest import REPO_ROOT, run_cli
+from tests.admin.browser import ARTIFACTS, UI_TIMEOUT_MS, chromium, shown
+from tests_e2e.conftest import run_cli
 from tests_e2e.test_run_support import (
     ADMIN_TOKEN,
     TrackerProcess,
@@ -28,20 +29,7 @@ from tests_e2e.test_run_support import (
 )
 from tracker.config import load as load_config
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 OPERATOR = "ops-ada"
-UI_TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(scope="module")
@@ -59,22 +47,8 @@ def tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrackerP
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    assert Path(CHROMIUM).is_file(), (
-        f"{CHROMIUM} missing: run ci/install_chromium.sh (apt-get install chromium)"
-    )
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh --user-data-dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 800},
-        )
-        context.set_default_timeout(UI_TIMEOUT_MS)
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.fixture(scope="module")
@@ -93,15 +67,6 @@ def get_json(tracker: TrackerProcess, path: str) -> Any:
     response = httpx.get(tracker.admin_url + path, headers=auth_headers(), timeout=10)
     assert response.status_code == 200, (path, response.status_code, response.text)
     return response.json()
-
-
-def shown(value: float | int | None) -> str:
-    """A number as the page prints it (dashboard.js `num`)."""
-    if value is None:
-        return "–"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.3f}"
 
 
 def field(page: Page, key: str) -> str:

@@ -192,3 +192,30 @@ def test_every_page_file_is_package_data() -> None:
     assert files == ["dashboard/dashboard.css", "dashboard/dashboard.js", "dashboard/index.html"]
     for name in files:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in globs), name
+
+
+async def test_queue_from_the_head_with_request_ids(tmp_path: Path) -> None:
+    now = [FIXED_NOW]
+    async with admin_stack(tmp_path, clock=lambda: now[0]) as stack:
+        request_ids = queue_consumers(stack, 1, 2, 3)
+        now[0] += 4
+        client = stack.app.test_client()
+        assert (await client.get("/dashboard/api/queue")).status_code == 401
+        body = await (await client.get("/dashboard/api/queue", headers=AUTH)).get_json()
+        plain = await (await client.get("/admission/queue", headers=AUTH)).get_json()
+        page = await (await client.get("/dashboard/api/queue?limit=2&offset=1", headers=AUTH)).get_json()
+        for query in ["limit=0", "limit=501", "offset=-1", "offset=x"]:
+            assert (await client.get(f"/dashboard/api/queue?{query}", headers=AUTH)).status_code == 400
+        head = stack.admission.drain(1, operator_id="test")[0]
+    assert body["total"] == 3 and body["offset"] == 0
+    assert {item["request_id"] for item in body["items"]} == {request_id.hex() for request_id in request_ids}
+    priorities = [item["effective_priority"] for item in body["items"]]
+    assert priorities == sorted(priorities, reverse=True)
+    assert body["items"][0]["consumer_id"] == head.hex()  # the head is what a drain pops first
+    assert {item["wait_s"] for item in body["items"]} == {4.0}
+    # Same entries and figures as Go's GET /admission/queue, which has no request ids.
+    strip = [{k: v for k, v in item.items() if k not in {"request_id", "wait_s"}} for item in body["items"]]
+    assert sorted(strip, key=lambda item: item["consumer_id"]) == sorted(
+        plain, key=lambda i: i["consumer_id"]
+    )
+    assert page["total"] == 3 and page["items"] == body["items"][1:3]

@@ -61,8 +61,8 @@ async def test_document_matches_served_routes() -> None:
     }
     assert set(served) == set(documented)
     # /health /stats /peers /identity /maintenance /openapi.json + 11 admission routes + 5 broker routes
-    # + 5 dashboard routes
-    assert len(served) == 27
+    # + 6 dashboard routes
+    assert len(served) == 28
 
     for key, endpoint in served.items():
         operation = documented[key]

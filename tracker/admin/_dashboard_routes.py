@@ -1,5 +1,5 @@
 """The operator dashboard: GET /dashboard and its two assets (public: static files holding no data), and the
-guarded JSON the page polls, GET /dashboard/api/summary and GET /dashboard/api/ledger.
+guarded JSON the page polls: GET /dashboard/api/summary, /dashboard/api/queue and /dashboard/api/ledger.
 
 The page (tracker/admin/dashboard/) asks for the admin token, keeps it in the tab's sessionStorage and sends
 it as the Authorization header of its own fetch calls; every number it shows comes from a guarded route.
@@ -26,6 +26,8 @@ DASHBOARD_ENDPOINTS = frozenset({"dashboard", "dashboard_script", "dashboard_sty
 
 LEDGER_PAGE_DEFAULT = 20
 LEDGER_PAGE_MAX = 100
+QUEUE_PAGE_DEFAULT = 100
+QUEUE_PAGE_MAX = 500
 
 # The page loads only its own script and style and talks only to this origin.
 _PAGE_HEADERS = {
@@ -155,6 +157,36 @@ def register_dashboard_routes(app: QuartTrio, context: AdminContext, feed: Dashb
             },
         }
         return json_response(body)
+
+    @app.get("/dashboard/api/queue", endpoint="dashboard_queue")
+    async def queue_entries() -> ResponseReturnValue:
+        # GET /admission/queue keeps Go's shape (no request ids); the page needs them to eject an entry.
+        try:
+            limit = _int_query("limit", QUEUE_PAGE_DEFAULT, 1, QUEUE_PAGE_MAX) or QUEUE_PAGE_DEFAULT
+            offset = _int_query("offset", 0, 0, (1 << 31) - 1) or 0
+        except QueryError as error:
+            return error_response(400, str(error))
+        now = context.clock()
+        items = sorted(
+            admission.queue_view(now), key=lambda item: (-item.effective_priority, item.enqueued_at)
+        )
+        return json_response(
+            {
+                "total": len(items),
+                "offset": offset,
+                "items": [
+                    {
+                        "request_id": item.request_id.hex(),
+                        "consumer_id": item.consumer_id.hex(),
+                        "effective_priority": item.effective_priority,
+                        "score": item.score,
+                        "enqueued_at": item.enqueued_at,
+                        "wait_s": max(0.0, round(now - item.enqueued_at, 3)),
+                    }
+                    for item in items[offset : offset + limit]
+                ],
+            }
+        )
 
     @app.get("/dashboard/api/ledger", endpoint="dashboard_ledger")
     async def ledger_entries() -> ResponseReturnValue:

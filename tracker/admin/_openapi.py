@@ -497,6 +497,30 @@ def _dashboard_paths() -> dict[str, Any]:
                 errors=("500",),
             )
         },
+        "/dashboard/api/queue": {
+            "get": _operation(
+                "The admission queue from its head (highest effective priority first), with request ids",
+                "200",
+                {"description": "A page of queue entries and the queue length", "content": any_object},
+                parameters=[
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "description": "Entries per page (default 100)",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                    {
+                        "name": "offset",
+                        "in": "query",
+                        "required": False,
+                        "description": "Entries to skip from the head",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                errors=("400",),
+            )
+        },
         "/dashboard/api/ledger": {
             "get": _operation(
                 "Recent ledger entries, newest first, paginated by seq",

@@ -9,6 +9,7 @@
   const REFRESH_MS = 2000;
   const PAGE_SIZE = 10;
   const LEDGER_PAGE = 20;
+  const QUEUE_LIMIT = 500;
   const DASH = "–";
 
   const $ = (id) => document.getElementById(id);
@@ -148,7 +149,7 @@
       `/dashboard/api/ledger?limit=${LEDGER_PAGE}` + (state.ledgerBefore ? `&before=${state.ledgerBefore}` : "");
     const calls = [
       getJson("/dashboard/api/summary"),
-      getJson("/admission/queue"),
+      getJson(`/dashboard/api/queue?limit=${QUEUE_LIMIT}`),
       getJson("/admission/peers/blocklist"),
       getJson(ledgerPath),
       getOptional("/peers"),
@@ -164,7 +165,7 @@
     const value = (index) => (results[index].status === "fulfilled" ? results[index].value : undefined);
     const failures = results.filter((result) => result.status === "rejected").map((result) => result.reason.message);
     if (value(0) !== undefined) renderSummary(value(0));
-    if (value(1) !== undefined) renderQueue(value(1) || []);
+    if (value(1) !== undefined) renderQueue(value(1));
     if (value(2) !== undefined) renderBlocklist(value(2) || []);
     if (value(3) !== undefined) renderLedger(value(3));
     if (value(4) !== undefined) await renderPeers(value(4));
@@ -369,17 +370,23 @@
     svg.replaceChildren(...nodes);
   }
 
-  function renderQueue(items) {
-    const now = state.summary ? state.summary.time : Date.now() / 1000;
-    const key = items.map((item) => [item.request_id, item.consumer_id, item.effective_priority, item.score, item.enqueued_at]);
-    renderTable("queue-table", items, (item) => row([
-      idCell(item.request_id),
-      idCell(item.consumer_id),
-      textCell(num(item.effective_priority), true),
-      textCell(num(item.score), true),
-      textCell(duration(Math.max(0, now - item.enqueued_at))),
-      actionCell("Eject", () => operatorAction(`Eject queue entry ${item.request_id}?`, `/admission/queue/eject/${encodeURIComponent(item.request_id)}`, { method: "POST" })),
-    ]), key);
+  function renderQueue(listing) {
+    const items = listing.items;
+    const key = [listing.total, items.map((item) => [item.request_id, item.effective_priority, item.score, Math.round(item.wait_s)])];
+    renderTable("queue-table", items, (item) => {
+      const tr = row([
+        idCell(item.request_id),
+        idCell(item.consumer_id),
+        textCell(num(item.effective_priority), true),
+        textCell(num(item.score), true),
+        textCell(duration(item.wait_s)),
+        actionCell("Eject", () => operatorAction(`Eject queue entry ${item.request_id}?`, `/admission/queue/eject/${item.request_id}`, { method: "POST" })),
+      ]);
+      tr.dataset.request = item.request_id;
+      return tr;
+    }, key);
+    $("queue-truncated").hidden = listing.total <= items.length;
+    $("queue-truncated").textContent = `Showing the first ${items.length} of ${listing.total} entries.`;
   }
 
   function renderBlocklist(ids) {
