@@ -426,11 +426,11 @@
   }
 
   async function seederDetails(peers) {
-    // Models, headroom and load come from the registry (GET /identity/<id>), for the visible page only.
+    // Models, headroom and load come from the registry (GET /identity/<id>: any peer that advertised), for the
+    // visible page only.
     const page = state.pages["peers-table"] || 0;
     const visible = peers.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
     const details = await Promise.all(visible.map(async (peer) => {
-      if (!(peer.roles || []).includes("seeder")) return [peer.canonical_id, null];
       const result = await api(`/identity/${peer.canonical_id}`);
       return [peer.canonical_id, result.ok && result.data.seeder ? result.data.seeder : null];
     }));
