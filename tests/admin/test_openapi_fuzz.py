@@ -20,9 +20,12 @@ from tracker.admin._openapi import build_openapi_document
 from tracker.registry import SeederRecord
 
 DOCUMENT = build_openapi_document("test")
+# The dashboard routes (a static page and its JSON) have their own tests (test_dashboard_routes.py); leaving
+# them out keeps this fuzzer's derandomized draws, and so its 2xx coverage, as they were.
 OPERATIONS = [
     (path, method, operation)
     for path, item in sorted(DOCUMENT["paths"].items())
+    if not path.startswith("/dashboard")
     for method, operation in sorted(item.items())
 ]
 ALICE = party("alice")
@@ -128,12 +131,7 @@ async def _one_example(data_dir: Path, seed_state: bool, data: st.DataObject, se
             status = response.status_code
             context = f"{method.upper()} {url} → {status}"
             assert status < 500, context
-            if response.mimetype != "application/json":  # the dashboard page and its assets
-                documented = documented_response(operation, status)
-                assert documented is not None, f"{context} is not documented"
-                assert response.mimetype in documented["content"], context
-                seen.add((path, method, status))
-                continue
+            assert response.content_type == "application/json", context
             payload = await response.get_json()
             guarded = operation.get("security") != []
             if guarded and headers.get("Authorization") != AUTH["Authorization"]:
