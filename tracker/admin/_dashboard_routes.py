@@ -65,7 +65,7 @@ def _int_query(name: str, default: int | None, low: int, high: int) -> int | Non
     text = request.args.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
         raise QueryError(f"{name}: expected an integer in [{low}, {high}]")
     value = int(text)
     if not low <= value <= high:
