@@ -165,8 +165,8 @@ async def test_ledger_empty_chain_and_bad_queries(tmp_path: Path) -> None:
             "before=-1",
             "limit=1e3",
             "before=" + "9" * 30,
-            "limit=²",
-            "limit=５",
+            "limit=%C2%B2",
+            "limit=%EF%BC%95",
         ]:
             response = await client.get(f"/dashboard/api/ledger?{query}", headers=AUTH)
             assert response.status_code == 400, query
