@@ -208,7 +208,7 @@ async def test_queue_from_the_head_with_request_ids(tmp_path: Path) -> None:
         page = await (await client.get("/dashboard/api/queue?limit=2&offset=1", headers=AUTH)).get_json()
         for query in ["limit=0", "limit=501", "offset=-1", "offset=x"]:
             assert (await client.get(f"/dashboard/api/queue?{query}", headers=AUTH)).status_code == 400
-        head = stack.admission.drain(1, operator_id="test")[0]
+        head = (await stack.admission.drain(1, operator_id="test"))[0]
     assert body["total"] == 3 and body["offset"] == 0
     assert {item["request_id"] for item in body["items"]} == {request_id.hex() for request_id in request_ids}
     priorities = [item["effective_priority"] for item in body["items"]]
