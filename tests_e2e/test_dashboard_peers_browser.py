@@ -13,7 +13,7 @@ import pytest
 import trio
 from playwright.sync_api import expect
 
-from tests.admin.browser import chromium, shown
+from tests.admin.browser import ARTIFACTS, chromium, shown
 from tests_e2e.test_run_support import (
     ADMIN_TOKEN,
     TrackerProcess,
@@ -97,6 +97,10 @@ def test_an_advertising_seeder_appears_in_the_peer_table(tracker: TrackerProcess
             expect(cells.nth(5)).to_have_text(MODEL)
             assert cells.nth(6).inner_text() == shown(seeder_record["headroom_estimate"])
             assert cells.nth(7).inner_text() == str(seeder_record["load"])
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "dashboard-peers-1280x800.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"dashboard screenshot: {shot}")
     finally:
         release.set()
         thread.join(30)
