@@ -1,7 +1,8 @@
 """The dashboard's queue panel in headless Chromium against the admin app served in-process (Hypercorn on
-loopback, real ledger and admission): a `trio-tracker run` process cannot hold queue entries until brokered
-requests reach Decide, so the entries are queued here through the admission core. Eject and drain from the
-page move the queue depth and are recorded under the operator id."""
+loopback, real ledger, admission and broker): queued entries need brokered requests arriving under pressure,
+so here they are queued directly through the admission core. Eject and drain from the
+page move the queue depth; an inflight broker request and its reservation are shown and released; each action
+is recorded under the operator id."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ def served(tmp_path: Path) -> Iterator[ServedStack]:
         try:
             async with admin_stack(data_dir, dashboard=DashboardFeed(history=history)) as stack:
                 request_ids = queue_consumers(stack, 1, 2, 3)
+                stack.add_broker_request(0x44)
                 config = HypercornConfig()
                 config.bind = ["127.0.0.1:0"]
                 config.accesslog = None
@@ -127,9 +129,27 @@ def test_eject_and_drain_from_the_page_move_the_queue(served: ServedStack, tmp_p
         expect(page.locator('[data-k="queue_depth"]')).to_have_text("1")
         expect(rows).to_have_count(1)
 
+        # The broker's inflight request and its reservation, with the seeder and amount of the detail route.
+        inflight = page.locator("#inflight-table tbody tr")
+        expect(inflight).to_have_count(1)
+        expect(page.locator("#broker-unavailable")).to_be_hidden()
+        cells = inflight.first.locator("td")
+        assert cells.nth(0).locator(".id").get_attribute("title") == "44" * 16
+        assert cells.nth(1).inner_text() == "assigned"
+        assert cells.nth(4).locator(".id").get_attribute("title") == "5e" * 32
+        expect(cells.nth(5)).to_have_text("100")
+        reservation = page.locator("#reservations-table tbody tr")
+        expect(reservation).to_have_count(1)
+        assert reservation.first.locator("td").nth(5).inner_text() == "100"
+        reservation.first.get_by_role("button", name="Release").click()
+        confirm(page)
+        expect(page.locator("#action-result")).to_contain_text('"released":true')
+        expect(reservation).to_have_count(0)
+
     records = served.call(served.stack.override_records)
     assert [(payload.operator_id, payload.action) for _, payload in records] == [
         (OPERATOR, "queue/eject"),
         (OPERATOR, "queue/drain"),
+        (OPERATOR, "broker/reservations/release"),
     ]
     assert served.stack.admission.status().queue_depth == 1
