@@ -130,7 +130,12 @@ def create_admin_app(
     register_core_routes(app, context)
     register_admission_routes(app, context)
     register_broker_routes(app, context, broker)
-    register_dashboard_routes(app, context, dashboard if dashboard is not None else DashboardFeed())
+    register_dashboard_routes(
+        app,
+        context,
+        dashboard if dashboard is not None else DashboardFeed(),
+        countersigned=broker.countersigned if broker is not None else None,
+    )
 
     openapi_document = build_openapi_document(version)
 

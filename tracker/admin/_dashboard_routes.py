@@ -8,6 +8,7 @@ it as the Authorization header of its own fetch calls; every number it shows com
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -20,6 +21,7 @@ from tracker.admin._context import AdminContext
 from tracker.admin._dashboard_feed import DashboardFeed
 from tracker.admin._json import admission_status_json, ledger_entry_json, tip_fields
 from tracker.admin._responses import error_response, json_response
+from tracker.ledger import EntryKind
 
 DASHBOARD_ENDPOINTS = frozenset({"dashboard", "dashboard_script", "dashboard_style"})
 """The public dashboard endpoints (the page and its assets; no data)."""
@@ -84,8 +86,14 @@ def _rounded(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def register_dashboard_routes(app: QuartTrio, context: AdminContext, feed: DashboardFeed) -> None:
-    """Attach /dashboard, its assets and the /dashboard/api/* routes to `app`."""
+def register_dashboard_routes(
+    app: QuartTrio,
+    context: AdminContext,
+    feed: DashboardFeed,
+    countersigned: Callable[[Sequence[int]], Awaitable[set[int]]] | None = None,
+) -> None:
+    """Attach /dashboard, its assets and the /dashboard/api/* routes to `app`. `countersigned` names the
+    USAGE seqs whose consumer countersignature the broker recorded (None without a broker)."""
     assets = _load_assets()
     admission = context.admission
     history = feed.history
@@ -201,10 +209,12 @@ def register_dashboard_routes(app: QuartTrio, context: AdminContext, feed: Dashb
             end = min(before - 1, tip_seq or 0) if before is not None else (tip_seq or 0)
             start = max(1, end - limit + 1)
             page = await context.ledger.entries_since(start - 1, end - start + 1) if end >= 1 else []
+            usage = [c.seq for c in page if c.seq <= end and int(c.body.kind) == EntryKind.USAGE]
+            settled = await countersigned(usage) if countersigned is not None and usage else set()
         except Exception as error:
             context.logger.error("admin: ledger read failed", exc_info=error)
             return error_response(500, f"ledger read: {error}")
-        entries = [ledger_entry_json(committed) for committed in page if committed.seq <= end]
+        entries = [ledger_entry_json(committed, settled) for committed in page if committed.seq <= end]
         entries.reverse()
         return json_response(
             {

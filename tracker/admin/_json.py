@@ -4,6 +4,7 @@ score, seeder heartbeat state). Encoding rules (key order, escapes, times) live 
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from tracker._go import rfc3339_seconds
@@ -120,9 +121,10 @@ def _party(identity_id: bytes) -> str | None:
     return None if not identity_id or identity_id == _ZERO_ID else identity_id.hex()
 
 
-def ledger_entry_json(committed: CommittedEntry) -> dict[str, Any]:
+def ledger_entry_json(committed: CommittedEntry, countersigned_seqs: Container[int] = ()) -> dict[str, Any]:
     """One entry of GET /dashboard/api/ledger: seq, hash, kind, cost, parties, and whether the consumer
-    countersigned a USAGE entry (it may carry only the seeder's signature: flags bit 0); null for other
+    countersigned a USAGE entry (it may carry only the seeder's signature: flags bit 0; a countersignature
+    recorded after commit lives in the settlement store, whose seqs are `countersigned_seqs`); null for other
     kinds."""
     body = committed.body
     try:
@@ -140,6 +142,10 @@ def ledger_entry_json(committed: CommittedEntry) -> dict[str, Any]:
         "model": body.model or None,
         "timestamp": int(body.timestamp),
         # Only USAGE carries a consumer countersignature; other kinds are signed by their one party.
-        "countersigned": bool(committed.entry.consumer_sig) if int(body.kind) == EntryKind.USAGE else None,
+        "countersigned": (
+            bool(committed.entry.consumer_sig) or int(committed.seq) in countersigned_seqs
+            if int(body.kind) == EntryKind.USAGE
+            else None
+        ),
         "request_id": bytes(body.request_id).hex() or None,
     }

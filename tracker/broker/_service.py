@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -525,6 +525,15 @@ class BrokerService:
             self.metrics.settlements.labels("settle_recorded").inc()
         else:
             self.metrics.settlements.labels("settle_repeat").inc()
+
+    async def countersigned(self, seqs: Sequence[int]) -> set[int]:
+        """The seqs among `seqs` whose consumer countersignature is recorded (the settlement store, not the
+        ledger entry: the entry is committed with the seeder's signature only)."""
+
+        def lookup() -> set[int]:
+            return {seq for seq in seqs if self._settlements.countersignature(seq) is not None}
+
+        return await trio.to_thread.run_sync(lookup, limiter=self._limiter)
 
     # ---- operator overrides -------------------------------------------------------------------------------
 

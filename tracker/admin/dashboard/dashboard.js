@@ -405,7 +405,7 @@
       ? `#${entries[entries.length - 1].seq}–#${entries[0].seq} of ${page.tip_seq}`
       : "";
     const body = $("ledger-table").querySelector("tbody");
-    const signature = JSON.stringify(entries.map((entry) => entry.hash));
+    const signature = JSON.stringify(entries.map((entry) => [entry.hash, entry.countersigned]));
     if (state.rendered["ledger-table"] === signature) return;
     state.rendered["ledger-table"] = signature;
     body.replaceChildren(...entries.map((entry) => {
