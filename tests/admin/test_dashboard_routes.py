@@ -14,6 +14,7 @@ from tests.admin.stack import admin_stack, party
 from tests.admin.test_admission_routes import queue_consumers
 from tracker.admin import PUBLIC_ENDPOINTS, DashboardFeed
 from tracker.admin._dashboard_history import DecisionTotals, PressureHistory
+from tracker.admin._json import ledger_entry_json
 from tracker.admission.core._supply import SupplySnapshot
 
 ALICE = party("alice")
@@ -221,3 +222,15 @@ async def test_queue_from_the_head_with_request_ids(tmp_path: Path) -> None:
         plain, key=lambda i: i["consumer_id"]
     )
     assert page["total"] == 3 and page["items"] == body["items"][1:3]
+
+
+async def test_a_countersignature_recorded_after_commit_counts_as_countersigned(tmp_path: Path) -> None:
+    """The broker records the consumer's countersignature in the settlement store, not in the committed entry;
+    the ledger route asks the broker for those seqs (end to end: test_dashboard_broker_browser.py)."""
+    async with admin_stack(tmp_path) as stack:
+        await stack.ledger.issue_starter_grant(ALICE.identity_id, 10_000)
+        await stack.append_usage(ALICE, SEEDER, 100)
+        grant, usage = await stack.ledger.entries_since(0, 2)
+    assert ledger_entry_json(usage)["countersigned"] is False
+    assert ledger_entry_json(usage, {usage.seq})["countersigned"] is True
+    assert ledger_entry_json(grant, {grant.seq})["countersigned"] is None
