@@ -218,7 +218,11 @@ class Ledger:
                 tracker_sig=prepared.tracker_sig,
             )
             results[index] = CommittedEntry(
-                prepared.body.seq, prepared.entry_hash, entry, prepared.transfer_in_recipient
+                prepared.body.seq,
+                prepared.entry_hash,
+                entry,
+                prepared.transfer_in_recipient,
+                tuple(prepared.new_balances),
             )
             accepted.append(index)
         try:
@@ -373,21 +377,39 @@ class Ledger:
         return self._read(lambda store: store.balance(identity_id))  # type: ignore[return-value]
 
     def signed_balance(self, identity_id: bytes) -> SignedBalanceSnapshot:
-        """A tracker-signed snapshot of the identity's credits and the chain tip, valid for 600 s."""
+        """A tracker-signed snapshot of the identity's credits and the chain tip, valid for 600 s (read from
+        SQLite: blocking)."""
         identity_id = check_identity_id("identity_id", identity_id)
         snapshot_view = self._read(lambda store: store.balance_with_tip(identity_id))
+        return self.sign_balance_snapshot(
+            identity_id,
+            snapshot_view.balance.credits if snapshot_view.balance else 0,  # type: ignore[attr-defined]
+            snapshot_view.tip_seq,  # type: ignore[attr-defined]
+            snapshot_view.tip_hash or ZERO_HASH,  # type: ignore[attr-defined]
+        )
+
+    def sign_balance_snapshot(
+        self, identity_id: bytes, credits: int, tip_seq: int, tip_hash: bytes
+    ) -> SignedBalanceSnapshot:
+        """Sign a snapshot certifying `credits` for `identity_id` at the chain tip (tip_seq, tip_hash), issued
+        now and valid for 600 s. No I/O: the caller vouches that the balance and the tip belong together."""
         issued_at = _unix_now(self._clock)
         body = BalanceSnapshotBody(
             identity_id=identity_id,
-            credits=snapshot_view.balance.credits if snapshot_view.balance else 0,  # type: ignore[attr-defined]
-            chain_tip_hash=snapshot_view.tip_hash or ZERO_HASH,  # type: ignore[attr-defined]
-            chain_tip_seq=snapshot_view.tip_seq,  # type: ignore[attr-defined]
+            credits=credits,
+            chain_tip_hash=tip_hash,
+            chain_tip_seq=tip_seq,
             issued_at=issued_at,
             expires_at=issued_at + BALANCE_SNAPSHOT_TTL_SECONDS,
         )
-        snapshot = SignedBalanceSnapshot(tracker_sig=self._key.sign(canonical_bytes(body)))
-        snapshot.body.CopyFrom(body)
-        return snapshot
+        return SignedBalanceSnapshot(body=body, tracker_sig=self._key.sign(canonical_bytes(body)))
+
+    def balances_at_tip(self) -> tuple[dict[bytes, int], Tip]:
+        """Every identity's credits from the balance projection and the tip they are valid at, read with
+        appends held off (blocking; the projection was brought up to the tip at open)."""
+        with self._write_lock:
+            rows: list[BalanceRow] = self._read(lambda store: store.all_balances())  # type: ignore[assignment]
+            return {row.identity_id: row.credits for row in rows}, self._tip
 
     def assert_chain_integrity(self, since_seq: int = 0, until_seq: int = 0) -> int:
         """Audit entries (since_seq, until_seq] (0 = up to the tip): links, recomputed hashes, seq

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tracker._proto.ledger_pb2 import Entry, EntryBody
 from tracker.ledger._wire import EntryKind
@@ -91,12 +91,17 @@ class CommittedEntry:
     """An entry as committed on the chain: its seq, its hash (SHA-256 of canonical(body)), the signed Entry.
 
     `transfer_in_recipient` is the credited identity of a TRANSFER_IN entry (not part of the chain itself);
-    None for every other kind, and for transfer-ins written by a tracker without the recipient side table."""
+    None for every other kind, and for transfer-ins written by a tracker without the recipient side table.
+
+    `balances_after` is what the entry's transaction wrote to the balance projection: (identity, credits
+    after this entry) per touched identity. Set on entries handed back by an append (and so to
+    subscribers); empty on entries read back from storage. Not part of equality."""
 
     seq: int
     hash: bytes
     entry: Entry
     transfer_in_recipient: bytes | None = None
+    balances_after: tuple[tuple[bytes, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def body(self) -> EntryBody:

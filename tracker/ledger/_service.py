@@ -5,6 +5,11 @@ caller hands its lone append straight to a worker thread (no committer task, no 
 queues, and one committer task hands the queue to a worker thread as one batch (group commit: every append
 queued while the previous batch was being written goes into the next transaction). Reads run on a second
 worker thread (WAL lets them run beside the writer). Subscribers run on the Trio thread.
+
+Signed balance snapshots need no read at all: a `BalanceView` (every identity's credits, loaded from the
+projection at open) is advanced on the Trio thread with each committed entry, in commit order, before the
+subscribers run; a snapshot is a dict lookup and one Ed25519 signature over the credits and the view's own
+tip, which always belong together.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ import trio
 
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
 from tracker._ticks import ticks
+from tracker.ledger._balance_view import BalanceView
 from tracker.ledger._errors import LedgerClosed, LedgerError
 from tracker.ledger._ledger import Ledger
 from tracker.ledger._merkle import SECONDS_PER_HOUR
 from tracker.ledger._metrics import LedgerMetrics
+from tracker.ledger._prepare import check_identity_id
 from tracker.ledger._records import (
     AppendRequest,
     BrokeredUsageRecord,
@@ -95,9 +102,15 @@ class AsyncLedger:
     written); once handed over it is committed or rejected regardless, and subscribers still see it."""
 
     def __init__(
-        self, core: Ledger, *, metrics: LedgerMetrics | None, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+        self,
+        core: Ledger,
+        *,
+        metrics: LedgerMetrics | None,
+        max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+        balance_view: BalanceView | None = None,
     ) -> None:
         self._core = core
+        self._view = balance_view
         self._metrics = metrics
         self._max_batch_size = max_batch_size
         self._pending: deque[_PendingAppend] = deque()
@@ -230,6 +243,8 @@ class AsyncLedger:
         for result in results:
             if isinstance(result, CommittedEntry):
                 committed += 1
+                if self._view is not None:
+                    self._apply_to_view(result)
                 for callback in tuple(self._subscribers):
                     try:
                         callback(result)
@@ -251,6 +266,15 @@ class AsyncLedger:
                 tip = self._core.tip()
                 metrics.tip_seq.set(tip.seq if tip else 0)
 
+    def _apply_to_view(self, committed: CommittedEntry) -> None:
+        assert self._view is not None
+        try:
+            self._view.apply(committed)
+        except ValueError:
+            # Only an append that bypassed this façade can cause this; never certify from a stale view.
+            logger.exception("ledger: balance view out of step; signed balances read from SQLite from now on")
+            self._view = None
+
     def _fail_pending(self) -> None:
         while self._pending:
             pending = self._pending.popleft()
@@ -269,7 +293,18 @@ class AsyncLedger:
         return self._core.tip()
 
     async def signed_balance(self, identity_id: bytes) -> SignedBalanceSnapshot:
-        return await self._read(self._core.signed_balance, identity_id)
+        """A tracker-signed snapshot of the identity's credits at the last entry delivered to subscribers,
+        valid for 600 s. Served from the in-memory balance view on the Trio thread (no I/O)."""
+        view = self._view
+        if view is None:
+            return await self._read(self._core.signed_balance, identity_id)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._closing:
+            raise LedgerClosed("ledger: closed")
+        identity_id = check_identity_id("identity_id", identity_id)
+        return self._core.sign_balance_snapshot(
+            identity_id, view.credits(identity_id), view.tip_seq, view.tip_hash
+        )
 
     async def balance(self, identity_id: bytes) -> BalanceRow | None:
         return await self._read(self._core.balance, identity_id)
@@ -318,7 +353,15 @@ async def open_ledger(
     core = await trio.to_thread.run_sync(
         lambda: Ledger.open(path, identity, clock=clock, synchronous=synchronous)
     )
-    ledger = AsyncLedger(core, metrics=metrics, max_batch_size=max_batch_size)
+    try:
+        credits, tip = await trio.to_thread.run_sync(core.balances_at_tip)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(core.close)
+        raise
+    ledger = AsyncLedger(
+        core, metrics=metrics, max_batch_size=max_batch_size, balance_view=BalanceView(credits, tip)
+    )
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(ledger._run_committer)
