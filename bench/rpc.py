@@ -5,6 +5,10 @@ handler on the same kind of ledger) behind plain Trio TCP with 4-byte length-pre
 request.
 
     .venv/bin/python bench/rpc.py [--seconds 5] [--idle 2000] [--idle-hold 45] [--handshake-seconds 5]
+                                  [--shapes 1x16,50x16,1x64] [--profile FILE]
+
+--profile FILE runs the QUIC server under cProfile and writes its stats to FILE when the run ends (read them
+with `python -m pstats FILE`); the CPU figures of a profiled run are inflated by the profiler.
 
 A part is skipped when its figure is 0 (--seconds 0: no unary runs; --handshake-seconds 0; --idle 0).
 
@@ -64,9 +68,28 @@ def _service(directory: str):  # type: ignore[no-untyped-def]
     return opened()
 
 
+def _profile_until_terminated(path: str) -> None:
+    """Profile this process from now on; on SIGTERM write the stats to `path` and exit."""
+    import cProfile
+    import signal
+
+    profiler = cProfile.Profile()
+
+    def dump(*_: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(path)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, dump)
+    profiler.enable()
+
+
 def serve_quic(directory: str) -> None:
     """Child mode: the RPC listener on 127.0.0.1:0; prints `{"address": [h, p], "pin": hex}`."""
     import trio
+
+    if os.environ.get("RPC_BENCH_PROFILE"):
+        _profile_until_terminated(os.environ["RPC_BENCH_PROFILE"])
 
     from tracker.rpc import RpcServer, RpcServerSettings, bind_udp, tracker_certificate, x509_private_key
 
@@ -384,15 +407,21 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=2000, help="idle connections (0 = skip)")
     parser.add_argument("--idle-hold", type=float, default=45.0)
     parser.add_argument("--heartbeat", type=float, default=15.0)
+    parser.add_argument("--shapes", default="1x16,50x16,1x64", help="unary runs: CONNECTIONSxIN_FLIGHT,...")
+    parser.add_argument("--profile", help="write the QUIC server's cProfile stats to this file")
     args = parser.parse_args()
+    shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.shapes.split(",") if shape]
+    if args.profile:
+        os.environ["RPC_BENCH_PROFILE"] = str(Path(args.profile).resolve())
     print(f"machine: {os.cpu_count()} cores, load generator and server in separate processes on 127.0.0.1")
     with tempfile.TemporaryDirectory() as quic_dir, tempfile.TemporaryDirectory() as tcp_dir:
         quic, quic_info = _start("serve-quic", quic_dir)
+        os.environ.pop("RPC_BENCH_PROFILE", None)
         tcp, tcp_info = _start("serve-tcp", tcp_dir)
         address, pin = json.dumps(quic_info["address"]), quic_info["pin"]
         tcp_address = json.dumps(tcp_info["address"])
         try:
-            for connections, in_flight in ((1, 16), (50, 16), (1, 64)) if args.seconds > 0 else ():
+            for connections, in_flight in shapes if args.seconds > 0 else ():
                 shape = f"{connections} conn × {in_flight} in flight"
                 report, cpu, _ = _measure(
                     quic, ["load-quic", address, pin, str(connections), str(in_flight), str(args.seconds)]
