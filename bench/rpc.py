@@ -73,7 +73,7 @@ def _profile_until_terminated(path: str) -> None:
     import cProfile
     import signal
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: waits and preemption are not costs
 
     def dump(*_: object) -> None:
         profiler.disable()

@@ -10,6 +10,9 @@ from tracker.rpc._wire import PUSH_TAG_OFFER, PUSH_TAG_SETTLEMENT, RpcMethod, Rp
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
+_KNOWN_METHODS = frozenset(int(method) for method in RpcMethod)
+_KNOWN_STATUSES = frozenset(int(status) for status in RpcStatus)
+
 
 def _method_label(method: int) -> str:
     try:
@@ -58,12 +61,21 @@ class RpcMetrics:
             ["kind", "outcome"],
             registry=registry,
         )
+        self._rpc_counters: dict[tuple[int, int], Counter] = {}
 
     def handshake(self, result: str) -> None:
         self.handshakes.labels(result=result).inc()
 
     def rpc(self, method: int, status: int, seconds: float) -> None:
-        self.rpcs.labels(method=_method_label(method), status=_status_label(status)).inc()
+        # Once per RPC: the labelled child is looked up by the raw numbers (labels() builds and hashes a
+        # label tuple and RpcMethod(...) an enum on every call). Only known pairs are cached, so the cache is
+        # bounded whatever numbers a peer sends.
+        counter = self._rpc_counters.get((method, status))
+        if counter is None:
+            counter = self.rpcs.labels(method=_method_label(method), status=_status_label(status))
+            if method in _KNOWN_METHODS and status in _KNOWN_STATUSES:
+                self._rpc_counters[method, status] = counter
+        counter.inc()
         self.latency.observe(seconds)
 
     def push(self, tag: int, outcome: str) -> None:
