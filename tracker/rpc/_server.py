@@ -218,11 +218,19 @@ class RpcServer:
         self.handler.peer_connected(connection.peer)
         try:
             async with trio.open_nursery() as nursery:
-                async for stream in driver.incoming:
+
+                def on_stream(stream: QuicStream) -> None:
+                    # Called from the driver's event processing: only schedules.
                     if _is_client_bidi(stream.stream_id):
                         nursery.start_soon(self._serve_stream, connection, stream)
                     else:
-                        stream.abort()
+                        nursery.start_soon(_refuse_stream, stream)
+
+                driver.deliver_streams_to(on_stream)
+                try:
+                    await driver.terminated.wait()
+                finally:
+                    driver.deliver_streams_to(None)
         finally:
             self.metrics.connections.dec()
             if self.peers.remove(connection):
@@ -298,6 +306,10 @@ class RpcServer:
         except FrameTooLarge as error:
             logger.error("rpc: response not sent on stream %d: %s", stream.stream_id, error)
             stream.finish()
+
+
+async def _refuse_stream(stream: QuicStream) -> None:
+    stream.abort()
 
 
 def _status_of(response: bytes) -> int:
