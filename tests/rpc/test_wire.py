@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from tracker._proto.rpc_pb2 import HeartbeatPing, RpcRequest
 from tracker.rpc import FrameReader, FrameTooLarge, encode_frame, is_heartbeat_frame
+from tracker.rpc._wire import _scan_for_heartbeat
 
 
 def test_reader_splits_frames_fed_byte_by_byte() -> None:
@@ -63,3 +64,21 @@ def test_no_rpc_request_is_classified_as_heartbeat(method: int, payload: bytes) 
 @given(st.binary(max_size=200))
 def test_classification_never_raises(body: bytes) -> None:
     assert is_heartbeat_frame(body) in (True, False)
+
+
+@given(
+    st.integers(min_value=0, max_value=255),
+    st.binary(max_size=300),
+    st.binary(max_size=12),
+    st.sampled_from([b"", HeartbeatPing(seq=3, t=99).SerializeToString()]),
+)
+def test_the_fast_path_classifies_like_the_full_scan(
+    method: int, payload: bytes, noise: bytes, tail: bytes
+) -> None:
+    # Bodies shaped like an RpcRequest (method, payload), some with more fields after it (a trailing ping's
+    # field 2 varint makes the full scan say heartbeat), some cut short or padded with noise.
+    body = RpcRequest(method=method, payload=payload).SerializeToString() + tail
+    for candidate in (body, body + noise, body[: len(body) // 2], noise + body):
+        assert is_heartbeat_frame(candidate) is _scan_for_heartbeat(candidate)
+    if tail:
+        assert is_heartbeat_frame(body)

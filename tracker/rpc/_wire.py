@@ -133,6 +133,16 @@ def is_heartbeat_frame(body: bytes) -> bool:
     stream is found"): a HeartbeatPing carries field 2 (`t`, unix ms) as a non-zero varint, an RpcRequest
     carries field 2 (`payload`) as bytes or omits it. Scans the top-level fields only; anything malformed is
     "not a heartbeat" (it is then answered as an RPC, with FRAME)."""
+    # Fast path for every well-formed RPC (once per RPC): exactly `method` (a one-byte varint) then `payload`
+    # up to the end of the frame, so there is no field-2 varint anywhere; anything else takes the full scan.
+    if len(body) > 3 and body[0] == 0x08 and body[1] < 0x80 and body[2] == 0x12:
+        length = _read_varint(body, 3)
+        if length is not None and length[0] + length[1] == len(body):
+            return False
+    return _scan_for_heartbeat(body)
+
+
+def _scan_for_heartbeat(body: bytes) -> bool:
     offset = 0
     while offset < len(body):
         key = _read_varint(body, offset)
