@@ -198,7 +198,12 @@ class QuicConnectionDriver:
         self._on_cid_retired = on_connection_id_retired
         self._streams: dict[int, QuicStream] = {}
         self._buffered = 0
-        self._timer_changed = trio.Event()
+        # `run()` parks itself in `_sender`; `_wake()` reschedules it (or leaves `_wake_pending` when it is
+        # busy). The library's timer lives in one long-lived cancel scope whose deadline is moved after each
+        # transmit: no Event and no cancel scope are built per wakeup.
+        self._sender: trio.lowlevel.Task | None = None
+        self._wake_pending = False
+        self._timer_scope: trio.CancelScope | None = None
         self.handshake_complete = trio.Event()
         self.terminated = trio.Event()
         self.closing = trio.Event()  # set by a local close() or by termination
@@ -241,7 +246,15 @@ class QuicConnectionDriver:
         # Sending is left to the `run()` task, woken here: it runs after the tasks made runnable in the same
         # scheduler batch, so many streams' writes (and acks for a batch of datagrams) leave in few packets.
         self._process_events()
-        self._timer_changed.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        sender = self._sender
+        if sender is not None:
+            self._sender = None
+            trio.lowlevel.reschedule(sender)
+        else:
+            self._wake_pending = True
 
     def _transmit(self) -> None:
         for data, address in self.quic.datagrams_to_send(now=trio.current_time()):
@@ -338,16 +351,44 @@ class QuicConnectionDriver:
     async def run(self) -> None:
         """Send what the library has to send and run its timer, until the connection is terminated (idle
         timeout, close, peer close)."""
-        while not self.terminated.is_set():
-            self._transmit()
-            deadline = self.quic.get_timer()
-            self._timer_changed = trio.Event()
-            with trio.move_on_at(deadline if deadline is not None else math.inf):
-                await self._timer_changed.wait()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._run_timer)
+            while not self.terminated.is_set():
+                self._transmit()
+                self._arm_timer()
+                await self._wait_for_wake()
                 # Let the tasks woken with us (stream readers about to answer) write first: their replies
                 # then leave in the same packets as the acknowledgements.
                 await trio.lowlevel.checkpoint()
-                continue
+            nursery.cancel_scope.cancel()
+        self._transmit()
+
+    def _arm_timer(self) -> None:
+        scope = self._timer_scope
+        if scope is not None:
+            deadline = self.quic.get_timer()
+            scope.deadline = math.inf if deadline is None else deadline
+
+    async def _wait_for_wake(self) -> None:
+        if self._wake_pending or self.terminated.is_set():
+            self._wake_pending = False
+            return
+        self._sender = trio.lowlevel.current_task()
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self._sender = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    async def _run_timer(self) -> None:
+        while not self.terminated.is_set():
+            deadline = self.quic.get_timer()
+            with trio.CancelScope(deadline=math.inf if deadline is None else deadline) as scope:
+                self._timer_scope = scope
+                await trio.sleep_forever()
+            self._timer_scope = None
+            # Only the deadline ends the sleep (a cancellation of run() propagates out of the scope).
             self.quic.handle_timer(now=trio.current_time())
             self._process_events()
-        self._transmit()
+            self._wake()
