@@ -10,11 +10,20 @@ from quart_trio import QuartTrio
 
 from tests.admin.conftest import ShutdownRecorder, fixed_clock
 from tests.admin.fakes import FakeLedger
-from tests.admin.schema_check import resolve
 from tracker.admin import PUBLIC_ENDPOINTS, create_admin_app
 from tracker.registry import Registry
 
 HTTP_METHODS = {"get", "post", "put", "delete", "patch"}
+
+
+def resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """Follow local $refs ("#/a/b/c") until a non-reference node (KeyError for a dangling one)."""
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
 
 
 def _app() -> QuartTrio:
@@ -99,3 +108,20 @@ async def test_every_reference_resolves_and_path_parameters_are_declared() -> No
                 if resolve(document, parameter)["in"] == "path"
             }
             assert declared == set(re.findall(r"\{([^}]+)\}", path)), (path, method)
+
+
+async def test_every_operation_has_an_id_a_declared_tag_and_body_examples() -> None:
+    document = await _document(_app())
+    declared_tags = {tag["name"] for tag in document["tags"]}
+    assert all(tag.get("description") for tag in document["tags"])
+    operation_ids = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            operation_ids.append(operation["operationId"])
+            assert re.fullmatch(r"[a-z][A-Za-z]+", operation["operationId"]), (path, method)
+            assert len(operation["tags"]) == 1 and operation["tags"][0] in declared_tags, (path, method)
+            body = operation.get("requestBody")
+            if body is not None:
+                for media in body["content"].values():
+                    assert "example" in media or "examples" in media, (path, method)
+    assert len(operation_ids) == len(set(operation_ids)), sorted(operation_ids)

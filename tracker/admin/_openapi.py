@@ -11,6 +11,12 @@ _SCHEMAS = "#/components/schemas/"
 _RESPONSES = "#/components/responses/"
 _PARAMETERS = "#/components/parameters/"
 
+# Every operation carries exactly one of these tags.
+TAGS = {
+    "tracker": "Liveness, statistics, identities and shutdown of the tracker process",
+    "admission": "Admission gatekeeper: supply pressure, queue, credit scores and the peer blocklist",
+}
+
 
 def _ref(kind: str, name: str) -> dict[str, str]:
     return {"$ref": f"{kind}{name}"}
@@ -176,6 +182,8 @@ def _responses() -> dict[str, Any]:
 
 
 def _operation(
+    operation_id: str,
+    tag: str,
     summary: str,
     ok_status: str,
     ok_response: dict[str, Any],
@@ -191,7 +199,14 @@ def _operation(
         responses[status] = _ref(_RESPONSES, names[status])
     if not public:
         responses["401"] = _ref(_RESPONSES, "Unauthorized")
-    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if tag not in TAGS:
+        raise ValueError(f"openapi: unknown tag {tag!r}")
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "responses": responses,
+    }
     if public:
         operation["security"] = []
     if parameters:
@@ -202,6 +217,7 @@ def _operation(
 
 
 def _mutating(
+    operation_id: str,
     summary: str,
     ok_response: dict[str, Any],
     *,
@@ -214,6 +230,8 @@ def _mutating(
     if path_parameter is not None:
         parameters.insert(0, path_parameter)
     return _operation(
+        operation_id,
+        "admission",
         summary,
         ok_status,
         ok_response,
@@ -236,9 +254,13 @@ def _paths() -> dict[str, Any]:
         "schema": {"type": "string"},
     }
     return {
-        "/health": {"get": _operation("Liveness", "200", _ok("Alive", "Health"), public=True)},
+        "/health": {
+            "get": _operation("getHealth", "tracker", "Liveness", "200", _ok("Alive", "Health"), public=True)
+        },
         "/openapi.json": {
             "get": _operation(
+                "getOpenApiDocument",
+                "tracker",
                 "This document",
                 "200",
                 {"description": "OpenAPI 3 document", "content": _json_content({"type": "object"})},
@@ -246,7 +268,14 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/stats": {
-            "get": _operation("Tracker statistics", "200", _ok("Statistics", "Stats"), errors=("500",))
+            "get": _operation(
+                "getStats",
+                "tracker",
+                "Tracker statistics",
+                "200",
+                _ok("Statistics", "Stats"),
+                errors=("500",),
+            )
         },
         "/peers": {
             "get": _operation(
@@ -255,6 +284,8 @@ def _paths() -> dict[str, Any]:
         },
         "/identity/{identity_id}": {
             "get": _operation(
+                "getIdentity",
+                "tracker",
                 "Balance and seeder record of an identity",
                 "200",
                 _ok("Known identity", "Identity"),
@@ -264,6 +295,8 @@ def _paths() -> dict[str, Any]:
         },
         "/maintenance": {
             "post": _operation(
+                "startShutdown",
+                "tracker",
                 "Graceful shutdown of the tracker",
                 "202",
                 _ok("Shutdown started", "Draining"),
@@ -273,11 +306,17 @@ def _paths() -> dict[str, Any]:
         },
         "/admission/status": {
             "get": _operation(
-                "Supply pressure, queue depth, thresholds", "200", _ok("Status", "AdmissionStatus")
+                "getAdmissionStatus",
+                "admission",
+                "Supply pressure, queue depth, thresholds",
+                "200",
+                _ok("Status", "AdmissionStatus"),
             )
         },
         "/admission/queue": {
             "get": _operation(
+                "listAdmissionQueue",
+                "admission",
                 "Queued requests (heap order)",
                 "200",
                 {
@@ -288,6 +327,8 @@ def _paths() -> dict[str, Any]:
         },
         "/admission/consumer/{consumer_id}": {
             "get": _operation(
+                "getConsumerScore",
+                "admission",
                 "Local credit score and signals of a consumer",
                 "200",
                 _ok("Score", "ConsumerScore"),
@@ -297,6 +338,8 @@ def _paths() -> dict[str, Any]:
         },
         "/admission/seeder/{seeder_id}": {
             "get": _operation(
+                "getSeederHeartbeatState",
+                "admission",
                 "Heartbeat state of a seeder",
                 "200",
                 _ok("Heartbeat state", "SeederHeartbeatState"),
@@ -306,13 +349,23 @@ def _paths() -> dict[str, Any]:
         },
         "/admission/queue/drain": {
             "post": _mutating(
+                "drainAdmissionQueue",
                 "Pop up to n entries from the head of the queue",
                 _ok("Drained consumer ids", "Drained"),
-                request_body={"required": True, "content": _json_content(_ref(_SCHEMAS, "DrainRequest"))},
+                request_body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _ref(_SCHEMAS, "DrainRequest"),
+                            "example": {"n": 10},
+                        }
+                    },
+                },
             )
         },
         "/admission/queue/eject/{request_id}": {
             "post": _mutating(
+                "ejectQueueEntries",
                 "Remove the queue entries with this request id",
                 _ok("Number of entries removed", "Ejected"),
                 path_parameter=request_id,
@@ -320,10 +373,13 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/admission/snapshot": {
-            "post": _mutating("Write an admission snapshot now", _ok("Snapshot written", "Ok"))
+            "post": _mutating(
+                "writeAdmissionSnapshot", "Write an admission snapshot now", _ok("Snapshot written", "Ok")
+            )
         },
         "/admission/recompute/{consumer_id}": {
             "post": _mutating(
+                "recomputeConsumer",
                 "Rebuild a consumer's credit state from the ledger",
                 _ok("Recomputed", "Queued"),
                 path_parameter=consumer,
@@ -332,17 +388,23 @@ def _paths() -> dict[str, Any]:
         },
         "/admission/peers/blocklist": {
             "get": _operation(
-                "Blocked attestation issuers (sorted hex)", "200", _ok("Blocked peer ids", "HexList")
+                "listBlockedPeers",
+                "admission",
+                "Blocked attestation issuers (sorted hex)",
+                "200",
+                _ok("Blocked peer ids", "HexList"),
             )
         },
         "/admission/peers/blocklist/{peer_id}": {
             "post": _mutating(
+                "blockPeer",
                 "Block attestations issued by a peer tracker",
                 _ok("Blocked", "Ok"),
                 path_parameter=peer,
                 errors=("404", "500"),
             ),
             "delete": _mutating(
+                "unblockPeer",
                 "Unblock a peer tracker",
                 _ok("Unblocked (also when it was not blocked)", "Ok"),
                 path_parameter=peer,
@@ -547,6 +609,7 @@ def build_openapi_document(version: str) -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "/"}],
+        "tags": [{"name": name, "description": description} for name, description in TAGS.items()],
         "security": [{"bearerAuth": []}],
         "paths": {**_paths(), **_broker_paths(), **_dashboard_paths()},
         "components": {
