@@ -3,6 +3,7 @@
 Layout:
 
     _app.py               `create_admin_app`: the app, bearer guard, error handling, route registration
+    _access_log.py        one access-log line per request (ASGI middleware)
     _context.py           `AdminContext`, what every handler reads (a leaf: imports no other admin module)
     _core_routes.py       /health, /stats, /identity/<id>, /maintenance
     _admission_routes.py  /admission/*: one `AdmissionService` method per route

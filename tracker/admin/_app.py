@@ -11,6 +11,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 import tracker
+from tracker.admin._access_log import AccessLogMiddleware
 from tracker.admin._admission_routes import register_admission_routes
 from tracker.admin._auth import BearerGuard, unauthorized_response
 from tracker.admin._broker_routes import register_broker_routes
@@ -84,6 +85,8 @@ def create_admin_app(
         )
 
     app = QuartTrio(__name__, static_folder=None)
+    # Quart's documented way to wrap the ASGI callable; every request, whoever answers it, passes through.
+    app.asgi_app = AccessLogMiddleware(app.asgi_app, logger)  # type: ignore[method-assign]
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY_BYTES
     app.config["BODY_TIMEOUT"] = 10
