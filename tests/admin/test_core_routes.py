@@ -174,7 +174,7 @@ async def test_maintenance_fires_trigger_once_and_logs(
     assert response.status_code == 202
     assert await response.get_json() == {"draining": True}
     assert shutdown.calls == 1
-    record = next(r for r in log_capture.records if r.getMessage() == "operator triggered shutdown")
+    record = next(r for r in log_capture.records if r.getMessage() == "admin: operator triggered shutdown")
     assert record.event == "admin_maintenance"  # type: ignore[attr-defined]
     assert record.operator == "ops-7"  # type: ignore[attr-defined]
 

@@ -17,9 +17,7 @@ from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEven
 
 from tracker.admin._auth import MAX_OPERATOR_ID_CHARS, OPERATOR_HEADER
 
-__all__ = ["ACCESS_LOG_MESSAGE", "AccessLogMiddleware"]
-
-ACCESS_LOG_MESSAGE = "admin: request"
+__all__ = ["AccessLogMiddleware"]
 
 AsgiApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
 
@@ -73,4 +71,4 @@ class AccessLogMiddleware:
         if operator is not None:
             fields["operator"] = operator
         level = logging.INFO if status is not None and status != 401 else logging.WARNING
-        self._logger.log(level, ACCESS_LOG_MESSAGE, extra=fields)
+        self._logger.log(level, "admin: request", extra=fields)

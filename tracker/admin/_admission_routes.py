@@ -63,7 +63,7 @@ def register_admission_routes(app: QuartTrio, context: AdminContext) -> None:
 
     def audited(operator_id: str, action: str, params: dict[str, Any]) -> None:
         context.logger.info(
-            "admission operator override",
+            "admin: admission operator override",
             extra={
                 "event": "admission_override",
                 "operator": operator_id,

@@ -87,7 +87,7 @@ def register_core_routes(app: QuartTrio, context: AdminContext) -> None:
         except OperatorIdError as error:
             return error_response(400, str(error))
         context.logger.info(
-            "operator triggered shutdown", extra={"event": "admin_maintenance", "operator": operator}
+            "admin: operator triggered shutdown", extra={"event": "admin_maintenance", "operator": operator}
         )
         context.request_shutdown()
         return json_response({"draining": True}, status=202)

@@ -290,7 +290,7 @@ class AdmissionService:
             try:
                 await self._writer.flush(fsync=True)
             except TLogWriteError as error:
-                _logger.error("admission: flushing the tlog after replay failed: %s", error)
+                _logger.error("admission: flushing the tlog after replay failed", extra={"error": str(error)})
         self.persistence_metrics.replay_duration.set(report.duration_s)
         if report.damage and self.snapshot_prefix and not self._behind:
             # The good prefix now lives in a repaired file and the rest of the damaged file is gone: capture
@@ -298,7 +298,7 @@ class AdmissionService:
             try:
                 await self.snapshot_now()
             except SnapshotError as error:
-                _logger.error("admission: snapshot after tlog repair failed: %s", error)
+                _logger.error("admission: snapshot after tlog repair failed", extra={"error": str(error)})
         await self._set_unusable_snapshots_aside(report)
         self._log_replay(report)
         return report
@@ -378,7 +378,8 @@ class AdmissionService:
                 report.cross_check_applied, _ = await self._apply_from_ledger(report)
             except Exception as error:  # the ledger is another subsystem: retry from the fsync ticker
                 _logger.error(
-                    "admission: ledger cross-check failed after seq %d: %s", self._ledger_seq, error
+                    "admission: ledger cross-check failed",
+                    extra={"ledger_seq": self._ledger_seq, "error": str(error)},
                 )
                 self._behind = True
         elif report.deferred_after_seq is not None:
@@ -464,9 +465,8 @@ class AdmissionService:
             return False
         if ledger_seq != self._ledger_seq + 1 and self._ledger_source is not None:
             _logger.warning(
-                "admission: ledger entry %d arrived after %d; fetching the missing entries",
-                ledger_seq,
-                self._ledger_seq,
+                "admission: ledger entry arrived out of order; fetching the missing entries",
+                extra={"ledger_seq": ledger_seq, "expected_seq": self._ledger_seq + 1},
             )
             self._behind = True
             self.persistence_metrics.ledger_entries_skipped.labels(reason="behind").inc()
@@ -496,7 +496,8 @@ class AdmissionService:
             # Never reuse a seq: the entry stays ledger-only; the next start-up finds the hole and re-reads
             # it.
             _logger.error(
-                "admission: ledger entry %d maps below the last tlog seq %d", ledger_seq, self._last_seq
+                "admission: ledger entry maps below the last tlog seq",
+                extra={"ledger_seq": ledger_seq, "last_seq": self._last_seq},
             )
         # (From the cross-check, an entry below the last seq fills a hole left by a lost or damaged stretch of
         # the tlog; it stays in memory only, and the next start-up finds the same hole until a snapshot.)
@@ -592,7 +593,7 @@ class AdmissionService:
     def _append_failed(self, error: Exception) -> None:
         self.append_failures += 1
         self.persistence_metrics.tlog_append_failures.inc()
-        _logger.error("admission: tlog append failed: %s", error)
+        _logger.error("admission: tlog append failed", extra={"error": str(error)})
 
     def _set_degraded(self) -> None:
         self.degraded_mode = True
@@ -715,7 +716,7 @@ class AdmissionService:
                 await trio.to_thread.run_sync(write_snapshot_file, path, data)
             except SnapshotError as error:
                 self.persistence_metrics.snapshot_emit_failures.inc()
-                _logger.error("admission: snapshot failed: %s", error)
+                _logger.error("admission: snapshot failed", extra={"error": str(error)})
                 raise
             retained = max(1, self.config.snapshots_retained)
             await trio.to_thread.run_sync(prune_snapshots, self.snapshot_prefix, retained)
@@ -723,7 +724,7 @@ class AdmissionService:
                 try:
                     writer.append(0, ts, TLogKind.SNAPSHOT_MARK, SnapshotMarkPayload(seq, str(path)).encode())
                 except TLogWriteError as error:
-                    _logger.warning("admission: SNAPSHOT_MARK append failed: %s", error)
+                    _logger.warning("admission: SNAPSHOT_MARK append failed", extra={"error": str(error)})
             pm = self.persistence_metrics
             pm.snapshot_duration.observe(time.perf_counter() - started)
             pm.snapshot_last_success.set(time.time())
@@ -770,13 +771,17 @@ class AdmissionService:
                 except TLogWriteError as error:
                     if not failing:
                         self.persistence_metrics.tlog_append_failures.inc()
-                        _logger.error("admission: tlog flush failed (will retry): %s", error)
+                        _logger.error(
+                            "admission: tlog flush failed (will retry)", extra={"error": str(error)}
+                        )
                     failing = True
             if self._behind or self._verify_after_catch_up:
                 try:
                     await self.catch_up()
                 except Exception as error:  # the ledger is another subsystem; retry next tick
-                    _logger.error("admission: ledger catch-up failed (will retry): %s", error)
+                    _logger.error(
+                        "admission: ledger catch-up failed (will retry)", extra={"error": str(error)}
+                    )
 
     async def run_snapshot_ticker(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -829,14 +834,17 @@ class AdmissionService:
                 try:
                     await self.snapshot_now()
                 except SnapshotError as error:
-                    _logger.error("admission: final snapshot failed: %s", error)
+                    _logger.error("admission: final snapshot failed", extra={"error": str(error)})
             writer = self._writer
             if writer is not None:
                 try:
                     await writer.aclose()
                 except TLogWriteError as error:
                     self.persistence_metrics.tlog_append_failures.inc()
-                    _logger.error("admission: the final tlog flush failed; buffered records lost: %s", error)
+                    _logger.error(
+                        "admission: the final tlog flush failed; buffered records lost",
+                        extra={"error": str(error)},
+                    )
                     raise TLogWriteError(
                         f"admission: the final tlog flush failed, buffered records were not written: {error}"
                     ) from error

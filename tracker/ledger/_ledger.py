@@ -310,7 +310,8 @@ class Ledger:
                         body.ParseFromString(row.canonical)
                         if int(body.kind) == EntryKind.TRANSFER_IN and row.transfer_in_recipient is None:
                             logger.warning(
-                                "ledger: replay: transfer_in at seq %d has no recorded recipient", row.seq
+                                "ledger: replay: transfer_in has no recorded recipient",
+                                extra={"seq": row.seq},
                             )
                         for identity_id, delta in _audit.balance_deltas(body, row.transfer_in_recipient):
                             current = store.credits_in_transaction(identity_id) or 0
@@ -326,9 +327,8 @@ class Ledger:
                     ) from None
                 raise
             logger.warning(
-                "ledger: re-applied %d entries beyond the balance projection (seq > %d)",
-                replayed,
-                projection_seq,
+                "ledger: re-applied entries beyond the balance projection",
+                extra={"entries": replayed, "projection_seq": projection_seq},
             )
             return replayed
 

@@ -249,7 +249,10 @@ class AsyncLedger:
                     try:
                         callback(result)
                     except Exception:
-                        logger.exception("ledger: subscriber %r failed on seq %d", callback, result.seq)
+                        logger.exception(
+                            "ledger: subscriber failed",
+                            extra={"subscriber": repr(callback), "seq": result.seq},
+                        )
         now = time.perf_counter()
         metrics = self._metrics
         for pending, result in zip(batch, results, strict=True):

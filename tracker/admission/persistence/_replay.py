@@ -139,7 +139,10 @@ def load_newest_snapshot(
             report.snapshot_load_failures += 1
             report.snapshot_errors.append(str(error))
             report.unusable_snapshots.append(path)
-            _logger.error("admission: snapshot %s unusable, trying an older one: %s", path, error)
+            _logger.error(
+                "admission: snapshot unusable, trying an older one",
+                extra={"path": str(path), "error": str(error)},
+            )
             continue
         report.snapshot_path = path
         report.snapshot_seq = data.seq
@@ -147,9 +150,8 @@ def load_newest_snapshot(
     if snapshots:
         report.degraded = True
         _logger.error(
-            "admission: none of the %d snapshots under %s is readable; running in degraded mode",
-            len(snapshots),
-            prefix,
+            "admission: no snapshot is readable; running in degraded mode",
+            extra={"snapshots": len(snapshots), "prefix": prefix},
         )
     return None
 
@@ -289,7 +291,10 @@ def _scan_tlog_files(
                 event = record_to_event(kind, ts, payload)
             except TLogError as error:
                 report.payload_errors += 1
-                _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
+                _logger.warning(
+                    "admission: tlog record skipped",
+                    extra={"seq": seq, "kind": kind, "error": str(error)},
+                )
                 return
             if event is None:
                 return
@@ -340,26 +345,29 @@ def _repair(plan: list[_Repair], report: ReplayReport, now: Callable[[], float] 
                 TLogDamage(item.path, offset, item.reason, moved_to, list(scan.damage), scan.records)
             )
             _logger.error(
-                "admission: tlog %s damaged at offset %d (%s, %d damaged range(s)): recovered %d valid "
-                "records, at least %d local record(s) lost; original moved to %s",
-                item.path,
-                offset,
-                item.reason,
-                len(scan.damage),
-                scan.records,
-                lost,
-                moved_to,
+                "admission: tlog damaged; valid records recovered, original moved aside",
+                extra={
+                    "path": str(item.path),
+                    "offset": offset,
+                    "reason": item.reason,
+                    "damaged_ranges": len(scan.damage),
+                    "records_recovered": scan.records,
+                    "local_records_lost": lost,
+                    "moved_to": str(moved_to) if moved_to is not None else None,
+                },
             )
         elif now is not None:
             kept = cut_torn_tail(item.path, scan.good_end, now())
             report.torn_tails_cut += 1
             report.torn_tails_kept.append(kept)
             _logger.warning(
-                "admission: tlog %s ended in a torn frame; cut %d bytes at offset %d (kept in %s)",
-                item.path,
-                scan.size - scan.good_end,
-                scan.good_end,
-                kept,
+                "admission: tlog ended in a torn frame; cut it off",
+                extra={
+                    "path": str(item.path),
+                    "bytes_cut": scan.size - scan.good_end,
+                    "offset": scan.good_end,
+                    "kept_in": str(kept),
+                },
             )
 
 

@@ -97,5 +97,7 @@ def prune_snapshots(prefix: str | os.PathLike[str], keep: int) -> list[Path]:
             os.unlink(path)
             deleted.append(path)
         except OSError as error:
-            _logger.warning("admission/snapshot: prune %s failed: %s", path, error)
+            _logger.warning(
+                "admission: snapshot prune failed", extra={"path": str(path), "error": str(error)}
+            )
     return deleted

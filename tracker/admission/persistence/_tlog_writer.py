@@ -233,7 +233,9 @@ class TLogWriter:
                     self._rotate_locked()
                 except OSError as error:
                     # The batch itself is on disk; a failed rotation only means the active file keeps growing.
-                    _logger.error("admission/tlog: rotation of %s failed: %s", self.path, error)
+                    _logger.error(
+                        "admission: tlog rotation failed", extra={"path": str(self.path), "error": str(error)}
+                    )
                     if self._fd is None:
                         self._fd = os.open(
                             self.path,
