@@ -2,9 +2,16 @@
 
 JSON lines follow the Go tracker's zerolog shape: `time` (Unix epoch milliseconds, integer), `level`
 (debug/info/warn/error), `message`, `error` (and `stack`) for an attached exception, plus per-event fields
-passed as `logger.info("admin: listening", extra={"addr": "127.0.0.1:9090"})`. Every subsystem logs
-through the standard `logging` module under the `tracker` logger; `configure_logging` installs the one
-handler at start-up.
+passed as `logger.info("admin: listening", extra={"addr": "127.0.0.1:9090"})`. Messages are constant texts
+that start with their subsystem ("admission: ..."); values go in fields. Every subsystem logs through the
+standard `logging` module under the `tracker` logger; `configure_logging` installs the one handler at
+start-up.
+
+Formats: `json` (default), `text` (`time LEVEL message key=value...`), and `journald`: the text line without
+the timestamp (the journal stamps each entry) behind an sd-daemon `<N>` syslog level prefix (debug <7>,
+info <6>, warn <4>, error <3>), which journald turns into the entry's PRIORITY when it reads a service's
+stderr (`SyslogLevelPrefix=yes`, the default), so `journalctl -p warning -u trio-tracker` works. Each line of
+a traceback carries the prefix too.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ __all__ = [
     "level_from_config",
 ]
 
-LogFormat = Literal["json", "text"]
-LOG_FORMATS: tuple[LogFormat, ...] = ("json", "text")
+LogFormat = Literal["json", "text", "journald"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("json", "text", "journald")
 LOG_LEVELS: dict[str, int] = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -39,6 +46,8 @@ _LEVEL_NAMES: dict[int, str] = {
     logging.ERROR: "error",
     logging.CRITICAL: "error",
 }
+# sd-daemon(3) / syslog(3) priorities of our level names.
+_SYSLOG_PRIORITIES: dict[str, int] = {"debug": 7, "info": 6, "warn": 4, "error": 3}
 ROOT_LOGGER_NAME = "tracker"
 HTTP_LOGGER_NAME = "tracker.http"
 
@@ -104,13 +113,19 @@ class StructuredFormatter(logging.Formatter):
             if record.exc_info:
                 line["stack"] = self.formatException(record.exc_info)
             return json.dumps(line, default=str, ensure_ascii=False, separators=(",", ":"))
-        timestamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        milliseconds = int(record.created * 1000) % 1000
-        parts = [f"{timestamp}.{milliseconds:03d}Z", f"{_level_name(record.levelno).upper():5}", message]
+        level = _level_name(record.levelno)
+        parts = [f"{level.upper():5}", message]
+        if self.log_format == "text":
+            timestamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            milliseconds = int(record.created * 1000) % 1000
+            parts.insert(0, f"{timestamp}.{milliseconds:03d}Z")
         parts.extend(f"{key}={_text_value(value)}" for key, value in fields.items())
         text = " ".join(parts)
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
+        if self.log_format == "journald":
+            prefix = f"<{_SYSLOG_PRIORITIES[level]}>"
+            text = "\n".join(prefix + line for line in text.split("\n"))
         return text
 
 

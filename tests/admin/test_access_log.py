@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.admin.conftest import AUTH, TOKEN, LogCapture, hex_id
 from tests.admin.stack import admin_stack
-from tracker.logging import StructuredFormatter
+from tracker.logging import LOG_FORMATS, StructuredFormatter
 
 ACCESS = "admin: request"
 
@@ -63,7 +63,7 @@ async def test_no_log_line_contains_the_token(tmp_path: Path, log_capture: LogCa
             # The token in places a careless logger would pick up: query, operator header, path.
             await client.open(f"{path}?token={TOKEN}", method=method, headers=headers, data=body)
     assert len(_access_records(log_capture)) == 2 * len(REQUESTS)
-    for log_format in ("json", "text"):
+    for log_format in LOG_FORMATS:
         formatter = StructuredFormatter(log_format)
         for record in log_capture.records:
             assert TOKEN not in formatter.format(record), record.__dict__

@@ -90,3 +90,24 @@ def test_hypercorn_info_chatter_is_hidden_unless_debug(stream: io.StringIO) -> N
     http_logger.info("Running on http://127.0.0.1:1 (CTRL + C to quit)")
     http_logger.error("real problem")
     assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["real problem"]
+
+
+def test_journald_lines_carry_the_syslog_priority_prefix(stream: io.StringIO) -> None:
+    logger = configure_logging("debug", "journald", stream=stream)
+    logger.debug("registry: sweep", extra={"removed": 2})
+    logger.info("tracker: ready", extra={"admin_addr": "127.0.0.1:8080"})
+    logger.warning("admin: request", extra={"status": 401})
+    try:
+        raise OSError("disk gone")
+    except OSError as error:
+        logger.error("admission: final snapshot failed", exc_info=error)
+    lines = stream.getvalue().splitlines()
+    assert lines[:3] == [
+        "<7>DEBUG registry: sweep removed=2",
+        "<6>INFO  tracker: ready admin_addr=127.0.0.1:8080",
+        "<4>WARN  admin: request status=401",
+    ]
+    assert lines[3] == '<3>ERROR admission: final snapshot failed error="OSError: disk gone"'
+    # The traceback follows, every line at the same priority (journald makes each line an entry).
+    assert len(lines) > 4 and all(line.startswith("<3>") for line in lines[4:])
+    assert "OSError: disk gone" in lines[-1]

@@ -1,4 +1,4 @@
-"""`trio-tracker run --config PATH [--log-format json|text]`: start the tracker in the foreground.
+"""`trio-tracker run --config PATH [--log-format json|text|journald]`: start the tracker in the foreground.
 
 Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM or POST /maintenance, drained; 129 after SIGHUP), 1 for
 a bad identity key, a locked state directory, a ledger that is not ours, a port in use, a failing step, a
@@ -16,6 +16,7 @@ from functools import partial
 import trio
 
 from tracker.cli._common import CliExit, ExitCode
+from tracker.logging import LOG_FORMATS
 
 HANGUP_EXIT = 128 + int(signal.SIGHUP)
 
@@ -72,9 +73,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", metavar="PATH", help="the tracker YAML config (required)")
     parser.add_argument(
         "--log-format",
-        choices=("json", "text"),
+        choices=LOG_FORMATS,
         default="json",
-        help="log line format on stderr: json (default; one object per line) or text",
+        help=(
+            "log line format on stderr: json (default; one object per line, severity in its `level` field), "
+            "text, or journald (text behind <N> syslog level prefixes, for a systemd service)"
+        ),
     )
     parser.add_argument(
         "--allow-new-ledger",
