@@ -118,6 +118,9 @@ def test_metrics_exposes_every_subsystem(tracker: TrackerProcess) -> None:
     ):
         assert f"\n{family}" in text, family
     assert "# HELP admission_decisions_total Decide outcomes by result label." in text
+    assert "_created" not in text
+    assert "\ntrio_tracker_build_info{" in text
+    assert 'admission_rejections_total{reason="queue_timeout"} 0.0' in text
     assert _metric_value(text, "admission_degraded_mode_active") == 0.0
     assert _metric_value(text, "ledger_tip_seq") == 0.0
     assert _metric_value(text, "registry_seeders") == 0.0

@@ -88,6 +88,8 @@ CATCH_UP_PAGE = 1000
 RECOMPUTE_PAGE_SIZE = 1000
 AGGREGATE_PERIOD_S = 5.0
 QUEUE_TIMEOUT_SWEEP_PERIOD_S = 1.0
+# While start-up replay runs longer than this, a progress line is logged this often.
+REPLAY_PROGRESS_PERIOD_S = 1.0
 _DISPUTE_KINDS = (LedgerEventKind.DISPUTE_FILED, LedgerEventKind.DISPUTE_RESOLVED)
 
 
@@ -166,6 +168,7 @@ class AdmissionService:
         self.append_failures = 0
         self.replay_report: ReplayReport | None = None
         self.last_snapshot_path: Path | None = None
+        self.last_snapshot_bytes = 0
 
     @classmethod
     def create(
@@ -268,8 +271,38 @@ class AdmissionService:
             raise RuntimeError("admission: startup_replay already ran")
         if ledger_source is not None:
             self._ledger_source = ledger_source
-        report = await self._replay_disk()
-        await self._check_not_ahead_of_ledger(report)
+        started = disk_done = time.perf_counter()
+        report = ReplayReport()
+        failure: Exception | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._log_replay_progress, report, started)
+            try:
+                await self._replay_disk(report)
+                disk_done = time.perf_counter()
+                await self._check_not_ahead_of_ledger(report)
+                await self._replay_ledger(report)
+            except Exception as error:  # re-raised as is below, not wrapped in the nursery's group
+                failure = error
+            finally:
+                nursery.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        cross_check_s = time.perf_counter() - disk_done
+        if report.damage and self.snapshot_prefix and not self._behind:
+            # The good prefix now lives in a repaired file and the rest of the damaged file is gone: capture
+            # the recovered state at once so the next start-up does not depend on it.
+            try:
+                await self.snapshot_now()
+            except SnapshotError as error:
+                _logger.error("admission: snapshot after tlog repair failed", extra={"error": str(error)})
+        await self._set_unusable_snapshots_aside(report)
+        duration_s = time.perf_counter() - started
+        self.persistence_metrics.replay_duration.set(duration_s)
+        self._log_replay(report, duration_s, cross_check_s)
+        return report
+
+    async def _replay_ledger(self, report: ReplayReport) -> None:
+        """After the disk pass: open the tlog for appends, run the ledger cross-check, fsync."""
         if self.tlog_path:
             self._writer = await trio.to_thread.run_sync(
                 partial(
@@ -291,17 +324,6 @@ class AdmissionService:
                 await self._writer.flush(fsync=True)
             except TLogWriteError as error:
                 _logger.error("admission: flushing the tlog after replay failed", extra={"error": str(error)})
-        self.persistence_metrics.replay_duration.set(report.duration_s)
-        if report.damage and self.snapshot_prefix and not self._behind:
-            # The good prefix now lives in a repaired file and the rest of the damaged file is gone: capture
-            # the recovered state at once so the next start-up does not depend on it.
-            try:
-                await self.snapshot_now()
-            except SnapshotError as error:
-                _logger.error("admission: snapshot after tlog repair failed", extra={"error": str(error)})
-        await self._set_unusable_snapshots_aside(report)
-        self._log_replay(report)
-        return report
 
     async def _check_not_ahead_of_ledger(self, report: ReplayReport) -> None:
         """Every tlog/snapshot seq names the ledger position it was written at: the ledger must have that
@@ -328,17 +350,41 @@ class AdmissionService:
             try:
                 moved = await trio.to_thread.run_sync(move_aside, path)
             except OSError as error:
-                _logger.error("admission: could not move unusable snapshot %s aside: %s", path, error)
+                _logger.error(
+                    "admission: could not move an unusable snapshot aside",
+                    extra={"path": str(path), "error": str(error)},
+                )
                 continue
-            _logger.warning("admission: unusable snapshot %s moved aside to %s", path, moved)
+            _logger.warning(
+                "admission: unusable snapshot moved aside", extra={"path": str(path), "moved_to": str(moved)}
+            )
 
-    async def _replay_disk(self) -> ReplayReport:
+    async def _log_replay_progress(self, report: ReplayReport, started: float) -> None:
+        """Every REPLAY_PROGRESS_PERIOD_S until cancelled: where replay is (a large tlog takes seconds). Reads
+        `report`, which the disk pass fills in a worker thread, and the ledger position."""
+        async for _ in ticks(REPLAY_PROGRESS_PERIOD_S):
+            phase = "ledger_cross_check" if report.phase == "done" else report.phase
+            _logger.info(
+                "admission: replay in progress",
+                extra={
+                    "phase": phase,
+                    "elapsed_s": round(time.perf_counter() - started, 1),
+                    "snapshot_seq": report.snapshot_seq,
+                    "tlog_files_done": report.tlog_files_done,
+                    "tlog_files": report.tlog_files,
+                    "tlog_bytes": report.tlog_bytes,
+                    "tlog_records_read": report.tlog_records_read,
+                    "ledger_seq": self._ledger_seq,
+                },
+            )
+
+    async def _replay_disk(self, report: ReplayReport) -> ReplayReport:
         """Snapshot + tlog (persistence/_replay.py) in a worker thread; take over its position and counts."""
         if self.snapshot_prefix:
             await trio.to_thread.run_sync(
                 partial(os.makedirs, Path(self.snapshot_prefix).parent, exist_ok=True)
             )
-        report = await trio.to_thread.run_sync(
+        await trio.to_thread.run_sync(
             partial(
                 replay_from_disk,
                 tlog_path=self.tlog_path,
@@ -347,6 +393,7 @@ class AdmissionService:
                 apply_event=self.core.apply_event,
                 bulk_factory=partial(_bulk_replay, self.core.consumers) if self._fast_replay else None,
                 now=self._clock,
+                report=report,
             )
         )
         self.replay_report = report
@@ -389,7 +436,7 @@ class AdmissionService:
             self._deferred_local.clear()
             self._ledger_seq = max(self._ledger_seq, highest)
 
-    def _log_replay(self, report: ReplayReport) -> None:
+    def _log_replay(self, report: ReplayReport, duration_s: float, cross_check_s: float) -> None:
         _logger.info(
             "admission: replay done",
             extra={
@@ -397,7 +444,9 @@ class AdmissionService:
                 "snapshot_seq": report.snapshot_seq,
                 "tlog_records_applied": report.tlog_records_applied,
                 "tlog_records_in_bulk": report.tlog_records_in_bulk,
-                "duration_s": round(report.duration_s, 3),
+                "duration_s": round(duration_s, 3),
+                "disk_duration_s": round(report.duration_s, 3),
+                "cross_check_duration_s": round(cross_check_s, 3),
                 "ledger_cross_check_applied": report.cross_check_applied,
                 "degraded": self.degraded_mode,
                 "tlog_torn_tails_cut": report.torn_tails_cut,
@@ -730,6 +779,7 @@ class AdmissionService:
             pm.snapshot_last_success.set(time.time())
             pm.snapshot_bytes.set(len(data))
             self.last_snapshot_path = path
+            self.last_snapshot_bytes = len(data)
             return path
 
     def _capture(
@@ -831,10 +881,25 @@ class AdmissionService:
                 return
             self._closed = True
             if final_snapshot and self._replayed and self.snapshot_prefix:
+                # Seconds for a large region: say so before and after, so a quiet shutdown is not a hang.
+                _logger.info(
+                    "admission: writing the final snapshot",
+                    extra={"consumers": len(self.core.consumers), "seq": self._last_seq},
+                )
+                started = time.perf_counter()
                 try:
-                    await self.snapshot_now()
+                    path = await self.snapshot_now()
                 except SnapshotError as error:
                     _logger.error("admission: final snapshot failed", extra={"error": str(error)})
+                else:
+                    _logger.info(
+                        "admission: final snapshot written",
+                        extra={
+                            "path": str(path),
+                            "bytes": self.last_snapshot_bytes,
+                            "duration_s": round(time.perf_counter() - started, 3),
+                        },
+                    )
             writer = self._writer
             if writer is not None:
                 try:

@@ -68,17 +68,18 @@ def test_unusable_config_is_refused(overrides: dict[str, object], message: str) 
         AdmissionCore(make_config(**overrides), Registry(), TRACKER_IDENTITY)
 
 
-def test_every_catalogue_metric_is_exposed_with_the_go_help_text() -> None:
+def test_every_catalogue_metric_is_exposed_with_its_help_text() -> None:
     registry = CollectorRegistry()
     AdmissionCore(make_config(), Registry(), TRACKER_IDENTITY, metrics=AdmissionMetrics(registry))
     PersistenceMetrics(registry)  # the catalogue's tlog and snapshot families
     exposition = generate_latest(registry).decode()
     for name in CATALOGUE:
         assert f"# TYPE {name.removesuffix('_total')}" in exposition, name
-    assert "# HELP admission_decisions_total Decide outcomes by result label." in exposition
+    assert "# HELP admission_decisions_total Decide outcomes by result label." in exposition  # Go's text
+    # Go's text says "without a usable snapshot"; here tlog damage found at start-up degrades admission too.
     assert (
-        "# HELP admission_degraded_mode_active "
-        "1 when admission is running without a usable snapshot. 0 otherwise." in exposition
+        "# HELP admission_degraded_mode_active 1 when admission is running degraded (no usable snapshot, "
+        "or tlog damage found at start-up). 0 otherwise." in exposition
     )
 
 

@@ -10,6 +10,21 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+# Label values of the labelled counters; each series is created at 0 so it exists before its first increment.
+DECISION_RESULTS = ("admit", "queue", "reject")
+ATTESTATION_FAILURE_STAGES = (
+    "missing_body",
+    "malformed",
+    "unknown_issuer",
+    "blocklisted",
+    "identity_mismatch",
+    "expired",
+    "signature",
+)
+CLOCK_JUMP_DIRECTIONS = ("forward", "backward")
+REJECTION_REASONS = ("region_overloaded", "queue_timeout")
+CROSSING_DIRECTIONS = ("up", "down")
+
 DECISION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ATTESTATION_AGE_BUCKETS = (1.0, 60.0, 600.0, 3600.0, 21600.0, 86400.0)
 
@@ -75,7 +90,7 @@ class AdmissionMetrics:
         )
         self.fetchheadroom_timeouts = Counter(
             "admission_fetchheadroom_timeouts_total",
-            "FetchHeadroom RPC timeouts (production wiring lands later).",
+            "FetchHeadroom RPC timeouts (stays 0 until this tracker calls FetchHeadroom on seeders).",
             registry=registry,
         )
         self.rejections = Counter(
@@ -89,7 +104,8 @@ class AdmissionMetrics:
         )
         self.degraded_mode_active = Gauge(
             "admission_degraded_mode_active",
-            "1 when admission is running without a usable snapshot. 0 otherwise.",
+            "1 when admission is running degraded (no usable snapshot, or tlog damage found at start-up). "
+            "0 otherwise.",
             registry=registry,
         )
         self.queue_depth_live = Gauge(
@@ -97,6 +113,15 @@ class AdmissionMetrics:
             "Live queue depth at scrape time (mirror of admission_queue_depth).",
             registry=registry,
         )
+        for counter, label, values in (
+            (self.decisions, "result", DECISION_RESULTS),
+            (self.attestation_validation_failures, "stage", ATTESTATION_FAILURE_STAGES),
+            (self.clock_jump_detected, "direction", CLOCK_JUMP_DIRECTIONS),
+            (self.rejections, "reason", REJECTION_REASONS),
+            (self.pressure_threshold_crossing, "direction", CROSSING_DIRECTIONS),
+        ):
+            for value in values:
+                counter.labels(**{label: value})
         # Children of the hot-path label vectors, resolved once.
         self.decisions_admit = self.decisions.labels(result="admit")
         self.decisions_queue = self.decisions.labels(result="queue")

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["PersistenceMetrics"]
+__all__ = ["LEDGER_SKIP_REASONS", "PersistenceMetrics"]
+
+# Label values of admission_ledger_entries_skipped{reason}: every series exists (at 0) from the start.
+LEDGER_SKIP_REASONS = ("duplicate", "behind")
 
 _FSYNC_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 _SNAPSHOT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -24,7 +27,8 @@ class PersistenceMetrics:
         )
         self.tlog_corruption_records = Counter(
             "admission_tlog_corruption_records_total",
-            "Cumulative tlog records that failed CRC mid-file.",
+            "Damaged tlog files found by start-up replay (a CRC failure mid-file, or a torn frame in a "
+            "rotated file); each was moved aside and its good prefix kept.",
             registry=registry,
         )
         self.snapshot_load_failures = Counter(
@@ -82,6 +86,8 @@ class PersistenceMetrics:
             ["reason"],
             registry=registry,
         )
+        for reason in LEDGER_SKIP_REASONS:
+            self.ledger_entries_skipped.labels(reason=reason)
         self.snapshot_last_success = Gauge(
             "admission_snapshot_last_success_timestamp_seconds",
             "Unix time of the last snapshot written successfully (0 = none since start).",
@@ -100,6 +106,7 @@ class PersistenceMetrics:
         )
         self.replay_duration = Gauge(
             "admission_replay_duration_seconds",
-            "Duration of the last start-up replay (snapshot + tlog + ledger cross-check).",
+            "Wall time of the last start-up replay, all of it: snapshot load, tlog replay and repair, ledger "
+            "cross-check, the first tlog fsync and the snapshot taken after a repair.",
             registry=registry,
         )

@@ -112,7 +112,12 @@ class ReplayReport:
     floor: int = 0  # highest seq considered so far (records at or below it are never applied again)
     cross_check_applied: int = 0
     cross_check_persisted: int = 0
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # of the disk pass (snapshot + tlog + repair)
+    # Progress, read from another thread while the disk pass runs: the step under way ("snapshot", "tlog",
+    # "repair", "done"), and how far the tlog scan got (whole files; records are counted above).
+    phase: str = "pending"
+    tlog_bytes: int = 0
+    tlog_files_done: int = 0
 
 
 def load_newest_snapshot(
@@ -165,8 +170,11 @@ def replay_from_disk(
     bulk_factory: Callable[[], BulkReplay] | None = None,
     repair: bool = True,
     now: Callable[[], float] = time.time,
+    report: ReplayReport | None = None,
 ) -> ReplayReport:
     """Load the newest usable snapshot and replay the tlog after it. Blocking.
+
+    Pass a fresh `report` to watch the progress fields from another thread while this runs.
 
     Records with seq <= the snapshot seq (or <= an earlier applied record) are skipped, so nothing is applied
     twice. With `repair`, the active file's torn tail is cut off, and a file with a mid-file CRC failure (or a
@@ -188,6 +196,7 @@ def replay_from_disk(
             bulk_factory=bulk_factory,
             repair=repair,
             now=now,
+            report=report if report is not None else ReplayReport(),
         )
     finally:
         if gc_was_enabled:
@@ -203,21 +212,25 @@ def _replay_from_disk(
     bulk_factory: Callable[[], BulkReplay] | None,
     repair: bool,
     now: Callable[[], float],
+    report: ReplayReport,
 ) -> ReplayReport:
     started = time.perf_counter()
-    report = ReplayReport()
     bulk = bulk_factory() if bulk_factory is not None and _has_data(tlog_path, snapshot_prefix) else None
+    report.phase = "snapshot"
     snapshot = load_newest_snapshot(snapshot_prefix, report, bulk) if snapshot_prefix else None
     if snapshot is not None:
         install_snapshot(snapshot)
         report.last_seq = report.applied_seq = snapshot.seq
         report.ledger_contiguous = ledger_seq_of(snapshot.seq)
     if tlog_path:
+        report.phase = "tlog"
         plan = _scan_tlog_files(tlog_path, report, apply_event, bulk)
+        report.phase = "repair"
         _repair(plan, report, now if repair else None)
     if bulk is not None:
         report.tlog_records_in_bulk = bulk.records_in_runs
         bulk.finish()
+    report.phase = "done"
     report.duration_s = time.perf_counter() - started
     return report
 
@@ -243,6 +256,7 @@ def _scan_tlog_files(
     after the first hole or damage is deferred), and return the repairs the files need. Reads only."""
     files = enumerate_tlog_files(tlog_path)
     report.tlog_files = len(files)
+    report.tlog_bytes = sum(path.stat().st_size for path in files)
     report.floor = report.applied_seq
 
     def defer() -> None:  # a hole in the ledger-derived records: the ledger fills it
@@ -326,6 +340,7 @@ def _scan_tlog_files(
                     plan.append(_Repair(path, scan, None))
         except OSError as error:
             raise OSError(f"admission: read tlog {path}: {error}") from error
+        report.tlog_files_done = index + 1
     return plan
 
 
