@@ -50,6 +50,7 @@ _LEVEL_NAMES: dict[int, str] = {
 _SYSLOG_PRIORITIES: dict[str, int] = {"debug": 7, "info": 6, "warn": 4, "error": 3}
 ROOT_LOGGER_NAME = "tracker"
 HTTP_LOGGER_NAME = "tracker.http"
+_HTTP_PREFIX = "http: "
 
 # Attributes every LogRecord carries; anything else on a record came from `extra=` and is an event field.
 _STANDARD_RECORD_ATTRIBUTES = frozenset(
@@ -99,6 +100,8 @@ class StructuredFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
+        if record.name == HTTP_LOGGER_NAME and not message.startswith(_HTTP_PREFIX):
+            message = _HTTP_PREFIX + message  # Hypercorn's own texts get the subsystem prefix ours have
         fields = _event_fields(record)
         error = _error_text(record)
         if error is not None and "error" not in fields:

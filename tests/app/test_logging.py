@@ -89,7 +89,7 @@ def test_hypercorn_info_chatter_is_hidden_unless_debug(stream: io.StringIO) -> N
     http_logger = logging.getLogger("tracker.http")
     http_logger.info("Running on http://127.0.0.1:1 (CTRL + C to quit)")
     http_logger.error("real problem")
-    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["real problem"]
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["http: real problem"]
 
 
 def test_journald_lines_carry_the_syslog_priority_prefix(stream: io.StringIO) -> None:
