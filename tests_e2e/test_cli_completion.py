@@ -53,7 +53,7 @@ def test_completes_commands_and_subcommands(bash_script: str) -> None:
 
 def test_completes_options_and_their_values(bash_script: str) -> None:
     assert _complete(bash_script, "backup", "--t") == ["--to"]
-    assert _complete(bash_script, "run", "--log-format", "") == ["json", "text"]
+    assert _complete(bash_script, "run", "--log-format", "") == ["json", "text", "journald"]
     assert _complete(bash_script, "completion", "") == ["bash", "zsh"]
     assert "--config" in _complete(bash_script, "ledger", "verify", "--")
 
