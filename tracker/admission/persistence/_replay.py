@@ -276,7 +276,10 @@ def _scan_tlog_files(
                 change = blocklist_change(payload)
             except TLogError as error:
                 report.payload_errors += 1
-                _logger.warning("admission: tlog record seq=%d kind=%d skipped: %s", seq, kind, error)
+                _logger.warning(
+                    "admission: tlog record skipped",
+                    extra={"seq": seq, "kind": kind, "error": str(error)},
+                )
                 change = None
             if change is not None:
                 report.blocklist_changes.append(change)
