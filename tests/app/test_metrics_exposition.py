@@ -36,6 +36,7 @@ from tracker.config import config_for_data_dir
 from tracker.identity import identity_from_seed
 from tracker.metrics import build_metrics_registry
 from tracker.registry import Registry
+from tracker.rpc._metrics import HANDSHAKE_RESULTS, RpcMetrics
 
 IDENTITY = identity_from_seed(bytes(range(32)))
 NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -134,3 +135,17 @@ async def test_replay_duration_includes_the_ledger_cross_check(tmp_path: Path) -
         assert measured >= 0.3
     finally:
         await admission.aclose(final_snapshot=False)
+
+
+def test_rpc_counters_have_every_series_at_zero_from_the_start() -> None:
+    registry = build_metrics_registry()
+    RpcMetrics(registry)  # the RPC listener builds these on the tracker's registry when it starts
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+    }
+    for result in HANDSHAKE_RESULTS:
+        assert samples[("rpc_handshakes_total", (("result", result),))] == 0.0
+    assert samples[("rpc_requests_total", (("method", "settle"), ("status", "internal")))] == 0.0
+    assert samples[("rpc_pushes_total", (("kind", "offer"), ("outcome", "no_peer")))] == 0.0

@@ -13,7 +13,7 @@ _PARAMETERS = "#/components/parameters/"
 
 # Every operation carries exactly one of these tags.
 TAGS = {
-    "tracker": "Liveness, statistics, identities and shutdown of the tracker process",
+    "tracker": "Liveness, statistics, connected peers, identities and shutdown of the tracker process",
     "admission": "Admission gatekeeper: supply pressure, queue, credit scores and the peer blocklist",
 }
 
@@ -279,7 +279,11 @@ def _paths() -> dict[str, Any]:
         },
         "/peers": {
             "get": _operation(
-                "Peers connected to the plugin RPC listener (oldest first)", "200", _ok("Peers", "Peers")
+                "listPeers",
+                "tracker",
+                "Peers connected to the plugin RPC listener (oldest first)",
+                "200",
+                _ok("Peers", "Peers"),
             )
         },
         "/identity/{identity_id}": {

@@ -298,7 +298,9 @@ class PeerClient:
                 self._ping_sent_at[seq] = trio.current_time()
                 self._ping_sent_at.pop(seq - misses - 1, None)
                 if trio.current_time() - self.last_pong > misses * period_s:
-                    logger.warning("client: no pong for %d heartbeats; closing", misses)
+                    logger.warning(
+                        "client: no pong for too many heartbeats; closing", extra={"missed": misses}
+                    )
                     self._driver.close("heartbeat timeout")
                     return
 

@@ -65,7 +65,7 @@ class UdpEndpoint:
             self.dropped_sends += 1
         except OSError as error:
             self.dropped_sends += 1
-            logger.debug("rpc: sendto %s failed: %s", address, error)
+            logger.debug("rpc: sendto failed", extra={"address": address, "error": str(error)})
 
     async def receive_loop(self, on_datagram: Callable[[bytes, NetworkAddress], None]) -> None:
         """Deliver every datagram to `on_datagram` until cancelled."""
@@ -78,7 +78,7 @@ class UdpEndpoint:
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError as error:  # e.g. ICMP port unreachable surfaced on a connected path
-                    logger.debug("rpc: recvfrom failed: %s", error)
+                    logger.debug("rpc: recvfrom failed", extra={"error": str(error)})
                     break
                 on_datagram(data, address)
             await trio.lowlevel.checkpoint()

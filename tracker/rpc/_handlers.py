@@ -242,7 +242,9 @@ class TrackerRpcService:
                 entry = await self._ledger.issue_starter_grant(
                     peer.canonical_id, self.settings.starter_grant_credits
                 )
-                logger.info("rpc: enrolled %s (grant seq %d)", peer.canonical_id.hex(), entry.seq)
+                logger.info(
+                    "rpc: enrolled", extra={"peer_id": peer.canonical_id.hex(), "grant_seq": entry.seq}
+                )
             stored = await self._identity_call(
                 self._identities.record,
                 PeerIdentity(

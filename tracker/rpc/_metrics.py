@@ -8,6 +8,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tracker.rpc._wire import PUSH_TAG_OFFER, PUSH_TAG_SETTLEMENT, RpcMethod, RpcStatus
 
+# Label values whose series exist (at 0) from the start, so rates and alerts work before the first event.
+HANDSHAKE_RESULTS = ("ok", "refused", "failed", "timeout")
+PUSH_KINDS = ("offer", "settlement")
+PUSH_OUTCOMES = ("replied", "no_peer", "timeout", "failed")
+
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 _KNOWN_METHODS = frozenset(int(method) for method in RpcMethod)
@@ -62,6 +67,16 @@ class RpcMetrics:
             registry=registry,
         )
         self._rpc_counters: dict[tuple[int, int], Counter] = {}
+        for result in HANDSHAKE_RESULTS:
+            self.handshakes.labels(result=result)
+        for kind in PUSH_KINDS:
+            for outcome in PUSH_OUTCOMES:
+                self.pushes.labels(kind=kind, outcome=outcome)
+        for method in RpcMethod:
+            if method != RpcMethod.UNSPECIFIED:
+                for status in RpcStatus:
+                    if status != RpcStatus.UNSPECIFIED:
+                        self.rpcs.labels(method=_method_label(method), status=_status_label(status))
 
     def handshake(self, result: str) -> None:
         self.handshakes.labels(result=result).inc()

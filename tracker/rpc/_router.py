@@ -65,7 +65,9 @@ class Router:
                 deterministic=True
             )
         except Exception:
-            logger.exception("rpc: method %d from %s failed", method, peer.canonical_id.hex())
+            logger.exception(
+                "rpc: method failed", extra={"method": method, "peer_id": peer.canonical_id.hex()}
+            )
             return _INTERNAL
         body = b"" if result is None else result.SerializeToString(deterministic=True)
         return ok_response(body).SerializeToString(deterministic=True)

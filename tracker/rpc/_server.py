@@ -204,7 +204,7 @@ class RpcServer:
             key = check_peer_certificates(peer_certificates(driver.quic))
         except PeerCertificateError as error:
             self.metrics.handshake("refused")
-            logger.info("rpc: refused %s: %s", driver.remote_address, error.reason)
+            logger.info("rpc: refused", extra={"address": driver.remote_address, "reason": error.reason})
             driver.close(error.reason)
             return
         self.metrics.handshake("ok")
@@ -214,7 +214,10 @@ class RpcServer:
         if superseded is not None:
             superseded.driver.close("superseded")
         self.metrics.connections.inc()
-        logger.info("rpc: peer connected id=%s addr=%s", key.canonical_id.hex(), connection.peer.address)
+        logger.info(
+            "rpc: peer connected",
+            extra={"peer_id": key.canonical_id.hex(), "address": connection.peer.address},
+        )
         self.handler.peer_connected(connection.peer)
         try:
             async with trio.open_nursery() as nursery:
@@ -235,7 +238,7 @@ class RpcServer:
             self.metrics.connections.dec()
             if self.peers.remove(connection):
                 self.handler.peer_disconnected(connection.peer)
-            logger.info("rpc: peer disconnected id=%s", key.canonical_id.hex())
+            logger.info("rpc: peer disconnected", extra={"peer_id": key.canonical_id.hex()})
 
     async def _serve_stream(self, connection: PeerConnection, stream: QuicStream) -> None:
         try:
@@ -260,7 +263,10 @@ class RpcServer:
             try:
                 ping.ParseFromString(body)
             except DecodeError as error:
-                logger.warning("rpc: heartbeat from %s: bad frame: %s", connection.peer.address, error)
+                logger.warning(
+                    "rpc: heartbeat bad frame",
+                    extra={"address": connection.peer.address, "error": str(error)},
+                )
                 stream.abort()
                 return
             connection.last_heartbeat = time.time()
@@ -270,7 +276,10 @@ class RpcServer:
             try:
                 next_body = await stream.receive_frame()
             except (FrameTooLarge, StreamClosed) as error:
-                logger.warning("rpc: heartbeat from %s ended: %s", connection.peer.address, error)
+                logger.warning(
+                    "rpc: heartbeat ended",
+                    extra={"address": connection.peer.address, "error": str(error)},
+                )
                 stream.abort()
                 return
             if next_body is None:
@@ -291,7 +300,7 @@ class RpcServer:
         try:
             response = await self.handler.handle_rpc(connection.peer, request.method, request.payload)
         except Exception:
-            logger.exception("rpc: handler for method %d panicked", request.method)
+            logger.exception("rpc: handler panicked", extra={"method": request.method})
             response = error_response(RpcStatus.INTERNAL, "PANIC", "handler panicked").SerializeToString(
                 deterministic=True
             )
@@ -304,7 +313,7 @@ class RpcServer:
         try:
             stream.send_frame(response, end_stream=True)
         except FrameTooLarge as error:
-            logger.error("rpc: response not sent on stream %d: %s", stream.stream_id, error)
+            logger.error("rpc: response not sent", extra={"stream_id": stream.stream_id, "error": str(error)})
             stream.finish()
 
 
