@@ -15,6 +15,7 @@ _PARAMETERS = "#/components/parameters/"
 TAGS = {
     "tracker": "Liveness, statistics, connected peers, identities and shutdown of the tracker process",
     "admission": "Admission gatekeeper: supply pressure, queue, credit scores and the peer blocklist",
+    "broker": "Request broker: inflight brokered requests and consumers' credit reservations",
 }
 
 
@@ -225,13 +226,14 @@ def _mutating(
     errors: tuple[str, ...] = ("500",),
     request_body: dict[str, Any] | None = None,
     ok_status: str = "200",
+    tag: str = "admission",
 ) -> dict[str, Any]:
     parameters = [_ref(_PARAMETERS, "OperatorId")]
     if path_parameter is not None:
         parameters.insert(0, path_parameter)
     return _operation(
         operation_id,
-        "admission",
+        tag,
         summary,
         ok_status,
         ok_response,
@@ -461,68 +463,58 @@ def _broker_paths() -> dict[str, Any]:
     def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"description": description, "content": _json_content(schema)}
 
-    def tagged(operation: dict[str, Any], operation_id: str) -> dict[str, Any]:
-        operation["operationId"] = operation_id
-        operation["tags"] = ["broker"]
-        return operation
-
     released = _object(
         {"released": {"type": "boolean"}, "request_id": hex_string}, ["released", "request_id"]
     )
     failed = _object({"failed": {"type": "boolean"}, "request_id": hex_string}, ["failed", "request_id"])
     return {
         "/broker/inflight": {
-            "get": tagged(
-                _operation(
-                    "Inflight broker requests (unordered)",
-                    "200",
-                    ok("Inflight requests", {"type": "array", "items": inflight_item}),
-                ),
+            "get": _operation(
                 "listBrokerInflight",
+                "broker",
+                "Inflight broker requests (unordered)",
+                "200",
+                ok("Inflight requests", {"type": "array", "items": inflight_item}),
             )
         },
         "/broker/inflight/{broker_request_id}": {
-            "get": tagged(
-                _operation(
-                    "One inflight broker request",
-                    "200",
-                    ok("The request", inflight_one),
-                    parameters=[request_id],
-                    errors=("400", "404"),
-                ),
+            "get": _operation(
                 "getBrokerInflight",
+                "broker",
+                "One inflight broker request",
+                "200",
+                ok("The request", inflight_one),
+                parameters=[request_id],
+                errors=("400", "404"),
             )
         },
         "/broker/reservations": {
-            "get": tagged(
-                _operation(
-                    "Credit reservations by consumer (unordered)",
-                    "200",
-                    ok("Reservations", {"type": "array", "items": book}),
-                ),
+            "get": _operation(
                 "listBrokerReservations",
+                "broker",
+                "Credit reservations by consumer (unordered)",
+                "200",
+                ok("Reservations", {"type": "array", "items": book}),
             )
         },
         "/broker/reservations/release/{broker_request_id}": {
-            "post": tagged(
-                _mutating(
-                    "Release a reservation (inflight state and seeder load untouched)",
-                    ok("Released", released),
-                    path_parameter=request_id,
-                    errors=("404", "500"),
-                ),
+            "post": _mutating(
                 "releaseBrokerReservation",
+                "Release a reservation (inflight state and seeder load untouched)",
+                ok("Released", released),
+                path_parameter=request_id,
+                errors=("404", "500"),
+                tag="broker",
             )
         },
         "/broker/inflight/fail/{broker_request_id}": {
-            "post": tagged(
-                _mutating(
-                    "Fail an inflight request unconditionally (reservation and load untouched)",
-                    ok("Failed", failed),
-                    path_parameter=request_id,
-                    errors=("404", "500"),
-                ),
+            "post": _mutating(
                 "failBrokerInflight",
+                "Fail an inflight request unconditionally (reservation and load untouched)",
+                ok("Failed", failed),
+                path_parameter=request_id,
+                errors=("404", "500"),
+                tag="broker",
             )
         },
     }
