@@ -32,7 +32,7 @@ def register_broker_routes(app: QuartTrio, context: AdminContext, broker: Broker
         params: dict[str, object] = {"request_id": request_id.hex(), **extra}
         context.admission.record_operator_override(operator_id, action, params)
         context.logger.info(
-            "broker operator override",
+            "admin: broker operator override",
             extra={
                 "event": "broker_admin_override",
                 "operator": operator_id,

@@ -559,7 +559,7 @@ class BrokerService:
                 if prior == State.ASSIGNED:
                     self._dec_load(request.assigned_seeder)
         if expired:
-            logger.info("broker: reaped %d expired reservations", len(expired))
+            logger.info("broker: expired reservations reaped", extra={"reaped": len(expired)})
         return len(expired)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
