@@ -1,7 +1,7 @@
 """The /metrics exposition of a tracker with every subsystem open (in process): it parses with
 prometheus_client's text parser, every family has a HELP and a TYPE, no `*_created` series, labelled counters
-have their series at 0 before any increment, `trio_tracker_build_info` is there, and the replay duration
-covers the ledger cross-check.
+(the RPC's and the broker's too) have their series at 0 before any increment, `trio_tracker_build_info` is
+there, and the replay duration covers the ledger cross-check.
 
 (`promtool check metrics` is not used: the only packaged promtool is Debian's `prometheus`, a 96 MB install
 that also starts a Prometheus server. The checks below are the ones it would make on this exposition.)
@@ -32,6 +32,8 @@ from tracker.admission.core._metrics import (
 from tracker.admission.persistence._metrics import LEDGER_SKIP_REASONS, PersistenceMetrics
 from tracker.app import ServiceContext, ShutdownController
 from tracker.app._services import open_tracker_services
+from tracker.broker import BrokerMetrics
+from tracker.broker._metrics import OFFER_OUTCOMES, REQUEST_OUTCOMES, SETTLE_OUTCOMES, USAGE_OUTCOMES
 from tracker.config import config_for_data_dir
 from tracker.identity import identity_from_seed
 from tracker.metrics import build_metrics_registry
@@ -149,3 +151,42 @@ def test_rpc_counters_have_every_series_at_zero_from_the_start() -> None:
         assert samples[("rpc_handshakes_total", (("result", result),))] == 0.0
     assert samples[("rpc_requests_total", (("method", "settle"), ("status", "internal")))] == 0.0
     assert samples[("rpc_pushes_total", (("kind", "offer"), ("outcome", "no_peer")))] == 0.0
+
+
+BROKER_ZERO_SERIES = {
+    "broker_requests_total": REQUEST_OUTCOMES,
+    "broker_offers_total": OFFER_OUTCOMES,
+    "broker_settlements_total": (*USAGE_OUTCOMES, *SETTLE_OUTCOMES),
+}
+
+
+def test_broker_counters_have_every_series_at_zero_from_the_start() -> None:
+    registry = build_metrics_registry()
+    BrokerMetrics(registry)  # built on the tracker's registry when the RPC listener (and broker) starts
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
+    samples = {
+        (sample.name, sample.labels["outcome"]): sample.value
+        for family in families.values()
+        for sample in family.samples
+        if "outcome" in sample.labels
+    }
+    for name, outcomes in BROKER_ZERO_SERIES.items():
+        for outcome in outcomes:
+            assert samples[(name, outcome)] == 0.0, (name, outcome)
+            # The HELP text names every outcome the counter can carry.
+            assert outcome in families[name.removesuffix("_total")].documentation, (name, outcome)
+
+
+def test_every_broker_outcome_the_service_counts_is_a_known_label_value() -> None:
+    source = (Path(tracker.__file__).parent / "broker" / "_service.py").read_text(encoding="utf-8")
+    counted = {
+        "broker_requests_total": re.findall(r"requests\.labels\(\"(\w+)\"\)", source),
+        "broker_offers_total": re.findall(r"offers\.labels\(\"(\w+)\"\)", source),
+        "broker_settlements_total": re.findall(r"(?:settlements\.labels|_fail)\(\"(\w+)\"", source),
+    }
+    for name, outcomes in counted.items():
+        assert outcomes, name  # guard against a scan that matches nothing
+        assert set(outcomes) <= set(BROKER_ZERO_SERIES[name]), (
+            name,
+            set(outcomes) - set(BROKER_ZERO_SERIES[name]),
+        )

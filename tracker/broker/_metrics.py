@@ -6,6 +6,38 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+# Label values whose series exist (at 0) from the start, so rates and alerts work before the first event.
+REQUEST_OUTCOMES = (
+    "assigned",
+    "no_eligible_seeder",
+    "all_seeders_rejected",
+    "insufficient_credits",
+    "queue_timeout",
+    "region_overloaded",
+    "rejected_invalid",
+)
+OFFER_OUTCOMES = ("accept", "reject", "timeout", "unreachable", "bad_key")
+USAGE_OUTCOMES = (
+    "committed",
+    "duplicate",
+    "invalid_state",
+    "not_found",
+    "seeder_mismatch",
+    "model_mismatch",
+    "cost_overspend",
+    "seeder_sig_invalid",
+    "insufficient_balance",
+    "error",
+)
+SETTLE_OUTCOMES = (
+    "settle_recorded",
+    "settle_repeat",
+    "settle_duplicate",
+    "settle_not_found",
+    "settle_mismatch",
+    "settle_bad_signature",
+)
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _WAIT_BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
@@ -15,14 +47,13 @@ class BrokerMetrics:
         registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "broker_requests",
-            "Broker requests by outcome: assigned, no_eligible_seeder, all_seeders_rejected, "
-            "insufficient_credits, queue_timeout, region_overloaded, rejected_invalid, error.",
+            f"Broker requests by outcome: {', '.join(REQUEST_OUTCOMES)}.",
             ["outcome"],
             registry=registry,
         )
         self.offers = Counter(
             "broker_offers",
-            "Offers pushed to seeders by outcome: accept, reject, timeout, unreachable, bad_key.",
+            f"Offers pushed to seeders by outcome: {', '.join(OFFER_OUTCOMES)}.",
             ["outcome"],
             registry=registry,
         )
@@ -46,9 +77,8 @@ class BrokerMetrics:
         )
         self.settlements = Counter(
             "broker_settlements",
-            "Usage reports and settles by outcome: committed, duplicate, invalid_state, not_found, "
-            "seeder_mismatch, model_mismatch, cost_overspend, seeder_sig_invalid, error; settle_recorded, "
-            "settle_repeat, settle_duplicate, settle_not_found, settle_bad_signature.",
+            f"Usage reports and settles by outcome: {', '.join(USAGE_OUTCOMES)}; "
+            f"{', '.join(SETTLE_OUTCOMES)}.",
             ["outcome"],
             registry=registry,
         )
@@ -74,6 +104,12 @@ class BrokerMetrics:
             "Settlement pushes the consumer did not acknowledge (it can still SETTLE later).",
             registry=registry,
         )
+        for outcome in REQUEST_OUTCOMES:
+            self.requests.labels(outcome=outcome)
+        for outcome in OFFER_OUTCOMES:
+            self.offers.labels(outcome=outcome)
+        for outcome in (*USAGE_OUTCOMES, *SETTLE_OUTCOMES):
+            self.settlements.labels(outcome=outcome)
 
     def track_reservations(self, count: Callable[[], int], credits: Callable[[], int]) -> None:
         self.reservations.set_function(lambda: float(count()))
