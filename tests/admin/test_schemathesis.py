@@ -1,6 +1,6 @@
 """Schemathesis against the live admin app: the real subsystems (ledger on SQLite, registry, admission with
-its tlog) with state in each, served by Hypercorn on 127.0.0.1 from a Trio thread, driven over HTTP from the
-document the app serves at /openapi.json.
+its tlog, broker with inflight requests and reservations) with state in each, served by Hypercorn on
+127.0.0.1 from a Trio thread, driven over HTTP from the document the app serves at /openapi.json.
 
 Schemathesis generates valid and invalid path ids, operator headers and bodies for every operation and runs
 all its checks on each answer: no 5xx, a documented status, the documented content type, headers and schema,
@@ -65,7 +65,10 @@ async def _seed(stack: AdminStack) -> dict[str, list[str]]:
     stack.core.blocklist_add(identity(0xBB))
     stack.registry.register(SeederRecord(identity_id=SEEDER.identity_id, last_heartbeat=FIXED_NOW))
     stack.registry.heartbeat(SEEDER.identity_id, FIXED_NOW)
+    # Inflight requests with reservations; releases and fails take some, as drains and ejects do the queue.
+    broker_request_ids = [stack.add_broker_request(value).hex() for value in range(1, 40)]
     return {
+        "broker_request_id": broker_request_ids,
         "identity_id": [ALICE.identity_id.hex(), SEEDER.identity_id.hex()],
         "consumer_id": [ALICE.identity_id.hex()],
         "seeder_id": [SEEDER.identity_id.hex()],
