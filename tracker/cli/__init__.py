@@ -83,7 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exit_request.code
         except BrokenPipeError:
             return ExitCode.ERROR
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RuntimeError) as error:
+        # A signal during a lazy import can land in a dataclass's __set_name__, which Python 3.11 wraps in a
+        # RuntimeError whose cause is the KeyboardInterrupt.
+        if isinstance(error, RuntimeError) and not isinstance(error.__cause__, KeyboardInterrupt):
+            raise
         from tracker.cli._common import err
 
         err(f"error: interrupted by {interrupted_signal_name()}")
