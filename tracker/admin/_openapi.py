@@ -16,6 +16,7 @@ TAGS = {
     "tracker": "Liveness, statistics, connected peers, identities and shutdown of the tracker process",
     "admission": "Admission gatekeeper: supply pressure, queue, credit scores and the peer blocklist",
     "broker": "Request broker: inflight brokered requests and consumers' credit reservations",
+    "dashboard": "Operator dashboard: its page and assets (public) and the JSON behind its tables",
 }
 
 
@@ -521,9 +522,9 @@ def _broker_paths() -> dict[str, Any]:
 
 
 def _dashboard_paths() -> dict[str, Any]:
-    def static(summary: str, media_type: str) -> dict[str, Any]:
+    def static(operation_id: str, summary: str, media_type: str) -> dict[str, Any]:
         ok = {"description": summary, "content": {media_type: {"schema": {"type": "string"}}}}
-        return {"get": _operation(summary, "200", ok, public=True)}
+        return {"get": _operation(operation_id, "dashboard", summary, "200", ok, public=True)}
 
     any_object = _json_content({"type": "object"})
     page_parameters = [
@@ -543,11 +544,15 @@ def _dashboard_paths() -> dict[str, Any]:
         },
     ]
     return {
-        "/dashboard": static("Operator dashboard page (no data; it asks for the token)", "text/html"),
-        "/dashboard/dashboard.js": static("Dashboard script", "text/javascript"),
-        "/dashboard/dashboard.css": static("Dashboard style sheet", "text/css"),
+        "/dashboard": static(
+            "getDashboardPage", "Operator dashboard page (no data; it asks for the token)", "text/html"
+        ),
+        "/dashboard/dashboard.js": static("getDashboardScript", "Dashboard script", "text/javascript"),
+        "/dashboard/dashboard.css": static("getDashboardStyle", "Dashboard style sheet", "text/css"),
         "/dashboard/api/summary": {
             "get": _operation(
+                "getDashboardSummary",
+                "dashboard",
                 "Dashboard figures: admission status, queue, supply per model, decision rates, pressure "
                 "history (15 min), ledger tip, persistence health",
                 "200",
@@ -557,6 +562,8 @@ def _dashboard_paths() -> dict[str, Any]:
         },
         "/dashboard/api/queue": {
             "get": _operation(
+                "listDashboardQueue",
+                "dashboard",
                 "The admission queue from its head (highest effective priority first), with request ids",
                 "200",
                 {"description": "A page of queue entries and the queue length", "content": any_object},
@@ -581,6 +588,8 @@ def _dashboard_paths() -> dict[str, Any]:
         },
         "/dashboard/api/ledger": {
             "get": _operation(
+                "listDashboardLedger",
+                "dashboard",
                 "Recent ledger entries, newest first, paginated by seq",
                 "200",
                 {"description": "A page of entries", "content": any_object},
