@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -15,7 +18,7 @@ import trio
 
 from tests_e2e.conftest import run_cli
 from tests_e2e.test_run_support import make_data_dir, set_listen_addr, start_tracker, use_ephemeral_ports
-from tracker.client import ConsumerPeer, SeederPeer, connect_peer
+from tracker.client import ConsumerPeer, PeerClient, SeederPeer, connect_peer
 from tracker.identity import generate_identity
 
 SONNET = "claude-sonnet-4-6"
@@ -38,25 +41,41 @@ def rpc_address(ready: dict[str, object]) -> tuple[tuple[str, int], bytes]:
     return (host.strip("[]"), int(port)), bytes.fromhex(str(ready["pin"]))
 
 
+@asynccontextmanager
+async def enrolled_pair(address: str, pin: bytes) -> AsyncIterator[EnrolledPair]:
+    """A seeder (enrolled, advertising SONNET) and a consumer (enrolled) connected to the tracker at
+    `address`, each with its reference-peer role wired to its pushes."""
+    seeder_role, consumer_role = SeederPeer([SONNET]), ConsumerPeer()
+    async with (
+        connect_peer(address, pin=pin, identity=generate_identity(), on_offer=seeder_role.on_offer) as seeder,
+        connect_peer(
+            address, pin=pin, identity=generate_identity(), on_settlement=consumer_role.on_settlement
+        ) as consumer,
+    ):
+        consumer_role.client = consumer
+        await seeder.enroll(role=2)
+        await consumer.enroll(role=1)
+        await seeder.advertise([SONNET], headroom=0.9)
+        yield EnrolledPair(seeder, consumer, seeder_role, consumer_role)
+
+
+@dataclass
+class EnrolledPair:
+    seeder: PeerClient
+    consumer: PeerClient
+    seeder_role: SeederPeer
+    consumer_role: ConsumerPeer
+
+
 async def test_brokered_request_end_to_end(tmp_path: Path) -> None:
     config_path = broker_data_dir(tmp_path / "data")
     tracker = start_tracker(config_path)
     try:
         ready = await trio.to_thread.run_sync(tracker.wait_ready)
         address, pin = rpc_address(ready)
-        seeder_role, consumer_role = SeederPeer([SONNET]), ConsumerPeer()
-        async with (
-            connect_peer(
-                address, pin=pin, identity=generate_identity(), on_offer=seeder_role.on_offer
-            ) as seeder,
-            connect_peer(
-                address, pin=pin, identity=generate_identity(), on_settlement=consumer_role.on_settlement
-            ) as consumer,
-        ):
-            consumer_role.client = consumer
-            await seeder.enroll(role=2)
-            await consumer.enroll(role=1)
-            await seeder.advertise([SONNET], headroom=0.9)
+        async with enrolled_pair(address, pin) as pair:
+            seeder, consumer = pair.seeder, pair.consumer
+            seeder_role, consumer_role = pair.seeder_role, pair.consumer_role
             consumer_before = (await consumer.balance()).body.credits
             seeder_before = (await seeder.balance()).body.credits
 

@@ -19,11 +19,10 @@ import trio
 from playwright.sync_api import Page, expect
 
 from tests.admin.browser import ARTIFACTS, chromium
-from tests_e2e.test_broker_run import SONNET, broker_data_dir, rpc_address
+from tests_e2e.test_broker_run import SONNET, broker_data_dir, enrolled_pair, rpc_address
 from tests_e2e.test_dashboard_browser import sign_in, wait_for_refresh
 from tests_e2e.test_run_support import ADMIN_TOKEN, TrackerProcess, auth_headers, start_tracker
-from tracker.client import ConsumerPeer, SeederPeer, connect_peer
-from tracker.identity import generate_identity
+from tracker.client import SeederPeer
 
 COST = 3300  # 100 input + 200 output tokens of SONNET at the configured prices (as in test_broker_run)
 
@@ -52,19 +51,9 @@ def brokered_request(tracker: TrackerProcess, settled: list[Settled], release: t
     address, pin = rpc_address(tracker.ready)
 
     async def peers() -> None:
-        seeder_role, consumer_role = SeederPeer([SONNET]), ConsumerPeer()
-        async with (
-            connect_peer(
-                address, pin=pin, identity=generate_identity(), on_offer=seeder_role.on_offer
-            ) as seeder,
-            connect_peer(
-                address, pin=pin, identity=generate_identity(), on_settlement=consumer_role.on_settlement
-            ) as consumer,
-        ):
-            consumer_role.client = consumer
-            await seeder.enroll(role=2)
-            await consumer.enroll(role=1)
-            await seeder.advertise([SONNET], headroom=0.9)
+        async with enrolled_pair(address, pin) as pair:
+            seeder, consumer = pair.seeder, pair.consumer
+            consumer_role = pair.consumer_role
             assignment = await consumer_role.request(SONNET, 100, 200)
             assert not isinstance(assignment, str), assignment
             await SeederPeer.report(seeder, assignment.reservation_token, SONNET, 100, 200)
