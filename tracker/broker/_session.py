@@ -35,11 +35,11 @@ _ALLOWED = {
 
 
 class SessionError(Exception):
-    pass
+    """Root of the inflight/reservation book errors; the broker handlers map each to an RPC status."""
 
 
 class UnknownRequest(SessionError):
-    pass
+    """Raised by the inflight table when a request id it never registered (or already swept) is named."""
 
 
 class IllegalTransition(SessionError):
@@ -51,11 +51,12 @@ class IllegalTransition(SessionError):
 
 
 class InsufficientCredits(SessionError):
-    pass
+    """Raised by the reservation book when the spendable credits (proof/ledger minimum minus what the
+    consumer already holds) cannot cover the reservation."""
 
 
 class DuplicateReservation(SessionError):
-    pass
+    """Raised when a request id is registered or reserved a second time."""
 
 
 @dataclass(slots=True)
