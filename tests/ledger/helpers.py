@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from hypothesis import strategies as st
+
 from tracker.identity import SigningKey, TrackerIdentity, identity_from_seed
 from tracker.ledger import (
     Ledger,
@@ -138,3 +140,15 @@ def transfer_in_record(
         timestamp=timestamp,
         transfer_ref=ref,
     )
+
+
+PARTIES = [party(f"p{index}") for index in range(4)]
+"""Four parties the ledger property tests draw from (indices 0–3 in `ledger_operation`)."""
+
+ledger_operation = st.one_of(
+    st.tuples(st.just("grant"), st.integers(0, 3), st.integers(0, 300)),
+    st.tuples(st.just("usage"), st.integers(0, 3), st.integers(0, 3), st.integers(0, 300)),
+    st.tuples(st.just("out"), st.integers(0, 3), st.integers(0, 300), st.integers(0, 5)),
+    st.tuples(st.just("in"), st.integers(0, 3), st.integers(0, 300), st.integers(0, 5)),
+)
+"""One ledger operation for property tests: a starter grant, a usage, a transfer out or a transfer in."""

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from tests.ledger.conftest import FakeClock
 from tests.ledger.helpers import (
-    party,
+    PARTIES,
+    ledger_operation,
     tracker_identity,
     transfer_in_record,
     transfer_out_record,
@@ -29,14 +30,7 @@ from tracker.ledger import (
     verify_balance_snapshot,
 )
 
-PARTIES = [party(f"p{index}") for index in range(4)]
-
-operation = st.one_of(
-    st.tuples(st.just("grant"), st.integers(0, 3), st.integers(0, 300)),
-    st.tuples(st.just("usage"), st.integers(0, 3), st.integers(0, 3), st.integers(0, 300)),
-    st.tuples(st.just("out"), st.integers(0, 3), st.integers(0, 300), st.integers(0, 5)),
-    st.tuples(st.just("in"), st.integers(0, 3), st.integers(0, 300), st.integers(0, 5)),
-)
+operation = ledger_operation
 
 
 async def _apply(ledger: AsyncLedger, op: tuple, counter: int) -> None:
