@@ -38,8 +38,14 @@ SONNET = "claude-sonnet-4-6"
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far (Linux /proc)."""
+    return sum(_cpu_split(pid))
+
+
+def _cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -50,8 +56,34 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------- load generator
+def _start_sampler(pid: int, seconds: float, name: str) -> None:
+    """py-spy on `pid` for the measured window when BROKER_BENCH_PYSPY names a directory (raw stacks)."""
+    directory = os.environ.get("BROKER_BENCH_PYSPY")
+    if directory:
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(max(1, int(seconds))),
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--threads",
+                "--format",
+                "raw",
+                "--output",
+                str(Path(directory) / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+
 async def _loadgen(
-    address: tuple[str, int], pin: bytes, consumers: int, seeders: int, seconds: float
+    address: tuple[str, int], pin: bytes, consumers: int, seeders: int, seconds: float, tracker_pid: int
 ) -> dict:  # type: ignore[type-arg]
     import trio
 
@@ -59,6 +91,7 @@ async def _loadgen(
     from tracker.identity import generate_identity
 
     latencies: list[float] = []
+    phases: list[tuple[float, float, float]] = []  # broker_request, usage_report, until countersigned
     failures: dict[str, int] = {}
     tokens: list[str] = []
     seeder_clients: dict[bytes, object] = {}
@@ -89,19 +122,23 @@ async def _loadgen(
                 started = time.perf_counter()
                 try:
                     assignment = await role.request(SONNET, 10, 20)
+                    assigned = time.perf_counter()
                     if isinstance(assignment, str):
                         failures[assignment] = failures.get(assignment, 0) + 1
                         await trio.sleep(0.01)
                         continue
                     seeder = seeder_by_address[assignment.seeder_addr.decode()]
                     await SeederPeer.report(seeder, assignment.reservation_token, SONNET, 10, 20)  # type: ignore[arg-type]
+                    reported = time.perf_counter()
                     tokens.append(assignment.reservation_token.hex())  # acknowledged: must be in the ledger
                     await role.wait_settled(assignment.reservation_token)
                 except ClientError as error:
                     failures[type(error).__name__] = failures.get(type(error).__name__, 0) + 1
                     continue
                 if not stop.is_set():
-                    latencies.append(time.perf_counter() - started)
+                    settled = time.perf_counter()
+                    latencies.append(settled - started)
+                    phases.append((assigned - started, reported - assigned, settled - reported))
 
     start = trio.Event()
     consumers_done = trio.Event()
@@ -119,18 +156,28 @@ async def _loadgen(
                 consumer_nursery.start_soon(run_consumer)
             for _ in range(consumers):
                 await ready.acquire()
+            _start_sampler(tracker_pid, seconds, f"tracker-{consumers}")
+            _start_sampler(os.getpid(), seconds, f"loadgen-{consumers}")
+            tracker_cpu = _cpu_split(tracker_pid)
+            own_cpu = os.times()
             start.set()
             began = time.perf_counter()
             await trio.sleep(seconds)
             stop.set()
             elapsed = time.perf_counter() - began
+            tracker_after, own_after = _cpu_split(tracker_pid), os.times()
+            tracker_cpu = (tracker_after[0] - tracker_cpu[0], tracker_after[1] - tracker_cpu[1])
+            own_cpu = (own_after.user - own_cpu.user, own_after.system - own_cpu.system)
         consumers_done.set()
     return {
         "completed": len(latencies),
         "elapsed": elapsed,
         "latencies": latencies,
+        "phases": phases,
         "failures": failures,
         "tokens": tokens,
+        "window_tracker_cpu_s": tracker_cpu,
+        "window_loadgen_cpu_s": own_cpu,
     }
 
 
@@ -160,7 +207,9 @@ def _loadgen_main(args: argparse.Namespace) -> None:
     if args.role == "balance":
         result: object = trio.run(_balance_floor, address, pin, args.seconds)
     else:
-        result = trio.run(_loadgen, address, pin, args.consumers_one, args.seeders, args.seconds)
+        result = trio.run(
+            _loadgen, address, pin, args.consumers_one, args.seeders, args.seconds, args.tracker_pid
+        )
     json.dump(result, sys.stdout)
 
 
@@ -238,6 +287,7 @@ def _start_tracker(config: Path) -> tuple[subprocess.Popen[str], dict[str, objec
     record = found.get(timeout=60)
     if record is None:
         raise RuntimeError("tracker exited before its ready line")
+    record["pid"] = process.pid
     return process, record
 
 
@@ -258,6 +308,8 @@ def _run_loadgen(ready: dict[str, object], role: str, consumers: int, seeders: i
             str(seeders),
             "--seconds",
             str(seconds),
+            "--tracker-pid",
+            str(ready["pid"]),
         ],
         capture_output=True,
         text=True,
@@ -277,6 +329,7 @@ def main() -> None:
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--pin", help=argparse.SUPPRESS)
     parser.add_argument("--consumers-one", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--tracker-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
         _loadgen_main(args)
@@ -326,6 +379,26 @@ def main() -> None:
                 f"p50 / (BALANCE + append) floor = {p50 / (balance_p50 + append_p50):.1f}x; "
                 f"not assigned: {result['failures'] or 'none'}; tracker CPU "
                 f"{cpu_ms:.1f} ms per request (whole run)"
+            )
+            phases = result["phases"]
+            print(
+                "  p50 per phase: "
+                + ", ".join(
+                    f"{name} {_percentile([phase[index] for phase in phases], 0.5) * 1e3:.1f} ms"
+                    for index, name in enumerate(
+                        ("broker_request → assignment", "usage_report", "settlement push → SETTLE done")
+                    )
+                )
+            )
+            window = max(1, result["completed"])
+            tracker_user, tracker_system = result["window_tracker_cpu_s"]
+            loadgen_user, loadgen_system = result["window_loadgen_cpu_s"]
+            print(
+                f"  CPU per completed request in the measured window: tracker "
+                f"{(tracker_user + tracker_system) * 1e6 / window:.0f} µs "
+                f"({tracker_system * 1e6 / window:.0f} µs system), load generator "
+                f"{(loadgen_user + loadgen_system) * 1e6 / window:.0f} µs "
+                f"({loadgen_system * 1e6 / window:.0f} µs system)"
             )
         ledger_path = Path(directory) / "data" / "ledger.sqlite"
         connection = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)

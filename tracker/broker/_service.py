@@ -169,6 +169,9 @@ class BrokerService:
         self._queued: dict[bytes, _QueuedWaiter] = {}
         self._drain_wanted = trio.Event()
         self._reports_in_progress: dict[tuple[bytes, bytes], trio.Event] = {}
+        # USAGE entries this tracker committed whose consumer has not countersigned yet, by entry hash: SETTLE
+        # needs no ledger read for them. Dropped when settled or when their request is swept.
+        self._awaiting_settle: dict[bytes, InflightRequest] = {}
         self._limiter = trio.CapacityLimiter(1)
         self._nursery: trio.Nursery | None = None
 
@@ -240,8 +243,8 @@ class BrokerService:
         except CostOverflow as error:
             self.metrics.requests.labels("rejected_invalid").inc()
             raise BrokerInvalid(f"COST_OVERFLOW: {error}") from None
-        live = await self._ledger.balance(consumer_id)
-        available = min(max(0, proof_credits), live.credits if live is not None else 0)
+        live = await self._ledger.credits(consumer_id)
+        available = min(max(0, proof_credits), live)
         request_id = os.urandom(16)
         now = self._clock()
         try:
@@ -465,10 +468,12 @@ class BrokerService:
         request.settled_seq = committed.seq
         request.seeder_report_id = report_id
         request.preimage_hash = committed.hash
+        request.preimage_body = canonical_bytes(committed.body)
+        self._awaiting_settle[committed.hash] = request
         self._finish(request, State.COMPLETED)
         self.metrics.settlements.labels("committed").inc()
         self.metrics.commit_latency.observe(time.perf_counter() - started)
-        push = SettlementPush(preimage_hash=committed.hash, preimage_body=canonical_bytes(committed.body))
+        push = SettlementPush(preimage_hash=committed.hash, preimage_body=request.preimage_body)
         self._spawn(self._push_settlement, request.consumer_id, push.SerializeToString(deterministic=True))
         return committed.seq
 
@@ -496,30 +501,32 @@ class BrokerService:
     async def settle(
         self, consumer_id: bytes, consumer_pub: bytes, preimage_hash: bytes, consumer_sig: bytes
     ) -> None:
-        """Verify the consumer's countersignature over the entry's exact body bytes and record it durably."""
-        entry = await self._ledger.entry_by_hash(preimage_hash)
-        if entry is None or entry.kind != EntryKind.USAGE:
-            raise self._fail("settle_not_found", "not_found", "unknown preimage_hash")
-        if entry.body.consumer_id != consumer_id:
+        """Verify the consumer's countersignature over the entry's exact body bytes and record it durably
+        (group-committed with the ledger's appends). The entry comes from memory when this tracker
+        committed it and it awaits its first countersignature, else from the ledger."""
+        awaiting = self._awaiting_settle.get(preimage_hash)
+        if awaiting is not None:
+            seq, owner, body_bytes = awaiting.settled_seq, awaiting.consumer_id, awaiting.preimage_body
+        else:
+            entry = await self._ledger.entry_by_hash(preimage_hash)
+            if entry is None or entry.kind != EntryKind.USAGE:
+                raise self._fail("settle_not_found", "not_found", "unknown preimage_hash")
+            seq, owner, body_bytes = entry.seq, entry.body.consumer_id, canonical_bytes(entry.body)
+        if owner != consumer_id:
             raise self._fail("settle_mismatch", "invalid", "SEEDER_MISMATCH")
-        if not verify(consumer_pub, canonical_bytes(entry.body), consumer_sig):
+        if not verify(consumer_pub, body_bytes, consumer_sig):
             # A different signature than the one recorded is a duplicate settle, whatever it signs.
             recorded_before = await trio.to_thread.run_sync(
-                self._settlements.countersignature, entry.seq, limiter=self._limiter
+                self._settlements.countersignature, seq, limiter=self._limiter
             )
             if recorded_before is not None:
                 raise self._fail("settle_duplicate", "invalid", "DUPLICATE_SETTLE")
             raise self._fail("settle_bad_signature", "invalid", "CONSUMER_SIG_INVALID")
         try:
-            recorded = await trio.to_thread.run_sync(
-                self._settlements.record_countersignature,
-                entry.seq,
-                consumer_sig,
-                int(self._clock()),
-                limiter=self._limiter,
-            )
+            recorded = await self._ledger.record_countersignature(seq, consumer_sig, int(self._clock()))
         except CountersignatureConflict:
             raise self._fail("settle_duplicate", "invalid", "DUPLICATE_SETTLE") from None
+        self._awaiting_settle.pop(preimage_hash, None)
         if recorded:
             self.metrics.countersignatures.inc()
             self.metrics.settlements.labels("settle_recorded").inc()
@@ -582,4 +589,14 @@ class BrokerService:
         async for _ in ticks(self.settings.reaper_period_s):
             now = self._clock()
             self.reap(now)
-            self.inflight.sweep_terminal(now, self.settings.inflight_terminal_ttl_s)
+            self.sweep_terminal(now)
+
+    def sweep_terminal(self, now: float) -> int:
+        """Drop terminal requests older than the TTL, and what they left awaiting a countersignature (a
+        late SETTLE then reads the entry from the ledger); how many requests were dropped."""
+        swept = self.inflight.sweep_terminal(now, self.settings.inflight_terminal_ttl_s)
+        if swept:
+            for entry_hash, request in list(self._awaiting_settle.items()):
+                if self.inflight.get(request.request_id) is not request:
+                    del self._awaiting_settle[entry_hash]
+        return swept

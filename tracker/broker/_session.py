@@ -74,6 +74,7 @@ class InflightRequest:
     offer_attempts: int = 0
     settled_seq: int = 0
     preimage_hash: bytes = b""
+    preimage_body: bytes = b""  # the USAGE entry's exact body bytes, as pushed to the consumer
     seeder_report_id: bytes = b""
     terminated_at: float | None = None
 

@@ -27,12 +27,16 @@ from tracker.ledger._prepare import EntryPreparer, PreparedEntry, check_identity
 from tracker.ledger._records import (
     AppendRequest,
     CommittedEntry,
+    CountersignatureRecord,
+    CountersignatureRecorded,
     StarterGrantRequest,
     Tip,
     TransferInRecord,
     TransferOutRecord,
     UsageRecord,
+    WriteRequest,
 )
+from tracker.ledger._settlement import CountersignatureConflict
 from tracker.ledger._store import DEFAULT_SYNCHRONOUS, BalanceRow, EntryRow, LedgerStore
 from tracker.ledger._wire import (
     BALANCE_SNAPSHOT_TTL_SECONDS,
@@ -44,7 +48,7 @@ from tracker.ledger._wire import (
 
 logger = logging.getLogger("tracker.ledger")
 
-AppendResult = CommittedEntry | BaseException
+AppendResult = CommittedEntry | CountersignatureRecorded | BaseException
 
 
 class _WriteFailed(Exception):
@@ -156,13 +160,25 @@ class Ledger:
         result = self.append_batch([request])[0]
         if isinstance(result, BaseException):
             raise result
+        assert isinstance(result, CommittedEntry)
         return result
 
-    def append_batch(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        """Append every request in one transaction and one commit. Returns, per request and in order, its
-        CommittedEntry or the exception that rejected it; a rejected request writes nothing and does not
-        affect the others. Seqs of the accepted ones are consecutive. If the commit itself fails, every
-        accepted request gets that error instead and nothing is written."""
+    def record_countersignature(self, record: CountersignatureRecord) -> CountersignatureRecorded:
+        """Record one countersignature in its own transaction (see append_batch); raises
+        CountersignatureConflict when a different one is recorded for the entry."""
+        result = self.append_batch([record])[0]
+        if isinstance(result, BaseException):
+            raise result
+        assert isinstance(result, CountersignatureRecorded)
+        return result
+
+    def append_batch(self, requests: Sequence[WriteRequest]) -> list[AppendResult]:
+        """Write every request in one transaction and one commit. Returns, per request and in order, its
+        CommittedEntry (an entry appended), CountersignatureRecorded (a countersignature row written or
+        found identical) or the exception that rejected it (CountersignatureConflict for a different
+        countersignature already recorded); a rejected request writes nothing and does not affect the
+        others. Seqs of the accepted entries are consecutive. If the commit itself fails, every accepted
+        request gets that error instead and nothing is written."""
         with self._write_lock:
             if self._closed:
                 raise LedgerClosed("ledger: closed")
@@ -180,7 +196,7 @@ class Ledger:
         return results
 
     def _append_once(
-        self, requests: Sequence[AppendRequest], excluded: dict[int, BaseException]
+        self, requests: Sequence[WriteRequest], excluded: dict[int, BaseException]
     ) -> list[AppendResult]:
         store = self._store
         results: list[AppendResult] = [excluded.get(index, _NOT_RUN) for index in range(len(requests))]
@@ -194,6 +210,16 @@ class Ledger:
         batch_now = self._clock()
         for index, request in enumerate(requests):
             if index in excluded:
+                continue
+            if isinstance(request, CountersignatureRecord):
+                try:
+                    results[index] = self._write_countersignature(request)
+                except sqlite3.Error as error:
+                    self._rollback_quietly()
+                    message = f"ledger: countersignature: storage: {error}"
+                    raise _WriteFailed(index, LedgerStorageError(message)) from None
+                if not isinstance(results[index], BaseException):
+                    accepted.append(index)
                 continue
             try:
                 prepared = self._preparer.prepare(request, tip_seq, tip_hash, batch_now)
@@ -235,6 +261,18 @@ class Ledger:
             return results
         self._tip = Tip(tip_seq, tip_hash)
         return results
+
+    def _write_countersignature(
+        self, record: CountersignatureRecord
+    ) -> CountersignatureRecorded | CountersignatureConflict:
+        recorded = self._store.insert_countersignature(record.seq, record.consumer_sig, record.recorded_at)
+        if recorded is None:
+            return CountersignatureRecorded(record.seq, new=True)
+        if recorded == record.consumer_sig:
+            return CountersignatureRecorded(record.seq, new=False)
+        return CountersignatureConflict(
+            f"storage: a different countersignature is recorded for seq {record.seq}"
+        )
 
     def _rollback_quietly(self) -> None:
         try:

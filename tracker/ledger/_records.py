@@ -87,6 +87,29 @@ AppendRequest = UsageRecord | BrokeredUsageRecord | TransferOutRecord | Transfer
 
 
 @dataclass(frozen=True, slots=True)
+class CountersignatureRecord:
+    """A consumer's countersignature of USAGE entry `seq` (its signature over the entry's canonical body
+    bytes, verified by the caller), for the countersignatures side table. The ledger's writer records it in
+    the next group commit, beside the appends of that batch: durable when the call returns."""
+
+    seq: int
+    consumer_sig: bytes
+    recorded_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountersignatureRecorded:
+    """What recording a countersignature did: `new` is False when the same signature was already there."""
+
+    seq: int
+    new: bool
+
+
+WriteRequest = AppendRequest | CountersignatureRecord
+"""What one group commit writes: chain entries and countersignature rows."""
+
+
+@dataclass(frozen=True, slots=True)
 class CommittedEntry:
     """An entry as committed on the chain: its seq, its hash (SHA-256 of canonical(body)), the signed Entry.
 

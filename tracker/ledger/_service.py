@@ -1,10 +1,11 @@
 """The Trio façade of the ledger: `open_ledger(...)` → `AsyncLedger`.
 
-All SQLite work runs off the Trio thread. Appends: when no batch is being written and none is queued, the
-caller hands its lone append straight to a worker thread (no committer task, no events); otherwise it
-queues, and one committer task hands the queue to a worker thread as one batch (group commit: every append
-queued while the previous batch was being written goes into the next transaction). Reads run on a second
-worker thread (WAL lets them run beside the writer). Subscribers run on the Trio thread.
+All SQLite work runs off the Trio thread. Appends (and the consumer countersignatures of USAGE entries, which
+share the writer and its group commit): when no batch is being written and none is queued, the caller hands
+its lone write straight to a worker thread (no committer task, no events); otherwise it queues, and one
+committer task hands the queue to a worker thread as one batch (group commit: every write queued while the
+previous batch was being written goes into the next transaction, one fsync for all of them). Reads run on a
+second worker thread (WAL lets them run beside the writer). Subscribers run on the Trio thread.
 
 Signed balance snapshots need no read at all: a `BalanceView` (every identity's credits, loaded from the
 projection at open) is advanced on the Trio thread with each committed entry, in commit order, before the
@@ -34,14 +35,16 @@ from tracker.ledger._merkle import SECONDS_PER_HOUR
 from tracker.ledger._metrics import LedgerMetrics
 from tracker.ledger._prepare import check_identity_id
 from tracker.ledger._records import (
-    AppendRequest,
     BrokeredUsageRecord,
     CommittedEntry,
+    CountersignatureRecord,
+    CountersignatureRecorded,
     StarterGrantRequest,
     Tip,
     TransferInRecord,
     TransferOutRecord,
     UsageRecord,
+    WriteRequest,
 )
 from tracker.ledger._store import DEFAULT_SYNCHRONOUS, BalanceRow
 
@@ -62,18 +65,19 @@ _KIND_OF_REQUEST = {
     UsageRecord: "usage",
     TransferOutRecord: "transfer_out",
     TransferInRecord: "transfer_in",
+    CountersignatureRecord: None,  # not an entry: no ledger_appends sample
 }
 
 
 class _PendingAppend:
     __slots__ = ("done", "kind", "request", "result", "started", "taken")
 
-    def __init__(self, request: AppendRequest, started: float, done: trio.Event | None) -> None:
+    def __init__(self, request: WriteRequest, started: float, done: trio.Event | None) -> None:
         self.request = request
         self.kind = _KIND_OF_REQUEST.get(type(request), "usage")
         self.started = started
         self.done = done
-        self.result: CommittedEntry | BaseException | None = None
+        self.result: CommittedEntry | CountersignatureRecorded | BaseException | None = None
         self.taken = False
 
 
@@ -168,7 +172,21 @@ class AsyncLedger:
     async def append_transfer_in(self, record: TransferInRecord) -> CommittedEntry:
         return await self._append(record)
 
-    async def _append(self, request: AppendRequest) -> CommittedEntry:
+    async def record_countersignature(self, seq: int, consumer_sig: bytes, recorded_at: int) -> bool:
+        """Record the consumer's countersignature of USAGE entry `seq` (the caller verified it) in the
+        countersignatures side table, durably (group-committed with the appends: concurrent records share
+        one transaction and one fsync). True when newly recorded, False when the same signature already
+        was; raises CountersignatureConflict when a different one was. Cancellation as for appends."""
+        result = await self._write(CountersignatureRecord(seq, consumer_sig, recorded_at))
+        assert isinstance(result, CountersignatureRecorded)
+        return result.new
+
+    async def _append(self, request: WriteRequest) -> CommittedEntry:
+        result = await self._write(request)
+        assert isinstance(result, CommittedEntry)
+        return result
+
+    async def _write(self, request: WriteRequest) -> CommittedEntry | CountersignatureRecorded:
         await trio.lowlevel.checkpoint_if_cancelled()
         if self._closing:
             raise LedgerClosed("ledger: closed")
@@ -203,7 +221,9 @@ class AsyncLedger:
         self._writing = True
         try:
             try:
-                results: Sequence[CommittedEntry | BaseException] = await _run_in_worker_thread(
+                results: Sequence[
+                    CommittedEntry | CountersignatureRecorded | BaseException
+                ] = await _run_in_worker_thread(
                     self._core.append_batch, [pending.request for pending in batch]
                 )
             except Exception as error:
@@ -237,7 +257,9 @@ class AsyncLedger:
             await trio.lowlevel.checkpoint()  # the committer's cancellation point
 
     def _deliver(
-        self, batch: list[_PendingAppend], results: Sequence[CommittedEntry | BaseException]
+        self,
+        batch: list[_PendingAppend],
+        results: Sequence[CommittedEntry | CountersignatureRecorded | BaseException],
     ) -> None:
         committed = 0
         for result in results:
@@ -255,16 +277,19 @@ class AsyncLedger:
                         )
         now = time.perf_counter()
         metrics = self._metrics
+        entries = 0
         for pending, result in zip(batch, results, strict=True):
             pending.result = result
             if pending.done is not None:
                 pending.done.set()
-            if metrics is not None:
-                metrics.observe_append(
-                    pending.kind, isinstance(result, CommittedEntry), now - pending.started
-                )
-        if metrics is not None:
-            metrics.batch_size.observe(len(batch))
+            if pending.kind is not None:
+                entries += 1
+                if metrics is not None:
+                    metrics.observe_append(
+                        pending.kind, isinstance(result, CommittedEntry), now - pending.started
+                    )
+        if metrics is not None and entries:
+            metrics.batch_size.observe(entries)
             if committed:
                 tip = self._core.tip()
                 metrics.tip_seq.set(tip.seq if tip else 0)
@@ -311,6 +336,18 @@ class AsyncLedger:
 
     async def balance(self, identity_id: bytes) -> BalanceRow | None:
         return await self._read(self._core.balance, identity_id)
+
+    async def credits(self, identity_id: bytes) -> int:
+        """The identity's credits at the last entry delivered to subscribers (0 when no entry touched it),
+        from the in-memory balance view (no I/O); read from SQLite only if the view fell out of step."""
+        view = self._view
+        if view is None:
+            row = await self.balance(identity_id)
+            return 0 if row is None else row.credits
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._closing:
+            raise LedgerClosed("ledger: closed")
+        return view.credits(identity_id)
 
     async def entry_by_seq(self, seq: int) -> CommittedEntry | None:
         return await self._read(self._core.entry_by_seq, seq)

@@ -4,10 +4,11 @@
                        transaction, so a repeated report is recognised after any crash, and the seeder's
                        signature (stored in the entry) can be re-verified against its usage preimage
     countersignatures  seq of a USAGE entry → the consumer's signature over the entry's exact body bytes,
-                       recorded when the consumer settles (SETTLE)
+                       recorded when the consumer settles (SETTLE) by the ledger's writer, in its group
+                       commit (`AsyncLedger.record_countersignature`)
 
-`SettlementStore` has its own connection to the ledger file (WAL), like the identity table; it never writes
-entries. Blocking: call from a worker thread under Trio.
+`SettlementStore` reads both tables through its own connection to the ledger file (WAL), like the identity
+table; it writes nothing. Blocking: call from a worker thread under Trio.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ CREATE TABLE IF NOT EXISTS countersignatures (
 """
 SELECT_USAGE_REPORT = "SELECT seq FROM usage_reports WHERE seeder_id = ? AND report_id = ?"
 INSERT_USAGE_REPORT = "INSERT INTO usage_reports (seq, seeder_id, report_id) VALUES (?, ?, ?)"
+INSERT_COUNTERSIGNATURE = (
+    "INSERT OR IGNORE INTO countersignatures (seq, consumer_sig, recorded_at) VALUES (?, ?, ?)"
+)
+SELECT_COUNTERSIGNATURE = "SELECT consumer_sig FROM countersignatures WHERE seq = ?"
 _BUSY_TIMEOUT_MS = 5000
 
 
@@ -50,8 +55,9 @@ class CountersignatureConflict(LedgerStorageError):
 
 class SettlementStore:
     """Open with `SettlementStore.open(ledger_path)` after the ledger created the file; `close()` when done.
-    Thread-safe (one lock around the connection). Writes are synchronous=FULL: a recorded countersignature
-    survives a power cut, so a SETTLE OK means durable."""
+    Thread-safe (one lock around the connection). Reads only: countersignatures are written by the ledger's
+    writer (synchronous=FULL, so a recorded countersignature survives a power cut and a SETTLE OK means
+    durable)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
@@ -92,27 +98,6 @@ class SettlementStore:
         if row is None:
             return None
         return Countersignature(int(row[0]), bytes(row[1]), int(row[2]))  # type: ignore[call-overload]
-
-    def record_countersignature(self, seq: int, consumer_sig: bytes, recorded_at: int) -> bool:
-        """Record the consumer's signature for entry `seq`; True when newly recorded, False when the same
-        signature was already there. Raises CountersignatureConflict for a different one."""
-        with self._lock:
-            try:
-                cursor = self._connection.execute(
-                    "INSERT OR IGNORE INTO countersignatures (seq, consumer_sig, recorded_at)"
-                    " VALUES (?, ?, ?)",
-                    (seq, consumer_sig, recorded_at),
-                )
-                if cursor.rowcount == 1:
-                    return True
-                row = self._connection.execute(
-                    "SELECT consumer_sig FROM countersignatures WHERE seq = ?", (seq,)
-                ).fetchone()
-            except sqlite3.Error as error:
-                raise LedgerStorageError(f"storage: recording countersignature: {error}") from error
-        if row is not None and bytes(row[0]) == consumer_sig:
-            return False
-        raise CountersignatureConflict(f"storage: a different countersignature is recorded for seq {seq}")
 
 
 def read_settlement_rows(

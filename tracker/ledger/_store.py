@@ -15,7 +15,12 @@ from typing import Any
 
 from tracker.ledger._errors import AlreadyExists, DuplicateMerkleRoot, LedgerStorageError
 from tracker.ledger._schema import SCHEMA_V1, SIDE_TABLES
-from tracker.ledger._settlement import INSERT_USAGE_REPORT, SELECT_USAGE_REPORT
+from tracker.ledger._settlement import (
+    INSERT_COUNTERSIGNATURE,
+    INSERT_USAGE_REPORT,
+    SELECT_COUNTERSIGNATURE,
+    SELECT_USAGE_REPORT,
+)
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("NORMAL", "FULL")
@@ -254,6 +259,15 @@ class LedgerStore:
 
     def insert_usage_report(self, seq: int, seeder_id: bytes, report_id: bytes) -> None:
         self._write_cursor().execute(INSERT_USAGE_REPORT, (seq, seeder_id, report_id))
+
+    def insert_countersignature(self, seq: int, consumer_sig: bytes, recorded_at: int) -> bytes | None:
+        """Insert the countersignature of entry `seq` unless one is recorded; None when inserted, else the
+        signature already recorded (in this transaction or before)."""
+        cursor = self._write_cursor()
+        if cursor.execute(INSERT_COUNTERSIGNATURE, (seq, consumer_sig, recorded_at)).rowcount == 1:
+            return None
+        row = cursor.execute(SELECT_COUNTERSIGNATURE, (seq,)).fetchone()
+        return b"" if row is None else bytes(row[0])
 
     def put_merkle_root(self, hour: int, root: bytes, tracker_sig: bytes) -> None:
         if not root or not tracker_sig:
