@@ -93,6 +93,20 @@ async def test_unknown_model_and_bad_signature_and_stale_proof(tmp_path: Path) -
             await consumer.broker_request(signed_envelope(consumer.identity, envelope_body(snapshot)))
 
 
+async def test_a_proof_altered_after_its_signature_verified_once_is_still_rejected(tmp_path: Path) -> None:
+    async with broker_stack(tmp_path) as stack, seeder_peer(stack), consumer_peer(stack) as (consumer, _):
+        snapshot = await consumer.balance()
+        response = await consumer.broker_request(signed_envelope(consumer.identity, envelope_body(snapshot)))
+        assert response.WhichOneof("outcome") == "seeder_assignment"
+        # the same proof again is accepted (its verified signature is remembered) ...
+        response = await consumer.broker_request(signed_envelope(consumer.identity, envelope_body(snapshot)))
+        assert response.WhichOneof("outcome") == "seeder_assignment"
+        # ... but not with other credits under that signature
+        snapshot.body.credits += 1
+        with pytest.raises(InvalidRequest, match="balance_proof signature invalid"):
+            await consumer.broker_request(signed_envelope(consumer.identity, envelope_body(snapshot)))
+
+
 async def test_insufficient_credits_then_success_after_a_grant(tmp_path: Path) -> None:
     async with (
         broker_stack(tmp_path, grant=100) as stack,

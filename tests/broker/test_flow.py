@@ -3,6 +3,7 @@ USAGE entry → settlement push → countersignature; and the failure paths of t
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,40 @@ async def test_brokered_request_completes_and_is_countersigned(tmp_path: Path) -
             await consumer.settle(b"\x07" * 32, countersig.consumer_sig)
         assert len(stack.broker.reservations) == 0
         assert stack.registry.get(seeder.canonical_id).load == 0  # type: ignore[union-attr]
+
+
+async def test_settle_before_and_after_the_request_was_swept(tmp_path: Path) -> None:
+    async with (
+        broker_stack(tmp_path) as stack,
+        seeder_peer(stack) as (seeder, _),
+        consumer_peer(stack, countersign=False) as (consumer, settler),
+        consumer_peer(stack) as (other, _),
+    ):
+        response = await consumer.broker_request(await signed_request(consumer))
+        token = response.seeder_assignment.reservation_token
+        await seeder.usage_report(signed_usage_report(seeder.identity, token, SONNET, 100, 200))
+        with trio.fail_after(5):
+            while not settler.pushes:
+                await trio.sleep(0.01)
+        push = settler.pushes[0]
+        entry = await stack.ledger.entry_by_hash(push.preimage_hash)
+        assert entry is not None
+        with pytest.raises(InvalidRequest, match="SEEDER_MISMATCH"):  # not the entry's consumer
+            await other.settle(push.preimage_hash, other.identity.sign(push.preimage_body))
+        with pytest.raises(InvalidRequest, match="CONSUMER_SIG_INVALID"):
+            await consumer.settle(push.preimage_hash, other.identity.sign(push.preimage_body))
+        # long after: the request is swept from memory, the SETTLE reads the entry from the ledger
+        assert (
+            stack.broker.sweep_terminal(time.time() + stack.broker.settings.inflight_terminal_ttl_s + 1) == 1
+        )
+        assert stack.broker.inflight.get(token) is None
+        signature = consumer.identity.sign(push.preimage_body)
+        await consumer.settle(push.preimage_hash, signature)
+        await consumer.settle(push.preimage_hash, signature)  # a repeat is OK
+        with pytest.raises(InvalidRequest, match="DUPLICATE_SETTLE"):
+            await consumer.settle(push.preimage_hash, consumer.identity.sign(b"other bytes"))
+        recorded = await trio.to_thread.run_sync(stack.settlements.countersignature, entry.seq)
+        assert recorded is not None and recorded.consumer_sig == signature
 
 
 async def test_seeder_rejects_or_stalls_then_the_next_seeder_gets_the_offer(tmp_path: Path) -> None:

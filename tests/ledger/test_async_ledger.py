@@ -16,14 +16,19 @@ from tests.ledger.conftest import FakeClock
 from tests.ledger.helpers import NOW, identity_id, party, usage_record
 from tracker.ledger import (
     CommittedEntry,
+    Countersignature,
+    CountersignatureConflict,
     EntryValidationError,
     InsufficientBalance,
+    Ledger,
     LedgerClosed,
     LedgerMetrics,
+    SettlementStore,
     StaleTip,
     open_ledger,
     run_merkle_rollup,
 )
+from tracker.ledger._records import CountersignatureRecord, CountersignatureRecorded
 
 CONSUMER = party("consumer")
 SEEDER = party("seeder")
@@ -300,3 +305,75 @@ async def test_callers_of_a_group_commit_queue_together_for_the_next_one(
     # 8 callers x 10 appends: about 10 transactions of 8. A lone caller jumping ahead of the others on its
     # own after every group commit would make that about 20 (batches of 1 and 7, alternating).
     assert _sample(registry, "ledger_group_commit_batch_size_count") <= 12
+
+
+async def test_countersignatures_share_the_group_commit_and_are_on_disk_when_acknowledged(
+    ledger_path: Path, identity, clock
+) -> None:
+    registry = CollectorRegistry()
+    recorded: dict[int, bool] = {}
+    async with open_ledger(ledger_path, identity, clock=clock, metrics=LedgerMetrics(registry)) as ledger:
+        for index in range(10):
+            await ledger.issue_starter_grant(identity_id(f"signed-{index}"), 1)
+        before = _sample(registry, "ledger_group_commit_batch_size_count")
+
+        async def countersign(seq: int) -> None:
+            recorded[seq] = await ledger.record_countersignature(seq, bytes([seq]) * 64, 1_700_000_000)
+
+        write_lock = ledger.core._write_lock
+        write_lock.acquire()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(ledger.issue_starter_grant, identity_id("lone"), 1)
+                await trio.testing.wait_all_tasks_blocked()  # the lone append holds the worker
+                for seq in range(1, 11):
+                    nursery.start_soon(countersign, seq)
+                nursery.start_soon(ledger.issue_starter_grant, identity_id("queued"), 1)
+                await trio.testing.wait_all_tasks_blocked()
+                write_lock.release()
+        finally:
+            if write_lock.locked():
+                write_lock.release()
+        assert recorded == dict.fromkeys(range(1, 11), True)
+        # one transaction (one fsync) for the lone append, one for the ten countersignatures and the append
+        assert _sample(registry, "ledger_group_commit_batch_size_count") - before == 2
+        assert await ledger.record_countersignature(3, bytes([3]) * 64, 1_700_000_001) is False  # a repeat
+        with pytest.raises(CountersignatureConflict, match="seq 3"):
+            await ledger.record_countersignature(3, b"\xff" * 64, 1_700_000_002)
+        assert (await ledger.tip()).seq == 12
+    # not appends: no ledger_appends samples, and the entries' own counts are untouched
+    assert _sample(registry, "ledger_appends_total", kind="starter_grant", result="committed") == 12
+    assert _sample(registry, "ledger_append_latency_seconds_count") == 12
+    settlements = SettlementStore.open(ledger_path)
+    try:
+        for seq in range(1, 11):
+            row = settlements.countersignature(seq)
+            assert (
+                row is not None and row.consumer_sig == bytes([seq]) * 64 and row.recorded_at == 1_700_000_000
+            )
+        assert settlements.countersignature(11) is None
+    finally:
+        settlements.close()
+
+
+async def test_a_countersignature_and_a_different_one_for_the_same_entry_in_one_batch(
+    ledger_path: Path, identity, clock
+) -> None:
+    async with open_ledger(ledger_path, identity, clock=clock) as ledger:
+        await ledger.issue_starter_grant(identity_id("entry"), 1)
+    with Ledger.open(ledger_path, identity, clock=clock) as core:
+        first, repeat, other = core.append_batch(
+            [
+                CountersignatureRecord(1, b"\x01" * 64, 1),
+                CountersignatureRecord(1, b"\x01" * 64, 2),
+                CountersignatureRecord(1, b"\x02" * 64, 3),
+            ]
+        )
+        assert first == CountersignatureRecorded(1, new=True)
+        assert repeat == CountersignatureRecorded(1, new=False)
+        assert isinstance(other, CountersignatureConflict)
+    settlements = SettlementStore.open(ledger_path)
+    try:
+        assert settlements.countersignature(1) == Countersignature(1, b"\x01" * 64, 1)
+    finally:
+        settlements.close()

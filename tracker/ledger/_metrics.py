@@ -1,5 +1,5 @@
 """Prometheus metrics of the ledger: tip seq, appends by kind and result, append latency, group-commit
-batch size, Merkle roots written."""
+batch size (appends and countersignatures per transaction), Merkle roots written."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class LedgerMetrics:
         )
         self.batch_size = Histogram(
             "ledger_group_commit_batch_size",
-            "Append requests committed together in one SQLite transaction.",
+            "Writes (entry appends and consumer countersignatures) committed together in one SQLite"
+            " transaction: one fsync each.",
             buckets=_BATCH_BUCKETS,
             registry=registry,
         )

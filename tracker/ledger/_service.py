@@ -277,19 +277,14 @@ class AsyncLedger:
                         )
         now = time.perf_counter()
         metrics = self._metrics
-        entries = 0
         for pending, result in zip(batch, results, strict=True):
             pending.result = result
             if pending.done is not None:
                 pending.done.set()
-            if pending.kind is not None:
-                entries += 1
-                if metrics is not None:
-                    metrics.observe_append(
-                        pending.kind, isinstance(result, CommittedEntry), now - pending.started
-                    )
-        if metrics is not None and entries:
-            metrics.batch_size.observe(entries)
+            if metrics is not None and pending.kind is not None:
+                metrics.observe_append(pending.kind, isinstance(result, CommittedEntry), now - pending.started)
+        if metrics is not None:
+            metrics.batch_size.observe(len(batch))
             if committed:
                 tip = self._core.tip()
                 metrics.tip_seq.set(tip.seq if tip else 0)
