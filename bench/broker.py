@@ -8,7 +8,14 @@ charges, no lost entries) and `ledger verify` exits 0.
 
     .venv/bin/python bench/broker.py [--seconds 5] [--consumers 10,100] [--seeders 20]
 
+Each run also prints the p50 of its three phases (broker_request → assignment; usage_report; settlement push →
+SETTLE recorded) and the CPU (user + system, from /proc and os.times) that the tracker and the load generator
+spent per completed request inside the measured window: on a shared machine throughput is noisy, CPU per
+request much less so.
+
 BROKER_BENCH_PROFILE=/tmp/tracker.prof runs the tracker under cProfile (the profile is written when it stops).
+BROKER_BENCH_PYSPY=/tmp/dir samples the tracker and the load generator with py-spy (if installed in the venv)
+during each measured window: raw stacks in /tmp/dir/{tracker,loadgen}-<consumers>.txt.
 
 Targets (issue "broker and settlement"): ≥ 300 completed brokered requests/s on a 2-core machine with the load
 generator included; p99 ≤ 100 ms at 10 concurrent consumers.

@@ -282,7 +282,9 @@ class AsyncLedger:
             if pending.done is not None:
                 pending.done.set()
             if metrics is not None and pending.kind is not None:
-                metrics.observe_append(pending.kind, isinstance(result, CommittedEntry), now - pending.started)
+                metrics.observe_append(
+                    pending.kind, isinstance(result, CommittedEntry), now - pending.started
+                )
         if metrics is not None:
             metrics.batch_size.observe(len(batch))
             if committed:
