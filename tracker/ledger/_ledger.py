@@ -1,6 +1,6 @@
-"""The synchronous ledger: batches of appends written in one transaction (group commit) with the tip kept in
-memory, the start-up replay of entries beyond the balance projection, reads, signed balance
-snapshots, the audit and the hourly Merkle rollup. Usable without Trio; thread-safe."""
+"""The synchronous ledger: batches of appends (and consumer countersignature rows) written in one transaction
+(group commit) with the tip kept in memory, the start-up replay of entries beyond the balance projection,
+reads, signed balance snapshots, the audit and the hourly Merkle rollup. Usable without Trio; thread-safe."""
 
 from __future__ import annotations
 
@@ -161,15 +161,6 @@ class Ledger:
         if isinstance(result, BaseException):
             raise result
         assert isinstance(result, CommittedEntry)
-        return result
-
-    def record_countersignature(self, record: CountersignatureRecord) -> CountersignatureRecorded:
-        """Record one countersignature in its own transaction (see append_batch); raises
-        CountersignatureConflict when a different one is recorded for the entry."""
-        result = self.append_batch([record])[0]
-        if isinstance(result, BaseException):
-            raise result
-        assert isinstance(result, CountersignatureRecorded)
         return result
 
     def append_batch(self, requests: Sequence[WriteRequest]) -> list[AppendResult]:
