@@ -188,7 +188,7 @@ async def _loadgen(
     }
 
 
-async def _balance_floor(address: tuple[str, int], pin: bytes, seconds: float) -> list[float]:
+async def _balance_floor(address: tuple[str, int], pin: bytes, seconds: float, tracker_pid: int) -> dict:  # type: ignore[type-arg]
     import trio
 
     from tracker.client import connect_peer
@@ -196,13 +196,15 @@ async def _balance_floor(address: tuple[str, int], pin: bytes, seconds: float) -
 
     samples: list[float] = []
     async with connect_peer(address, pin=pin, identity=generate_identity()) as client:
+        tracker_cpu = _cpu_seconds(tracker_pid)
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             await client.balance()
             samples.append(time.perf_counter() - started)
+        tracker_cpu = _cpu_seconds(tracker_pid) - tracker_cpu
     await trio.lowlevel.checkpoint()
-    return samples
+    return {"samples": samples, "tracker_cpu_s": tracker_cpu}
 
 
 def _loadgen_main(args: argparse.Namespace) -> None:
@@ -212,7 +214,7 @@ def _loadgen_main(args: argparse.Namespace) -> None:
     address = (host, int(port))
     pin = bytes.fromhex(args.pin)
     if args.role == "balance":
-        result: object = trio.run(_balance_floor, address, pin, args.seconds)
+        result: object = trio.run(_balance_floor, address, pin, args.seconds, args.tracker_pid)
     else:
         result = trio.run(
             _loadgen, address, pin, args.consumers_one, args.seeders, args.seconds, args.tracker_pid
@@ -351,12 +353,15 @@ def main() -> None:
         process, ready = _start_tracker(config)
         all_tokens: list[str] = []
         try:
-            balance = _run_loadgen(ready, "balance", 0, 0, min(args.seconds, 3.0))
-            assert isinstance(balance, list)
+            floor = _run_loadgen(ready, "balance", 0, 0, min(args.seconds, 3.0))
+            assert isinstance(floor, dict)
+            balance = floor["samples"]
             balance_p50 = statistics.median(balance)
+            balance_cpu_us = floor["tracker_cpu_s"] * 1e6 / len(balance)
             print(
                 f"floor: BALANCE round trip p50 {balance_p50 * 1e3:.2f} ms, "
-                f"p99 {_percentile(balance, 0.99) * 1e3:.2f} ms ({len(balance)} calls)"
+                f"p99 {_percentile(balance, 0.99) * 1e3:.2f} ms ({len(balance)} calls); tracker CPU "
+                f"{balance_cpu_us:.0f} µs per call (one request, one response, sequential)"
             )
             runs = []
             for consumers in [int(text) for text in args.consumers.split(",")]:
