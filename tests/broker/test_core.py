@@ -27,11 +27,12 @@ from tracker.broker import (
     envelope_hash,
     overspent,
     pick,
+    pick_best,
     validate_envelope_body,
 )
 from tracker.config import Config
 from tracker.identity import identity_from_seed, verify
-from tracker.registry import Capabilities, PrivacyTier, SeederRecord
+from tracker.registry import Capabilities, PrivacyTier, Registry, SeederRecord
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 FIXTURE_SEED = b"token-bay-fixture-seed-v1-000000"
@@ -180,6 +181,19 @@ def test_selection_filters_scores_and_breaks_ties_by_id() -> None:
         == b"\x02" * 32
     )
     assert pick(records, model="m", tier=PrivacyTier.TEE, tried=(), policy=policy) == []
+    # the broker's one-pass choice over a registry is pick's first
+    registry = Registry()
+    for seeder in records:
+        registry.register(seeder)
+    for tier, tried_ids in (
+        (PrivacyTier.STANDARD, set()),
+        (PrivacyTier.STANDARD, tried),
+        (PrivacyTier.STANDARD, {b"\x05" * 32, b"\x02" * 32, b"\x09" * 32}),
+        (PrivacyTier.TEE, set()),
+    ):
+        ranked_all = pick(records, model="m", tier=tier, tried=tried_ids, policy=policy)
+        best = pick_best(registry, model="m", tier=tier, tried=tried_ids, policy=policy)
+        assert best == (ranked_all[0] if ranked_all else None)
 
 
 def test_replay_cache_remembers_within_the_window_with_bounded_memory() -> None:

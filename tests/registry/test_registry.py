@@ -177,6 +177,25 @@ def test_match_rules() -> None:
     assert 9 not in {r.identity_id[0] for r in registry.match(Filter())}
 
 
+def test_best_copies_the_lowest_ranked_record_across_shards() -> None:
+    registry = Registry()
+    for byte in (1, 2, 3, 200, 201):
+        registry.register(record(byte, load=byte % 7))
+    assert {registry.shard_index(ident(byte)) for byte in (1, 2, 3, 200, 201)} != {0}  # spread over shards
+
+    def rank(seeder: SeederRecord) -> tuple[int, bytes] | None:
+        return None if seeder.identity_id == ident(3) else (seeder.load, seeder.identity_id)
+
+    best = registry.best(rank)
+    assert best is not None and best.identity_id == ident(1)  # loads: 1, 2, (3 left out), 4, 5
+    best.load = 99
+    best.capabilities.models.append("mutated")
+    assert registry.get(ident(1)).load == 1  # type: ignore[union-attr]  # a copy, not the live record
+    assert "mutated" not in registry.get(ident(1)).capabilities.models  # type: ignore[union-attr]
+    assert registry.best(lambda seeder: None) is None
+    assert Registry().best(lambda seeder: (0,)) is None
+
+
 def test_sweep_is_inclusive_and_always_removes_zero_heartbeats() -> None:
     registry = Registry()
     registry.register(record(1, last_heartbeat=NOW - 600))

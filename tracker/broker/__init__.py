@@ -10,7 +10,7 @@ protocol, which the RPC server satisfies) nor the admin API.
 from tracker.broker._envelope import EnvelopeInvalid, ReplayCache, envelope_hash, validate_envelope_body
 from tracker.broker._metrics import BrokerMetrics
 from tracker.broker._pricing import CostOverflow, ModelPrice, PriceTable, UnknownModel, overspent
-from tracker.broker._select import ScoreWeights, SelectionPolicy, pick, score
+from tracker.broker._select import ScoreWeights, SelectionPolicy, pick, pick_best, score
 from tracker.broker._service import (
     Assignment,
     BrokerInvalid,
@@ -63,6 +63,7 @@ __all__ = [
     "envelope_hash",
     "overspent",
     "pick",
+    "pick_best",
     "score",
     "validate_envelope_body",
 ]

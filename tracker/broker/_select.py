@@ -1,11 +1,12 @@
-"""Seeder selection (rpc-broker §6.3): filter a registry snapshot and rank by score, ties by id."""
+"""Seeder selection (rpc-broker §6.3): filter seeders and rank them by score, ties by id. The broker offers to
+the best one (`pick_best`: one pass over the registry, one record copied); `pick` ranks them all."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from tracker.registry import PrivacyTier, SeederRecord
+from tracker.registry import PrivacyTier, Registry, SeederRecord
 
 DEFAULT_REPUTATION = 0.5
 
@@ -36,6 +37,25 @@ def score(record: SeederRecord, weights: ScoreWeights) -> float:
     )
 
 
+def eligible(
+    record: SeederRecord, *, model: str, tier: PrivacyTier, tried: Collection[bytes], policy: SelectionPolicy
+) -> bool:
+    """Available, not tried, serving `model` at `tier`, headroom ≥ θh, load < θl (θl = 0: no limit)."""
+    return (
+        record.available
+        and record.identity_id not in tried
+        and model in record.capabilities.models
+        and tier in record.capabilities.tiers
+        and record.headroom_estimate >= policy.min_headroom
+        and (policy.max_load == 0 or record.load < policy.max_load)
+    )
+
+
+def rank(record: SeederRecord, policy: SelectionPolicy) -> tuple[float, bytes]:
+    """Sort key, best first: score descending, then identity id ascending."""
+    return (-score(record, policy.weights), record.identity_id)
+
+
 def pick(
     records: Iterable[SeederRecord],
     *,
@@ -44,17 +64,28 @@ def pick(
     tried: Collection[bytes],
     policy: SelectionPolicy,
 ) -> list[SeederRecord]:
-    """Eligible seeders, best first: available, not tried, serving `model` at `tier`, headroom ≥ θh, load <
-    θl (θl = 0: no limit); score descending, then identity id ascending."""
-    eligible = [
-        record
-        for record in records
-        if record.available
-        and record.identity_id not in tried
-        and model in record.capabilities.models
-        and tier in record.capabilities.tiers
-        and record.headroom_estimate >= policy.min_headroom
-        and (policy.max_load == 0 or record.load < policy.max_load)
+    """Eligible seeders, best first (see `eligible` and `rank`)."""
+    candidates = [
+        record for record in records if eligible(record, model=model, tier=tier, tried=tried, policy=policy)
     ]
-    eligible.sort(key=lambda record: (-score(record, policy.weights), record.identity_id))
-    return eligible
+    candidates.sort(key=lambda record: rank(record, policy))
+    return candidates
+
+
+def pick_best(
+    registry: Registry,
+    *,
+    model: str,
+    tier: PrivacyTier,
+    tried: Collection[bytes],
+    policy: SelectionPolicy,
+) -> SeederRecord | None:
+    """`pick(registry.snapshot(), …)[0]` (None when nobody is eligible) in one pass over the registry,
+    copying only the chosen record."""
+
+    def ranked(record: SeederRecord) -> tuple[float, bytes] | None:
+        if not eligible(record, model=model, tier=tier, tried=tried, policy=policy):
+            return None
+        return rank(record, policy)
+
+    return registry.best(ranked)

@@ -27,7 +27,7 @@ from tracker.admission import AdmissionService, Outcome
 from tracker.broker._envelope import envelope_hash
 from tracker.broker._metrics import BrokerMetrics
 from tracker.broker._pricing import CostOverflow, PriceTable, UnknownModel, overspent
-from tracker.broker._select import ScoreWeights, SelectionPolicy, pick
+from tracker.broker._select import ScoreWeights, SelectionPolicy, pick_best
 from tracker.broker._session import (
     IllegalTransition,
     Inflight,
@@ -286,16 +286,11 @@ class BrokerService:
             max_output_tokens=body.max_output_tokens & _UINT32,
         ).SerializeToString(deterministic=True)
         for _attempt in range(self.settings.max_offer_attempts):
-            candidates = pick(
-                self._registry.snapshot(),
-                model=body.model,
-                tier=tier,
-                tried=tried,
-                policy=self.settings.policy,
+            seeder = pick_best(
+                self._registry, model=body.model, tier=tier, tried=tried, policy=self.settings.policy
             )
-            if not candidates:
+            if seeder is None:
                 break
-            seeder = candidates[0]
             tried.add(seeder.identity_id)
             request.offer_attempts += 1
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from tracker.registry._errors import (
     InvalidHeadroomError,
@@ -20,6 +21,13 @@ from tracker.registry._errors import (
 from tracker.registry._records import Capabilities, Filter, SeederRecord
 
 DEFAULT_SHARD_COUNT = 16
+
+
+class _Ordered(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+_Rank = TypeVar("_Rank", bound=_Ordered)
 
 HeartbeatObserver = Callable[[bytes, float], None]
 """Called as observer(seeder_id, now) after every successful heartbeat (and registration with a heartbeat)."""
@@ -180,6 +188,20 @@ class Registry:
             with shard.lock:
                 result.extend(record.copy() for record in shard.records.values())
         return result
+
+    def best(self, rank: Callable[[SeederRecord], _Rank | None]) -> SeederRecord | None:
+        """A deep copy of the record with the smallest `rank` (None leaves a record out), or None when no
+        record qualifies; on equal ranks the first one seen wins. Copies one record instead of all of them:
+        `rank` is called with the live records, under their shard's lock, and must only read them."""
+        best: SeederRecord | None = None
+        best_rank: _Rank | None = None
+        for shard in self._shards:
+            with shard.lock:
+                for record in shard.records.values():
+                    value = rank(record)
+                    if value is not None and (best_rank is None or value < best_rank):
+                        best, best_rank = record.copy(), value
+        return best
 
     def match(self, candidate_filter: Filter) -> list[SeederRecord]:
         """Copies of the records that pass every rule of `candidate_filter` (§6.3), unordered."""
