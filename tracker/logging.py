@@ -4,8 +4,9 @@ JSON lines follow the Go tracker's zerolog shape: `time` (Unix epoch millisecond
 (debug/info/warn/error), `message`, `error` (and `stack`) for an attached exception, plus per-event fields
 passed as `logger.info("admin: listening", extra={"addr": "127.0.0.1:9090"})`. Messages are constant texts
 that start with their subsystem ("admission: ..."); values go in fields. Every subsystem logs through the
-standard `logging` module under the `tracker` logger; `configure_logging` installs the one handler at
-start-up.
+standard `logging` module under the `tracker` logger; a command installs the one handler for as long as it
+runs (`installed_logging`) and takes it away again when it returns, so no handler outlives the stream it
+writes to (a caller's captured stderr, closed after an in-process run).
 
 Formats: `json` (default), `text` (`time LEVEL message key=value...`), and `journald`: the text line without
 the timestamp (the journal stamps each entry) behind an sd-daemon `<N>` syslog level prefix (debug <7>,
@@ -20,6 +21,8 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, Literal, TextIO
 
 __all__ = [
@@ -28,6 +31,7 @@ __all__ = [
     "LogFormat",
     "StructuredFormatter",
     "configure_logging",
+    "installed_logging",
     "level_from_config",
 ]
 
@@ -161,3 +165,36 @@ def configure_logging(
     # Hypercorn announces "Running on … (CTRL + C to quit)" at info; our ready line says it better.
     logging.getLogger(HTTP_LOGGER_NAME).setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
     return logger
+
+
+@contextmanager
+def installed_logging(
+    log_level: str | None = "info",
+    log_format: LogFormat = "json",
+    *,
+    stream: TextIO | None = None,
+) -> Iterator[logging.Logger]:
+    """`configure_logging` for the duration of a block (one CLI command). On exit the handler it installed is
+    flushed and removed, and the `tracker` and `tracker.http` loggers get back the handlers, levels and
+    propagation they had before: nothing keeps writing to a stream the command did not own."""
+    logger = logging.getLogger(ROOT_LOGGER_NAME)
+    http_logger = logging.getLogger(HTTP_LOGGER_NAME)
+    earlier_handlers = list(logger.handlers)
+    earlier_level, earlier_propagate, earlier_http_level = logger.level, logger.propagate, http_logger.level
+    configured = configure_logging(log_level, log_format, stream=stream)
+    try:
+        yield configured
+    finally:
+        for handler in list(logger.handlers):
+            if handler not in earlier_handlers:
+                with suppress(
+                    OSError, ValueError
+                ):  # a stream already closed, a broken pipe: nothing to flush
+                    handler.flush()
+                logger.removeHandler(handler)
+        for handler in earlier_handlers:
+            if handler not in logger.handlers:
+                logger.addHandler(handler)
+        logger.setLevel(earlier_level)
+        logger.propagate = earlier_propagate
+        http_logger.setLevel(earlier_http_level)

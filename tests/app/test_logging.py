@@ -5,15 +5,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 
-from tracker.logging import StructuredFormatter, configure_logging, level_from_config
+from tracker.logging import StructuredFormatter, configure_logging, installed_logging, level_from_config
 
 
 @pytest.fixture
-def stream() -> io.StringIO:
-    return io.StringIO()
+def stream() -> Iterator[io.StringIO]:
+    """A stream for the test's log lines; the `tracker` logger gets its earlier handlers and level back after."""
+    stream = io.StringIO()
+    with installed_logging("info", "json", stream=stream):
+        yield stream
 
 
 @pytest.mark.parametrize(

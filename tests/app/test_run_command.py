@@ -1,10 +1,14 @@
 """`trio-tracker run` through `tracker.cli.main` in-process: a crashing background task ends the process with
-exit code 1 and the error logged (never a hang); a start-up step failure is one `error:` line."""
+exit code 1 and the error logged (never a hang); a start-up step failure is one `error:` line; the command
+leaves no log handler behind on the stream it was given."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -88,3 +92,21 @@ def test_corrupt_ledger_file_is_a_startup_error(
     assert code == 1
     error_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and error_lines[0].startswith("error: ledger: "), error_lines
+
+
+def test_run_leaves_no_log_handler_on_the_stderr_it_was_given(
+    config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracker_logger = logging.getLogger("tracker")
+    handlers_before = list(tracker_logger.handlers)
+    given = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", given)
+    (config_path.parent / "ledger.sqlite").write_bytes(b"not a ledger" * 100)
+    assert main(["run", "--config", str(config_path)]) == 1
+    assert given.getvalue().startswith("error: ledger: ")
+    given.close()  # as pytest closes a test's captured stderr
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)
+    logging.getLogger("tracker.admission").warning("admission: a later line")
+    assert "Logging error" not in later.getvalue()
+    assert tracker_logger.handlers == handlers_before

@@ -12,11 +12,15 @@ import argparse
 import logging
 import signal
 from functools import partial
+from typing import TYPE_CHECKING
 
 import trio
 
 from tracker.cli._common import CliExit, ExitCode
-from tracker.logging import LOG_FORMATS
+from tracker.logging import LOG_FORMATS, installed_logging
+
+if TYPE_CHECKING:
+    from tracker.config import Config
 
 HANGUP_EXIT = 128 + int(signal.SIGHUP)
 
@@ -90,6 +94,14 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tracker.cli._config_loading import load_config_for_cli
+
+    config = load_config_for_cli(args.config)
+    with installed_logging(config.log_level, args.log_format) as logger:
+        return _run_configured(args, config, logger)
+
+
+def _run_configured(args: argparse.Namespace, config: Config, logger: logging.Logger) -> int:
     from tracker.admin import AdminTokenError, admin_token_from_env
     from tracker.admission import TLogWriteError
     from tracker.app import (
@@ -101,12 +113,8 @@ def _run(args: argparse.Namespace) -> int:
         run_tracker,
     )
     from tracker.app._preflight import guard_state_files
-    from tracker.cli._config_loading import load_config_for_cli
     from tracker.identity import IdentityKeyError, load_identity
-    from tracker.logging import configure_logging
 
-    config = load_config_for_cli(args.config)
-    logger = configure_logging(config.log_level, args.log_format)
     try:
         identity = load_identity(config.server.identity_key_path)
     except IdentityKeyError as error:
