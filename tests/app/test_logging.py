@@ -14,7 +14,7 @@ from tracker.logging import StructuredFormatter, configure_logging, installed_lo
 
 @pytest.fixture
 def stream() -> Iterator[io.StringIO]:
-    """A stream for the test's log lines; the `tracker` logger gets its earlier handlers and level back after."""
+    """A stream for the test's log lines; afterwards the `tracker` logger is as it was."""
     stream = io.StringIO()
     with installed_logging("info", "json", stream=stream):
         yield stream
