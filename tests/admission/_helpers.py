@@ -3,6 +3,7 @@ ledger source, and state comparison."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -149,6 +150,7 @@ async def open_persistent(
     core: object | None = None,
     ledger: object | None = None,
     fast_replay: bool = True,
+    clock: Callable[[], float] | None = None,
     **config_overrides: object,
 ):
     """A AdmissionService over `core` (a SimpleCore by default), replayed and ready."""
@@ -160,6 +162,7 @@ async def open_persistent(
         admission_config(tmp_path, **config_overrides),
         persistence_metrics=PersistenceMetrics(),
         fast_replay=fast_replay,
+        **({"clock": clock} if clock is not None else {}),
     )
     await persistent.startup_replay(ledger)  # type: ignore[arg-type]
     return persistent

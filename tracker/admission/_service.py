@@ -69,7 +69,7 @@ from tracker.admission.persistence._seq import (
     tlog_seq_for_ledger,
 )
 from tracker.admission.persistence._snapshot_format import SnapshotData, encode_snapshot
-from tracker.admission.persistence._snapshot_store import prune_snapshots, snapshot_path, write_snapshot_file
+from tracker.admission.persistence._snapshot_store import prune_snapshots, snapshot_path, store_snapshot
 from tracker.admission.persistence._tlog_format import OperatorOverridePayload, SnapshotMarkPayload, TLogKind
 from tracker.admission.persistence._tlog_reader import move_aside
 from tracker.admission.persistence._tlog_writer import DEFAULT_MAX_PENDING_BYTES, DEFAULT_ROTATION_BYTES
@@ -288,6 +288,8 @@ class AdmissionService:
         if failure is not None:
             raise failure
         cross_check_s = time.perf_counter() - disk_done
+        # Before any snapshot is written: one may take the name of a snapshot that failed to load.
+        await self._set_unusable_snapshots_aside(report)
         if report.damage and self.snapshot_prefix and not self._behind:
             # The good prefix now lives in a repaired file and the rest of the damaged file is gone: capture
             # the recovered state at once so the next start-up does not depend on it.
@@ -295,7 +297,6 @@ class AdmissionService:
                 await self.snapshot_now()
             except SnapshotError as error:
                 _logger.error("admission: snapshot after tlog repair failed", extra={"error": str(error)})
-        await self._set_unusable_snapshots_aside(report)
         duration_s = time.perf_counter() - started
         self.persistence_metrics.replay_duration.set(duration_s)
         self._log_replay(report, duration_s, cross_check_s)
@@ -762,7 +763,8 @@ class AdmissionService:
                     seq, ts, consumers, seeders = self._capture(now)
                 path = snapshot_path(self.snapshot_prefix, seq)
                 data = await trio.to_thread.run_sync(encode_snapshot, seq, ts, consumers, seeders)
-                await trio.to_thread.run_sync(write_snapshot_file, path, data)
+                # Never over other bytes under the same name (the same seq): see store_snapshot.
+                await trio.to_thread.run_sync(store_snapshot, path, data)
             except SnapshotError as error:
                 self.persistence_metrics.snapshot_emit_failures.inc()
                 _logger.error("admission: snapshot failed", extra={"error": str(error)})

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tracker.admission.persistence._files import fsync_directory
+from tracker.admission.persistence._files import fsync_directory, sibling_name
 from tracker.admission.persistence._snapshot_store import enumerate_snapshots
-from tracker.admission.persistence._tlog_reader import enumerate_tlog_files, sibling_name
+from tracker.admission.persistence._tlog_reader import enumerate_tlog_files
 
 ORPHANED_SUFFIX = ".orphaned"
 

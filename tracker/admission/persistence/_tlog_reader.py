@@ -15,13 +15,17 @@ import contextlib
 import mmap
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracker._regular_file import open_regular_file
-from tracker.admission.persistence._files import fsync_directory, write_durably
+from tracker.admission.persistence._files import (
+    DAMAGED_SUFFIX,
+    move_aside,
+    sibling_name,
+    write_durably,
+)
 from tracker.admission.persistence._seq import LEDGER_SEQ_SHIFT, LOCAL_SEQ_MASK
 from tracker.admission.persistence._tlog_format import (
     FRAME_CRC,
@@ -48,7 +52,6 @@ __all__ = [
     "scan_tlog_file",
 ]
 
-DAMAGED_SUFFIX = ".damaged"
 TORN_SUFFIX = ".torn"
 _HEADER = FRAME_HEADER
 _CRC = FRAME_CRC
@@ -325,23 +328,3 @@ def cut_torn_tail(path: Path, good_end: int, now: float | None = None) -> Path:
     finally:
         os.close(fd)
     return kept
-
-
-def sibling_name(path: Path, suffix: str, now: float | None) -> Path:
-    """`<name><suffix>-<UTC time>[-N]`, a name that does not exist yet (non-numeric: enumeration skips it)."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
-    target = path.with_name(f"{path.name}{suffix}-{stamp}")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}{suffix}-{stamp}-{counter}")
-        counter += 1
-    return target
-
-
-def move_aside(path: Path, now: float | None = None) -> Path:
-    """Rename a damaged file to `<name>.damaged-<UTC time>[-N]` (never overwriting anything) and return the
-    new path. The name has a non-numeric suffix, so tlog and snapshot enumeration skip it."""
-    target = sibling_name(path, DAMAGED_SUFFIX, now)
-    os.rename(path, target)
-    fsync_directory(path.parent)
-    return target
