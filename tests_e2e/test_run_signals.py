@@ -4,13 +4,19 @@ signal number before that; the ledger verifies afterwards.
 
 A trial starts counting once the process catches SIGTERM (read from /proc/<pid>/status): before that the
 Python interpreter itself is starting (a few tens of milliseconds, no tracker code has run) and the signal
-has its default effect, which no program can change.
+has its default effect, which no program can change. A trial whose tracker does not exit in time has its
+thread stacks dumped (SIGQUIT) into the failure message.
+
+A signal whose KeyboardInterrupt Python swallows (the handler ran inside a `__del__` or a weakref callback,
+as importlib's module locks have) still ends the start-up: once it left a tracker serving and waiting for
+a signal that had already come.
 """
 
 from __future__ import annotations
 
 import random
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +24,13 @@ from pathlib import Path
 import pytest
 
 from tests_e2e.conftest import run_cli
-from tests_e2e.test_run_support import TrackerProcess, make_data_dir, start_tracker, use_ephemeral_ports
+from tests_e2e.test_run_support import (
+    READY_TIMEOUT_S,
+    TrackerProcess,
+    make_data_dir,
+    start_tracker,
+    use_ephemeral_ports,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/status")
 
@@ -38,6 +50,22 @@ def _wait_until_sigterm_is_caught(tracker: TrackerProcess, timeout: float = 20.0
             return
         time.sleep(0.001)
     raise AssertionError("the tracker never installed its SIGTERM handler")
+
+
+def _wait_or_dump_stacks(tracker: TrackerProcess, timeout: float, context: str) -> int:
+    """The exit code; if the tracker is still running after `timeout`, its thread stacks (SIGQUIT: Python's
+    faulthandler, then the default action) go into the failure message."""
+    try:
+        return tracker.wait(timeout)
+    except subprocess.TimeoutExpired:
+        tracker.send_signal(signal.SIGQUIT)
+        try:
+            tracker.wait(10)
+        finally:
+            tracker.kill()
+        raise AssertionError(
+            f"no exit within {timeout} s ({context}); stderr and stacks:\n{tracker.stderr}"
+        ) from None
 
 
 def _graceful_code(signal_number: int) -> int:
@@ -72,7 +100,7 @@ def test_signals_at_random_instants_of_start_up(tmp_path: Path) -> None:
         else:
             time.sleep(delay)
         tracker.send_signal(signal_number)
-        code = tracker.wait(60)
+        code = _wait_or_dump_stacks(tracker, 60, f"seed={seed} trial={trial} {signal_number!r} {delay=}")
         drained = any(record.get("message") == "tracker: stopped" for record in tracker.log_records())
         outcomes.append((signal.Signals(signal_number).name, round(delay, 3), code, drained))
         context = f"seed={seed} trial={outcomes[-1]} stderr:\n{tracker.stderr}"
@@ -115,3 +143,42 @@ def test_sighup_drains_like_sigterm_and_exits_129(tmp_path: Path) -> None:
     assert stopped and stopped[0]["reason"] == "SIGHUP" and stopped[0]["forced"] is False
     snapshots = sorted(config_path.parent.glob("admission.snapshot.*"))
     assert snapshots, "the graceful stop writes a final snapshot"
+
+
+# `run` with a signal whose KeyboardInterrupt is swallowed: raised from a __del__ method during start-up.
+_SWALLOWED_SIGNAL_RUN = """
+import signal, sys
+import tracker.app._preflight as preflight
+from tracker.cli import main
+
+class SignalledDuringCleanup:
+    def __del__(self):
+        signal.raise_signal(int(sys.argv[2]))  # Python prints "Exception ignored in" and goes on
+
+guard_state_files = preflight.guard_state_files
+
+def signalled_guard_state_files(*args, **kwargs):
+    SignalledDuringCleanup()
+    return guard_state_files(*args, **kwargs)
+
+preflight.guard_state_files = signalled_guard_state_files
+sys.exit(main(["run", "--config", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize("signal_number", _SIGNALS, ids=lambda number: signal.Signals(number).name)
+def test_a_signal_whose_interrupt_python_swallowed_still_ends_the_start_up(
+    tmp_path: Path, signal_number: int
+) -> None:
+    config_path = make_data_dir(tmp_path / "data")
+    use_ephemeral_ports(config_path)
+    command = [sys.executable, "-c", _SWALLOWED_SIGNAL_RUN, str(config_path), str(int(signal_number))]
+    tracker = start_tracker(config_path, command=command)
+    try:
+        tracker._ready_event.wait(READY_TIMEOUT_S)  # set by the ready line, or when stderr closes
+        assert tracker.ready is None, f"the tracker started serving after the signal:\n{tracker.stderr}"
+        assert _wait_or_dump_stacks(tracker, 60, "swallowed signal") == 128 + signal_number, tracker.stderr
+    finally:
+        tracker.kill()
+    assert "Exception ignored" in tracker.stderr  # the interrupt really was swallowed
+    assert tracker.lines[-1] == f"error: interrupted by {signal.Signals(signal_number).name}", tracker.stderr

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,10 +150,17 @@ def parse_log_line(line: str) -> dict[str, object] | None:
 
 
 def start_tracker(
-    config_path: Path, *, admin_token: str | None = ADMIN_TOKEN, extra_args: tuple[str, ...] = ()
+    config_path: Path,
+    *,
+    admin_token: str | None = ADMIN_TOKEN,
+    extra_args: tuple[str, ...] = (),
+    command: Sequence[str] | None = None,
 ) -> TrackerProcess:
+    """`trio-tracker run --config <config_path> <extra_args>`, or `command` instead of it."""
     process = subprocess.Popen(
-        [*TRIO_TRACKER, "run", "--config", str(config_path), *extra_args],
+        list(command)
+        if command is not None
+        else [*TRIO_TRACKER, "run", "--config", str(config_path), *extra_args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
 
 from tracker.cli._common import CliExit, ExitCode
+from tracker.cli._signals import raise_if_interrupted, stacks_on_sigquit
 from tracker.logging import LOG_FORMATS, installed_logging
 
 if TYPE_CHECKING:
@@ -51,7 +53,10 @@ the environment variable TOKEN_BAY_ADMIN_TOKEN. With none of them every admin ro
 /openapi.json answers 401; a named token file that is missing or empty is an error (exit 1).
 
 systemd: with $NOTIFY_SOCKET set (Type=notify) the tracker sends READY=1 after the ready line and
-STOPPING=1 when a graceful shutdown starts."""
+STOPPING=1 when a graceful shutdown starts.
+
+Diagnosis: SIGQUIT writes every thread's Python stack to stderr, then ends the process (its default
+action), as the Go tracker's runtime does."""
 
 
 _RUN_EXIT_CODES = """exit codes:
@@ -97,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
     from tracker.cli._config_loading import load_config_for_cli
 
     config = load_config_for_cli(args.config)
-    with installed_logging(config.log_level, args.log_format) as logger:
+    with stacks_on_sigquit(), installed_logging(config.log_level, args.log_format) as logger:
         return _run_configured(args, config, logger)
 
 
@@ -131,16 +136,12 @@ def _run_configured(args: argparse.Namespace, config: Config, logger: logging.Lo
                     "admission: old state set aside for a new ledger",
                     extra={"files": [str(path) for path in set_aside]},
                 )
-            trio.run(
-                partial(
-                    run_tracker,
-                    config,
-                    identity,
-                    admin_token=admin_token,
-                    logger=logger,
-                    controller=controller,
-                )
+            tracker = partial(
+                run_tracker, config, identity, admin_token=admin_token, logger=logger, controller=controller
             )
+            # Inside Trio a signal never raises at an arbitrary bytecode (where a __del__ could swallow it):
+            # Trio marks it pending and raises it at the main task's next checkpoint.
+            trio.run(_unless_interrupted, tracker, restrict_keyboard_interrupt_to_checkpoints=True)
     except (ListenerBindError, StartupError) as error:
         raise CliExit(ExitCode.ERROR, f"error: {error}") from None
     except KeyboardInterrupt:
@@ -159,6 +160,13 @@ def _run_configured(args: argparse.Namespace, config: Config, logger: logging.Lo
     if controller.reason == "SIGHUP":
         return HANGUP_EXIT  # drained like SIGTERM; non-zero so `Restart=on-failure` starts it again
     return ExitCode.OK
+
+
+async def _unless_interrupted(tracker: Callable[[], Awaitable[None]]) -> None:
+    """Run `tracker` unless a signal came before Trio's handler was installed and its KeyboardInterrupt was
+    swallowed on the way (see `_signals`): the tracker must not start serving as if nothing had happened."""
+    raise_if_interrupted()
+    await tracker()
 
 
 def _log_crash(logger: logging.Logger, error: BaseException, summary: str) -> None:
