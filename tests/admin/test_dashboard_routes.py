@@ -234,3 +234,31 @@ async def test_a_countersignature_recorded_after_commit_counts_as_countersigned(
     assert ledger_entry_json(usage)["countersigned"] is False
     assert ledger_entry_json(usage, {usage.seq})["countersigned"] is True
     assert ledger_entry_json(grant, {grant.seq})["countersigned"] is None
+
+
+async def test_api_routes_refuse_unknown_and_repeated_query_parameters(tmp_path: Path) -> None:
+    async with admin_stack(tmp_path) as stack:
+        client = stack.app.test_client()
+        cases = {
+            "/dashboard/api/summary?limit=5": "limit: unknown query parameter (this route takes none)",
+            "/dashboard/api/queue?limt=5": "limt: unknown query parameter (this route takes limit, offset)",
+            "/dashboard/api/queue?limit=5&before=3": (
+                "before: unknown query parameter (this route takes limit, offset)"
+            ),
+            "/dashboard/api/ledger?offset=1": (
+                "offset: unknown query parameter (this route takes limit, before)"
+            ),
+            "/dashboard/api/ledger?limit=5&limit=6": "limit: given more than once",
+        }
+        for url, message in cases.items():
+            response = await client.get(url, headers=AUTH)
+            assert response.status_code == 400, url
+            assert response.mimetype == "application/json"
+            assert await response.get_json() == {"error": message}, url
+        # The parameters each route documents still work, and the page's own calls are accepted.
+        for url in [
+            "/dashboard/api/summary",
+            "/dashboard/api/queue?limit=100&offset=0",
+            "/dashboard/api/ledger?limit=20&before=5",
+        ]:
+            assert (await client.get(url, headers=AUTH)).status_code == 200, url

@@ -3,6 +3,9 @@ guarded JSON the page polls: GET /dashboard/api/summary, /dashboard/api/queue an
 
 The page (tracker/admin/dashboard/) asks for the admin token, keeps it in the tab's sessionStorage and sends
 it as the Authorization header of its own fetch calls; every number it shows comes from a guarded route.
+
+The JSON routes take only the query parameters they document, each at most once: anything else is a 400
+naming the parameter, never silently ignored (a misspelt `limt=5` would otherwise answer the default page).
 """
 
 from __future__ import annotations
@@ -63,6 +66,18 @@ class QueryError(ValueError):
     """A query parameter is not what the route accepts."""
 
 
+def _check_query_names(accepted: Sequence[str]) -> None:
+    """Raise QueryError naming the first query parameter the route does not take, or one given twice."""
+    seen: set[str] = set()
+    for name, _ in request.args.items(multi=True):
+        if name not in accepted:
+            takes = f"this route takes {', '.join(accepted)}" if accepted else "this route takes none"
+            raise QueryError(f"{name}: unknown query parameter ({takes})")
+        if name in seen:
+            raise QueryError(f"{name}: given more than once")
+        seen.add(name)
+
+
 def _int_query(name: str, default: int | None, low: int, high: int) -> int | None:
     text = request.args.get(name)
     if text is None or text == "":
@@ -116,6 +131,10 @@ def register_dashboard_routes(
 
     @app.get("/dashboard/api/summary", endpoint="dashboard_summary")
     async def summary() -> ResponseReturnValue:
+        try:
+            _check_query_names(())
+        except QueryError as error:
+            return error_response(400, str(error))
         now = context.clock()
         status = admission.status()
         queue = admission.queue_view(now)
@@ -170,6 +189,7 @@ def register_dashboard_routes(
     async def queue_entries() -> ResponseReturnValue:
         # GET /admission/queue keeps Go's shape (no request ids); the page needs them to eject an entry.
         try:
+            _check_query_names(("limit", "offset"))
             limit = _int_query("limit", QUEUE_PAGE_DEFAULT, 1, QUEUE_PAGE_MAX) or QUEUE_PAGE_DEFAULT
             offset = _int_query("offset", 0, 0, (1 << 31) - 1) or 0
         except QueryError as error:
@@ -199,6 +219,7 @@ def register_dashboard_routes(
     @app.get("/dashboard/api/ledger", endpoint="dashboard_ledger")
     async def ledger_entries() -> ResponseReturnValue:
         try:
+            _check_query_names(("limit", "before"))
             limit = _int_query("limit", LEDGER_PAGE_DEFAULT, 1, LEDGER_PAGE_MAX) or LEDGER_PAGE_DEFAULT
             before = _int_query("before", None, 1, (1 << 63) - 1)
         except QueryError as error:

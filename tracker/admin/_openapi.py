@@ -16,7 +16,11 @@ TAGS = {
     "tracker": "Liveness, statistics, connected peers, identities and shutdown of the tracker process",
     "admission": "Admission gatekeeper: supply pressure, queue, credit scores and the peer blocklist",
     "broker": "Request broker: inflight brokered requests and consumers' credit reservations",
-    "dashboard": "Operator dashboard: its page and assets (public) and the JSON behind its tables",
+    "dashboard": (
+        "Operator dashboard: its page and assets (public) and the JSON behind its tables. The JSON routes "
+        "take only the query parameters listed, each at most once; any other (or a repeated one) is a 400 "
+        "naming it"
+    ),
 }
 
 
@@ -172,7 +176,7 @@ def _schemas() -> dict[str, Any]:
 def _responses() -> dict[str, Any]:
     error = _json_content(_ref(_SCHEMAS, "Error"))
     return {
-        "BadRequest": {"description": "Malformed id, header or body", "content": error},
+        "BadRequest": {"description": "Malformed id, header, body or query parameter", "content": error},
         "Unauthorized": {
             "description": "Missing or wrong bearer token (or no token configured on the server)",
             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
@@ -557,7 +561,7 @@ def _dashboard_paths() -> dict[str, Any]:
                 "history (15 min), ledger tip, persistence health",
                 "200",
                 {"description": "Summary", "content": any_object},
-                errors=("500",),
+                errors=("400", "500"),
             )
         },
         "/dashboard/api/queue": {
