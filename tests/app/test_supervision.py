@@ -48,6 +48,8 @@ class FakeServices:
     exit_error: list[BaseException | None] = field(default_factory=list)
     ticks: int = 0
     opened: bool = False
+    slow_started: trio.Event = field(default_factory=trio.Event)
+    """Set once a GET /slow is being handled (in flight), whatever the machine's load."""
 
 
 def make_services(slow_request_s: float = 0.0, crash_after_s: float | None = None) -> FakeServices:
@@ -60,6 +62,7 @@ def make_services(slow_request_s: float = 0.0, crash_after_s: float | None = Non
 
     @app.get("/slow")
     async def slow() -> dict[str, str]:
+        services.slow_started.set()
         await trio.sleep(slow_request_s)
         return {"slow": "done"}
 
@@ -157,7 +160,7 @@ async def test_graceful_drain_lets_in_flight_request_finish_then_closes_listener
             responses.append(await get(f"http://{ready.admin_addr}/slow"))
 
         nursery.start_soon(slow_client)
-        await trio.sleep(0.2)
+        await services.slow_started.wait()
         controller.request("test")
     assert [response.json() for response in responses] == [{"slow": "done"}]
     assert services.exit_error == [None]
@@ -176,7 +179,7 @@ async def test_forced_shutdown_does_not_wait_for_slow_requests() -> None:
                 await get(f"http://{ready.admin_addr}/slow")
 
         nursery.start_soon(slow_client)
-        await trio.sleep(0.2)
+        await services.slow_started.wait()
         started = trio.current_time()
         controller.request("SIGTERM")
         await trio.sleep(0.1)
@@ -275,7 +278,8 @@ async def test_drain_under_keep_alive_load_ends_without_waiting_for_the_grace_pe
         ]
         for client in clients:
             client.start()
-        await trio.sleep(0.5)
+        while answered[0] <= 10:  # the keep-alive load is on, however slowly the machine runs
+            await trio.sleep(0.05)
         started = trio.current_time()
         controller.request("SIGTERM")
     elapsed = trio.current_time() - started
