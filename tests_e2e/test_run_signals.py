@@ -15,6 +15,7 @@ a signal that had already come.
 from __future__ import annotations
 
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -182,3 +183,19 @@ def test_a_signal_whose_interrupt_python_swallowed_still_ends_the_start_up(
         tracker.kill()
     assert "Exception ignored" in tracker.stderr  # the interrupt really was swallowed
     assert tracker.lines[-1] == f"error: interrupted by {signal.Signals(signal_number).name}", tracker.stderr
+
+
+def test_sigquit_writes_every_thread_stack_then_ends_the_tracker(tmp_path: Path) -> None:
+    config_path = make_data_dir(tmp_path / "data")
+    use_ephemeral_ports(config_path)
+    core_limit = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, core_limit[1]))  # inherited: SIGQUIT's action leaves no core
+    try:
+        tracker = start_tracker(config_path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, core_limit)
+    tracker.wait_ready()
+    tracker.send_signal(signal.SIGQUIT)
+    assert tracker.wait(60) == -signal.SIGQUIT  # its default action, after the dump
+    assert "Current thread" in tracker.stderr and "(most recent call first)" in tracker.stderr
+    assert "tracker/cli/_run_cmd.py" in tracker.stderr, tracker.stderr
