@@ -8,8 +8,17 @@ from pathlib import Path
 
 from tests.admission._helpers import KIND_USAGE, FakeLedger, crash, make_id_i, open_persistent, recompute
 from tracker.admission._service import AdmissionService
+from tracker.admission.core._state import BucketArray, ConsumerCreditState, DayBucket, SeederHeartbeatState
 from tracker.admission.persistence._seq import LEDGER_SEQ_SHIFT
-from tracker.admission.persistence._snapshot_store import enumerate_snapshots, read_snapshot_file
+from tracker.admission.persistence._snapshot_format import encode_snapshot
+from tracker.admission.persistence._snapshot_store import (
+    enumerate_snapshots,
+    prune_snapshots,
+    read_snapshot_file,
+    snapshot_path,
+    store_snapshot,
+    write_snapshot_file,
+)
 
 _FRAME = 101  # one usage (settlement) frame
 
@@ -77,3 +86,62 @@ async def test_a_snapshot_of_the_same_state_is_kept_byte_identical(tmp_path: Pat
     assert newest.read_bytes() == newest_bytes
     assert len(enumerate_snapshots(tmp_path / "admission.snapshot")) == 2
     await reopened.aclose(final_snapshot=False)
+
+
+def _consumers(*credits: int) -> dict[bytes, ConsumerCreditState]:
+    consumers = {}
+    for index, total in enumerate(credits):
+        state = ConsumerCreditState(first_seen_at=1_700_000_000, last_balance_seen=total)
+        state.set_bucket(BucketArray.SETTLEMENT, 3, DayBucket(total, total, 0, 1_700_000_000))
+        consumers[bytes([index + 1]) * 32] = state
+    return consumers
+
+
+def _seeders(heartbeats: int) -> dict[bytes, SeederHeartbeatState]:
+    return {
+        b"\x55" * 32: SeederHeartbeatState(last_bucket_roll_at=heartbeats, last_headroom_ts=1_700_000_000)
+    }
+
+
+def test_store_snapshot_keeps_the_same_state_whatever_its_time_and_entry_order(tmp_path: Path) -> None:
+    path = snapshot_path(tmp_path / "admission.snapshot", 7)
+    consumers = _consumers(5, 6, 7)
+    write_snapshot_file(path, encode_snapshot(7, 1_000, consumers, _seeders(1)))
+    before = path.read_bytes()
+    reordered = dict(reversed(list(consumers.items())))
+    stored = store_snapshot(path, encode_snapshot(7, 2_000, reordered, _seeders(1)))
+    assert not stored.written and stored.moved_aside is None
+    assert path.read_bytes() == before
+    assert [candidate.name for candidate in tmp_path.iterdir()] == [path.name]
+
+
+def test_store_snapshot_replaces_older_seeder_counters_of_the_same_position(tmp_path: Path) -> None:
+    path = snapshot_path(tmp_path / "admission.snapshot", 7)
+    write_snapshot_file(path, encode_snapshot(7, 1_000, _consumers(5), _seeders(1)))
+    newer = encode_snapshot(7, 2_000, _consumers(5), _seeders(2))
+    stored = store_snapshot(path, newer)
+    assert stored.written and stored.moved_aside is None
+    assert path.read_bytes() == newer
+    assert [candidate.name for candidate in tmp_path.iterdir()] == [path.name]
+
+
+def test_store_snapshot_moves_other_bytes_aside_before_writing(tmp_path: Path) -> None:
+    prefix = tmp_path / "admission.snapshot"
+    for seq, existing in [
+        (7, encode_snapshot(7, 1_000, _consumers(5), _seeders(1))),  # other credit state at the same seq
+        (8, b"not a snapshot at all"),
+        (9, encode_snapshot(9, 1_000, {}, {})[:-1] + b"\x00"),  # trailer CRC mismatch
+    ]:
+        path = snapshot_path(prefix, seq)
+        path.write_bytes(existing)
+        new = encode_snapshot(seq, 2_000, _consumers(6), _seeders(1))
+        stored = store_snapshot(path, new)
+        assert stored.written and stored.moved_aside is not None
+        assert stored.moved_aside.name.startswith(f"{path.name}.damaged-")
+        assert stored.moved_aside.read_bytes() == existing
+        assert path.read_bytes() == new
+    # Moved-aside files are not snapshots: retention counts and prunes only the real ones, never them.
+    assert [seq for seq, _ in enumerate_snapshots(prefix)] == [7, 8, 9]
+    prune_snapshots(prefix, 1)
+    assert [seq for seq, _ in enumerate_snapshots(prefix)] == [9]
+    assert len(list(tmp_path.glob("*.damaged-*"))) == 3

@@ -4,9 +4,10 @@
 A snapshot whose name is taken already (the same seq: nothing was recorded since, e.g. the snapshot taken
 right after a tlog repair, or a periodic one on an idle tracker) never silently replaces other bytes
 (`store_snapshot`): a file holding the same state stays as it is; one that is not a readable snapshot, or
-holds other credit state, is moved aside first (`.damaged-<time>` / `.superseded-<time>`, kept and never
-pruned); only a readable snapshot of the same position whose seeder heartbeat counters are older is
-replaced. Retention counts snapshot files, so none of this changes how many are kept.
+holds other credit state than the tracker has at that seq (bytes it cannot explain), is moved aside first
+(`.damaged-<time>`: kept, never pruned, listed by `admission inspect`); only a readable snapshot of the same
+position whose seeder heartbeat counters are older is replaced. Retention counts snapshot files, so none of
+this changes how many are kept.
 
 Every function here is blocking file I/O; the Trio layer runs them in worker threads.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from tracker._regular_file import open_regular_file
 from tracker.admission._errors import SnapshotError, SnapshotReadError, SnapshotWriteError
-from tracker.admission.persistence._files import DAMAGED_SUFFIX, fsync_directory, move_aside, write_durably
+from tracker.admission.persistence._files import fsync_directory, move_aside, write_durably
 from tracker.admission.persistence._snapshot_format import (
     CONSUMER_ENTRY_SIZE,
     SEEDER_ENTRY_SIZE,
@@ -34,7 +35,6 @@ from tracker.admission.persistence._snapshot_format import (
 )
 
 __all__ = [
-    "SUPERSEDED_SUFFIX",
     "SnapshotReadError",
     "SnapshotWriteError",
     "StoredSnapshot",
@@ -49,7 +49,6 @@ __all__ = [
 _logger = logging.getLogger("tracker.admission.snapshot")
 _DIGITS = re.compile(r"[0-9]+")
 DEFAULT_RETAINED = 3
-SUPERSEDED_SUFFIX = ".superseded"
 
 
 def snapshot_path(prefix: str | os.PathLike[str], seq: int) -> Path:
@@ -128,14 +127,17 @@ def store_snapshot(path: Path, data: bytes, now: float | None = None) -> StoredS
         if same_consumers and same_seeders:
             return StoredSnapshot(path, written=False)
         if not same_consumers:
-            suffix = SUPERSEDED_SUFFIX if _readable(existing) else DAMAGED_SUFFIX
             try:
-                moved_aside = move_aside(path, now, suffix)
+                moved_aside = move_aside(path, now)
             except OSError as error:
                 raise SnapshotWriteError(f"admission/snapshot: move {path} aside: {error}") from error
             _logger.warning(
-                "admission: snapshot file with other state moved aside",
-                extra={"path": str(path), "moved_to": str(moved_aside)},
+                "admission: a file under the new snapshot's name moved aside",
+                extra={
+                    "path": str(path),
+                    "moved_to": str(moved_aside),
+                    "readable": _readable(existing),  # False: not a snapshot; True: other credit state
+                },
             )
     write_snapshot_file(path, data)
     return StoredSnapshot(path, written=True, moved_aside=moved_aside)
