@@ -331,3 +331,37 @@ async def test_forced_shutdown_cuts_background_drains_short() -> None:
         await trio.sleep(0.1)
         controller.force("SIGTERM")
     assert trio.current_time() - started < 5
+
+
+@pytest.mark.parametrize("force", [False, True])
+async def test_shutdown_requested_while_the_http_servers_start_is_a_clean_stop(force: bool) -> None:
+    # A SIGTERM at that instant once ended `run` with exit 1 ("child exited without calling
+    # task_status.started()"): the drain cancelled a Hypercorn server that was still starting.
+    services = make_services()
+    controller = ShutdownController(LOGGER)
+    ready: list[object] = []
+
+    @services.admin_app.before_serving
+    async def slow_start() -> None:  # Hypercorn's lifespan start-up, slower than the drain's settle time
+        await trio.sleep(0.3)
+
+    async def request_at_once() -> None:
+        controller.request("SIGTERM")
+        if force:
+            controller.force("SIGTERM")
+        await trio.sleep_forever()
+
+    services.background.append(BackgroundTask("requester", request_at_once))
+    with trio.fail_after(30):
+        await run_tracker(
+            make_config(),
+            IDENTITY,
+            admin_token="t",
+            logger=LOGGER,
+            handle_signals=False,
+            open_services=opener_for(services),
+            controller=controller,
+            task_status=SimpleNamespace(started=ready.append),  # type: ignore[arg-type]
+        )
+    assert services.exit_error == [None]
+    assert ready == []  # never reported ready: the request came first

@@ -59,11 +59,14 @@ async def _stop_http_when_due(
     controller: ShutdownController,
     http_scope: trio.CancelScope,
     in_flight: InFlightRequests,
+    serving: trio.Event,
     grace_s: float,
     logger: logging.Logger,
 ) -> None:
-    """After a shutdown request, close both HTTP servers as soon as every in-flight request has been answered,
-    at once when forced, and at the latest after the grace period."""
+    """After a shutdown request, close both HTTP servers as soon as they serve and every in-flight request has
+    been answered, at once when forced, and at the latest after the grace period. A server still starting
+    (a request during start-up) is left to finish starting: it then stops by itself (its shutdown trigger is
+    set), where a cancel would leave it half started."""
     await controller.wait_requested()
     with trio.move_on_after(grace_s + _DRAIN_SAFETY_MARGIN_S) as deadline:
         async with trio.open_nursery() as race:
@@ -73,6 +76,7 @@ async def _stop_http_when_due(
                 race.cancel_scope.cancel()
 
             async def drained() -> None:
+                await serving.wait()
                 await in_flight.wait_idle()
                 # Let Hypercorn close the connections it can close itself (it sends EOF after the response).
                 await trio.sleep(_CLOSE_SETTLE_S)
@@ -128,17 +132,21 @@ async def _serve_http(
     controller: ShutdownController,
     http_scope: trio.CancelScope,
     in_flight: InFlightRequests,
+    serving: trio.Event,
     drained: trio.Event,
     grace_s: float,
     http_logger: logging.Logger,
-    task_status: trio.TaskStatus[ServedAddresses] = trio.TASK_STATUS_IGNORED,
+    task_status: trio.TaskStatus[ServedAddresses | None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    """Serve both apps until the shutdown request has drained them. Reports the bound addresses once both
+    serve, or None when cancelled before (a forced stop, or a start slower than the grace period)."""
     shutdown_trigger = trio.Event()
 
     async def trigger_on_request() -> None:
         await controller.wait_requested()
         shutdown_trigger.set()
 
+    started = False
     try:
         with http_scope:
             async with trio.open_nursery() as http_nursery:
@@ -156,7 +164,11 @@ async def _serve_http(
                         )
                     )
                     addresses.append(address)
+                serving.set()
+                started = True
                 task_status.started(ServedAddresses(admin_addr=addresses[0], metrics_addr=addresses[1]))
+        if not started:
+            task_status.started(None)
     finally:
         drained.set()
 
@@ -176,16 +188,18 @@ async def supervise(
     background tasks and return.
 
     Any task raising cancels the whole nursery and the error propagates (inside an ExceptionGroup). Returns
-    only after a shutdown request; the caller then does the final flush."""
+    only after a shutdown request; the caller then does the final flush. `on_ready` is called once both
+    servers serve, unless a shutdown was requested before (during start-up)."""
     http_scope = trio.CancelScope()
     in_flight = InFlightRequests()
+    serving = trio.Event()
     drained = trio.Event()
     background_drained = trio.Event()
     http_logger = logger.getChild("http")
     async with trio.open_nursery() as nursery:
         for task in background:
             nursery.start_soon(_run_background_task, task, logger, name=f"tracker:{task.name}")
-        nursery.start_soon(_stop_http_when_due, controller, http_scope, in_flight, grace_s, logger)
+        nursery.start_soon(_stop_http_when_due, controller, http_scope, in_flight, serving, grace_s, logger)
         nursery.start_soon(_drain_background, controller, background, grace_s, background_drained, logger)
         addresses = await nursery.start(
             lambda task_status: _serve_http(
@@ -194,13 +208,17 @@ async def supervise(
                 controller=controller,
                 http_scope=http_scope,
                 in_flight=in_flight,
+                serving=serving,
                 drained=drained,
                 grace_s=grace_s,
                 http_logger=http_logger,
                 task_status=task_status,
             )
         )
-        on_ready(addresses)
+        if addresses is not None and not controller.requested:
+            on_ready(addresses)
+        else:  # a shutdown request while the servers were starting: they stop (or never started)
+            logger.info("tracker: shutdown requested during start-up; not serving")
         await drained.wait()
         if not controller.requested:
             raise RuntimeError("the HTTP servers stopped although no shutdown was requested")
