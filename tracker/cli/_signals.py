@@ -9,11 +9,13 @@ receiver takes over (it turns them into a graceful stop).
    KeyboardInterrupt — SIGTERM and SIGHUP through whatever SIGINT handler is current (Trio's, inside
    `trio.run`, which only marks the interrupt pending and raises it at the next checkpoint); a signal
    recorded during step 1 is raised now.
-3. `raise_if_interrupted` (before a command goes on for long: `run` calls it once Trio's handler is in
-   place): a Python signal handler runs between any two bytecodes, also inside a `__del__` method or a
-   weakref callback (importlib's module locks have one), where Python prints "Exception ignored" and
-   swallows the KeyboardInterrupt. The record survives: the interrupt is raised again here, so `run` never
-   starts serving as if nothing had happened (and then waits forever for a signal that already came).
+3. A Python signal handler runs between any two bytecodes, also inside a `__del__` method or a weakref
+   callback (importlib's module locks have one), where Python cannot propagate the KeyboardInterrupt: it
+   hands it to `sys.unraisablehook` (which prints "Exception ignored … Traceback") and goes on. Step 2 also
+   installs a hook that, for such an interrupt, prints nothing and has it delivered again to the main
+   thread once the callback is over (`_thread.interrupt_main`). As a last guard, `raise_if_interrupted`
+   (`run` calls it once Trio's handler is in place) raises for any recorded signal, so `run` never starts
+   serving as if nothing had happened (once it did, and then waited forever for a signal that had come).
 4. `ignore_termination_signals` (when `main` returns, the work done): while Python finalises it would put
    every handler back to the default action, and a late SIGTERM would kill the exiting process.
 
@@ -24,16 +26,25 @@ Imports only the standard library.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import faulthandler
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from types import FrameType
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 _TERMINATION_SIGNALS = (signal.SIGINT, *FORWARDED_SIGNALS)
 _received: list[int] = []
+_interrupts = {"raised": 0, "swallowed": 0}  # KeyboardInterrupts raised here; those Python swallowed
+_REDELIVERY_DELAY_S = 0.01
+
+
+def _interrupt() -> None:
+    _interrupts["raised"] += 1
+    raise KeyboardInterrupt
 
 
 def _record(signal_number: int, frame: FrameType | None) -> None:
@@ -42,7 +53,7 @@ def _record(signal_number: int, frame: FrameType | None) -> None:
 
 def _record_and_interrupt(signal_number: int, frame: FrameType | None) -> None:
     _received.append(signal_number)
-    raise KeyboardInterrupt
+    _interrupt()
 
 
 def _forward_to_sigint_handler(signal_number: int, frame: FrameType | None) -> None:
@@ -51,7 +62,7 @@ def _forward_to_sigint_handler(signal_number: int, frame: FrameType | None) -> N
     if callable(handler) and handler is not _record_and_interrupt:
         handler(signal.SIGINT, frame)
     else:  # ours (recorded already), or SIGINT ignored or default in C: still stop, as the signal asked
-        raise KeyboardInterrupt
+        _interrupt()
 
 
 def install_early_signal_handlers() -> None:
@@ -60,8 +71,34 @@ def install_early_signal_handlers() -> None:
         signal.signal(signal_number, _record)
 
 
+def _redeliver_swallowed_interrupt(unraisable: sys.UnraisableHookArgs) -> None:
+    """`sys.unraisablehook` from step 2: our KeyboardInterrupt, swallowed in a `__del__` or weakref callback,
+    is delivered again (through the SIGINT handler) instead of printed; anything else goes to the hook that
+    was there before."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _received:
+        _interrupts["swallowed"] += 1
+        # From another thread, a moment later: called here, the handler would run at this function's next
+        # bytecode, inside the hook, and be swallowed again. (If it lands in a callback again, so does this.)
+        _thread.start_new_thread(_interrupt_main_soon, ())
+        return
+    _hook_before_ours(unraisable)
+
+
+def _interrupt_main_soon() -> None:
+    time.sleep(_REDELIVERY_DELAY_S)
+    if _interrupts["swallowed"] >= _interrupts["raised"]:  # none got through meanwhile (main is not exiting)
+        _thread.interrupt_main(signal.SIGINT)
+
+
+_hook_before_ours = sys.unraisablehook
+
+
 def arm_signal_handlers() -> None:
     """Step 2: act on termination signals; raises KeyboardInterrupt for one that arrived before."""
+    global _hook_before_ours
+    if sys.unraisablehook is not _redeliver_swallowed_interrupt:
+        _hook_before_ours = sys.unraisablehook
+        sys.unraisablehook = _redeliver_swallowed_interrupt
     signal.signal(signal.SIGINT, _record_and_interrupt)
     for signal_number in FORWARDED_SIGNALS:
         signal.signal(signal_number, _forward_to_sigint_handler)
@@ -69,10 +106,10 @@ def arm_signal_handlers() -> None:
 
 
 def raise_if_interrupted() -> None:
-    """Step 3: raise KeyboardInterrupt if a termination signal was received (its own may have been
-    swallowed)."""
+    """Step 3's last guard: raise KeyboardInterrupt if a termination signal was received (its own may have
+    been swallowed)."""
     if _received:
-        raise KeyboardInterrupt
+        _interrupt()
 
 
 def ignore_termination_signals() -> None:
