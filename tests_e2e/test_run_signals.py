@@ -8,8 +8,8 @@ has its default effect, which no program can change. A trial whose tracker does 
 thread stacks dumped (SIGQUIT) into the failure message.
 
 A signal whose KeyboardInterrupt Python swallows (the handler ran inside a `__del__` or a weakref callback,
-as importlib's module locks have) still ends the start-up: once it left a tracker serving and waiting for
-a signal that had already come.
+as importlib's module locks have) still ends the start-up with its exit code and no traceback: once it left
+a tracker serving and waiting for a signal that had already come (and printed "Exception ignored").
 """
 
 from __future__ import annotations
