@@ -105,6 +105,9 @@ def serve_quic(directory: str) -> None:
             async with trio.open_nursery() as nursery:
                 await nursery.start(server.serve)
                 print(json.dumps({"address": server.local_address, "pin": server.pin.hex()}), flush=True)
+                while await trio.to_thread.run_sync(sys.stdin.readline):  # "stats": the datagram counters
+                    udp = server.udp
+                    print(json.dumps({"sent": udp.datagrams_sent, "received": udp.datagrams_received}), flush=True)
 
     trio.run(main)
 
@@ -358,16 +361,31 @@ def _udp_receive_errors() -> int:
     return int(values[header.index("RcvbufErrors")]) + int(values[header.index("InErrors")])
 
 
-def _measure(server: subprocess.Popen[str], load_args: list[str]) -> tuple[dict, float, float]:
-    """Run one load child against `server`; returns its report, server CPU seconds, wall seconds."""
+def _datagram_counters(server: subprocess.Popen[str]) -> dict[str, int]:
+    """The QUIC server's datagrams sent and received so far."""
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write("stats\n")
+    server.stdin.flush()
+    return json.loads(server.stdout.readline())
+
+
+def _measure(
+    server: subprocess.Popen[str], load_args: list[str], *, quic: bool = True
+) -> tuple[dict, float, float]:
+    """Run one load child against `server`; returns its report (with the QUIC server's datagrams sent and
+    received while it ran), server CPU seconds, wall seconds."""
     load = _child(*load_args)
     assert load.stdout is not None and load.stdin is not None
     json.loads(load.stdout.readline())  # ready
+    before = _datagram_counters(server) if quic else {}
     cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
     load.stdin.write("go\n")
     load.stdin.flush()
     report = json.loads(load.stdout.readline())
     cpu, wall = _cpu_seconds(server.pid) - cpu_before, time.perf_counter() - wall_before
+    if quic:
+        after = _datagram_counters(server)
+        report.update({key: after[key] - before[key] for key in ("sent", "received")})
     load.stdin.close()
     load.wait(timeout=60)
     return report, cpu, wall
@@ -393,6 +411,8 @@ def _unary_line(label: str, report: dict, cpu: float) -> str:
     )
     if "p99_ms" in report:
         line += f", p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms"
+    if "sent" in report:
+        line += f", datagrams out/in per RPC {report['sent'] / requests:.2f}/{report['received'] / requests:.2f}"
     if report.get("errors"):
         line += f", {report['errors']} errors"
     return line
@@ -428,7 +448,9 @@ def main() -> None:
                 )
                 print(_unary_line(f"QUIC BALANCE {shape}", report, cpu), flush=True)
                 report, cpu, _ = _measure(
-                    tcp, ["load-tcp", tcp_address, str(connections), str(in_flight), str(args.seconds)]
+                    tcp,
+                    ["load-tcp", tcp_address, str(connections), str(in_flight), str(args.seconds)],
+                    quic=False,
                 )
                 print(_unary_line(f"TCP baseline {shape}", report, cpu), flush=True)
             if args.handshake_seconds > 0:

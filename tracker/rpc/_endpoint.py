@@ -52,6 +52,8 @@ class UdpEndpoint:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         self.sock = sock
         self.dropped_sends = 0
+        self.datagrams_sent = 0  # attempted sends, dropped ones included
+        self.datagrams_received = 0
 
     @property
     def local_address(self) -> tuple[str, int]:
@@ -59,6 +61,7 @@ class UdpEndpoint:
         return host, port
 
     def sendto(self, data: bytes, address: NetworkAddress) -> None:
+        self.datagrams_sent += 1
         try:
             self.sock.sendto(data, address)
         except (BlockingIOError, InterruptedError):
@@ -80,6 +83,7 @@ class UdpEndpoint:
                 except OSError as error:  # e.g. ICMP port unreachable surfaced on a connected path
                     logger.debug("rpc: recvfrom failed", extra={"error": str(error)})
                     break
+                self.datagrams_received += 1
                 on_datagram(data, address)
             await trio.lowlevel.checkpoint()
 

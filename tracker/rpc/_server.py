@@ -28,7 +28,7 @@ from tracker._proto.rpc_pb2 import HeartbeatPing, HeartbeatPong
 from tracker.rpc._aioquic import check_private_api, peer_certificates
 from tracker.rpc._certs import PeerCertificateError, certificate_pin, check_peer_certificates
 from tracker.rpc._connection import ConnectionLimits, QuicConnectionDriver, QuicStream, StreamClosed
-from tracker.rpc._endpoint import DEFAULT_MAX_CONNECTIONS, QuicServerEndpoint, ServerSettings
+from tracker.rpc._endpoint import DEFAULT_MAX_CONNECTIONS, QuicServerEndpoint, ServerSettings, UdpEndpoint
 from tracker.rpc._metrics import RpcMetrics
 from tracker.rpc._peers import Peer, PeerConnection, PeerTable
 from tracker.rpc._wire import (
@@ -135,6 +135,11 @@ class RpcServer:
     @property
     def connection_count(self) -> int:
         return len(self._endpoint.connections)
+
+    @property
+    def udp(self) -> UdpEndpoint:
+        """The socket side (datagram counters for benchmarks and tests)."""
+        return self._endpoint.udp
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; then every connection still open is closed with "server close" (the close
