@@ -107,7 +107,10 @@ def serve_quic(directory: str) -> None:
                 print(json.dumps({"address": server.local_address, "pin": server.pin.hex()}), flush=True)
                 while await trio.to_thread.run_sync(sys.stdin.readline):  # "stats": the datagram counters
                     udp = server.udp
-                    print(json.dumps({"sent": udp.datagrams_sent, "received": udp.datagrams_received}), flush=True)
+                    print(
+                        json.dumps({"sent": udp.datagrams_sent, "received": udp.datagrams_received}),
+                        flush=True,
+                    )
 
     trio.run(main)
 
@@ -412,7 +415,9 @@ def _unary_line(label: str, report: dict, cpu: float) -> str:
     if "p99_ms" in report:
         line += f", p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms"
     if "sent" in report:
-        line += f", datagrams out/in per RPC {report['sent'] / requests:.2f}/{report['received'] / requests:.2f}"
+        line += (
+            f", datagrams out/in per RPC {report['sent'] / requests:.2f}/{report['received'] / requests:.2f}"
+        )
     if report.get("errors"):
         line += f", {report['errors']} errors"
     return line

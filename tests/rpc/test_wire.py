@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tracker._proto.rpc_pb2 import HeartbeatPing, RpcRequest
 from tracker.rpc import FrameReader, FrameTooLarge, encode_frame, is_heartbeat_frame
-from tracker.rpc._wire import _scan_for_heartbeat
+from tracker.rpc._wire import _scan_for_heartbeat, ok_response, ok_response_bytes
 
 
 def test_reader_splits_frames_fed_byte_by_byte() -> None:
@@ -21,6 +21,44 @@ def test_reader_splits_frames_fed_byte_by_byte() -> None:
             frames.append(frame)
     assert frames == [b"abc", b"", b"z" * 300]
     assert reader.buffered == 0
+
+
+@given(st.lists(st.binary(max_size=400), max_size=6), st.data())
+def test_reader_splits_frames_fed_in_any_pieces(bodies: list[bytes], data: st.DataObject) -> None:
+    stream = b"".join(encode_frame(body) for body in bodies)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=8)))
+    reader = FrameReader(1024)
+    frames = []
+    for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        reader.feed(stream[start:end])
+        while (frame := reader.next_frame()) is not None:
+            frames.append(frame)
+    assert frames == bodies
+    assert reader.buffered == 0
+
+
+def test_reader_counts_what_it_holds() -> None:
+    reader = FrameReader(1024)
+    reader.feed(encode_frame(b"abcdef")[:6])
+    assert reader.next_frame() is None
+    assert reader.buffered == 2  # the header is consumed, two body bytes wait
+    reader.feed(b"cdef" + encode_frame(b"x"))
+    assert reader.buffered == 11
+    assert reader.next_frame() == b"abcdef"
+    assert reader.buffered == 5
+    assert reader.next_frame() == b"x"
+    assert reader.buffered == 0
+
+
+@given(st.binary(max_size=300))
+def test_ok_response_bytes_are_the_deterministic_serialization(payload: bytes) -> None:
+    assert ok_response_bytes(payload) == ok_response(payload).SerializeToString(deterministic=True)
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 16_383, 16_384, 1 << 20])
+def test_ok_response_bytes_at_varint_boundaries(size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    assert ok_response_bytes(payload) == ok_response(payload).SerializeToString(deterministic=True)
 
 
 def test_oversized_header_is_rejected_before_the_body() -> None:

@@ -55,7 +55,7 @@ class QuicStream:
         self.stream_id = stream_id
         self._connection = connection
         self._reader = FrameReader(connection.limits.max_frame_size)
-        self._wakeup = trio.Event()
+        self._wakeup: trio.Event | None = None  # made when a reader waits (most streams never do)
         self._eof = False
         self._reset = False
         self._discarding = False
@@ -73,11 +73,15 @@ class QuicStream:
                 self.abort()
         if end_stream:
             self._eof = True
-        self._wakeup.set()
+        self._wake()
 
     def _on_reset(self) -> None:
         self._reset = True
-        self._wakeup.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
 
     @property
     def finished(self) -> bool:
@@ -100,6 +104,7 @@ class QuicStream:
             raise StreamClosed("stream reset")
         self._wakeup = trio.Event()
         await self._wakeup.wait()
+        self._wakeup = None
 
     async def receive_frame(self) -> bytes | None:
         """The next frame body; None on a clean end of stream before any header byte. Raises FrameTooLarge
@@ -132,8 +137,10 @@ class QuicStream:
         if self.sent_fin or self._connection.terminated.is_set():
             return
         self.sent_fin = end_stream
-        self._connection._call(lambda quic: quic.send_stream_data(self.stream_id, data, end_stream))
-        self._connection._forget_if_finished(self)
+        connection = self._connection
+        connection.quic.send_stream_data(self.stream_id, data, end_stream)
+        connection._wake()  # a write queues no event: only the sender has work
+        connection._forget_if_finished(self)
 
     def send_frame(self, body: bytes, *, end_stream: bool = False) -> None:
         """Send one frame. Raises FrameTooLarge (sending nothing) when `body` exceeds the frame limit."""
@@ -160,7 +167,7 @@ class QuicStream:
 
         self._connection._call(stop)
         self.sent_fin = True
-        self._wakeup.set()
+        self._wake()
         self._connection._forget_if_finished(self)
 
     def stop_reading(self) -> None:
@@ -309,7 +316,7 @@ class QuicConnectionDriver:
         self.closing.set()
         self._incoming_send.close()
         for stream in self._streams.values():
-            stream._wakeup.set()
+            stream._wake()
 
     # ---- output -------------------------------------------------------------------------------------------
 

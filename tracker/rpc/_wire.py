@@ -74,36 +74,52 @@ def encode_message(message: object, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
 class FrameReader:
     """Splits a byte stream into frame bodies. Feed bytes with `feed`; `next_frame()` returns the next
     complete body or None. A header above the limit raises FrameTooLarge as soon as its 4 bytes are in,
-    before any of the body is buffered."""
+    before any of the body is buffered.
+
+    Bytes fed to an empty reader are kept as they are and sliced, not copied into a buffer: a unary RPC's
+    request usually arrives whole in one piece."""
 
     __slots__ = ("_buffer", "_limit", "_need")
 
     def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
-        self._buffer = bytearray()
+        self._buffer: bytes | bytearray = b""
         self._limit = max_frame_size
         self._need: int | None = None
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        if not self._buffer:
+            self._buffer = data
+        elif isinstance(self._buffer, bytearray):
+            self._buffer += data
+        else:
+            self._buffer = bytearray(self._buffer) + data
 
     @property
     def buffered(self) -> int:
         return len(self._buffer)
 
     def next_frame(self) -> bytes | None:
-        if self._need is None:
-            if len(self._buffer) < FRAME_HEADER_SIZE:
+        buffer = self._buffer
+        need = self._need
+        if need is None:
+            if len(buffer) < FRAME_HEADER_SIZE:
                 return None
-            (length,) = _HEADER.unpack_from(self._buffer)
-            if length > self._limit:
-                raise FrameTooLarge(length, self._limit)
-            self._need = length
-            del self._buffer[:FRAME_HEADER_SIZE]
-        if len(self._buffer) < self._need:
-            return None
-        body = bytes(self._buffer[: self._need])
-        del self._buffer[: self._need]
-        self._need = None
+            (need,) = _HEADER.unpack_from(buffer)
+            if need > self._limit:
+                raise FrameTooLarge(need, self._limit)
+            end = FRAME_HEADER_SIZE + need
+            if len(buffer) < end:
+                self._need = need
+                self._buffer = buffer[FRAME_HEADER_SIZE:]
+                return None
+            body = bytes(buffer[FRAME_HEADER_SIZE:end])
+        else:
+            if len(buffer) < need:
+                return None
+            self._need = None
+            end = need
+            body = bytes(buffer[:end])
+        self._buffer = buffer[end:] if len(buffer) > end else b""
         return body
 
     def take_byte(self) -> int | None:
@@ -111,7 +127,7 @@ class FrameReader:
         if self._need is not None or not self._buffer:
             return None
         tag = self._buffer[0]
-        del self._buffer[:1]
+        self._buffer = self._buffer[1:]
         return tag
 
 
@@ -136,9 +152,13 @@ def is_heartbeat_frame(body: bytes) -> bool:
     # Fast path for every well-formed RPC (once per RPC): exactly `method` (a one-byte varint) then `payload`
     # up to the end of the frame, so there is no field-2 varint anywhere; anything else takes the full scan.
     if len(body) > 3 and body[0] == 0x08 and body[1] < 0x80 and body[2] == 0x12:
-        length = _read_varint(body, 3)
-        if length is not None and length[0] + length[1] == len(body):
-            return False
+        if body[3] < 0x80:  # a payload under 128 bytes: its length is one byte
+            if body[3] + 4 == len(body):
+                return False
+        else:
+            length = _read_varint(body, 3)
+            if length is not None and length[0] + length[1] == len(body):
+                return False
     return _scan_for_heartbeat(body)
 
 
@@ -185,6 +205,27 @@ def error_response(status: RpcStatus, code: str, message: str) -> RpcResponse:
 
 def ok_response(payload: bytes) -> RpcResponse:
     return RpcResponse(status=_wire_status(RpcStatus.OK), payload=payload)
+
+
+_OK_STATUS_FIELD = b"\x08\x01"  # RpcResponse field 1 (status), varint OK
+_PAYLOAD_KEY = 0x12  # RpcResponse field 2 (payload), length-delimited
+
+
+def ok_response_bytes(payload: bytes) -> bytes:
+    """`ok_response(payload)` serialized deterministically, written directly (once per RPC: no message is
+    built and the payload is copied once). proto3 omits an empty payload."""
+    if not payload:
+        return _OK_STATUS_FIELD
+    return b"".join((_OK_STATUS_FIELD, bytes((_PAYLOAD_KEY,)), _varint(len(payload)), payload))
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def frame_error_response(detail: str) -> RpcResponse:
