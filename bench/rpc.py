@@ -4,8 +4,8 @@ kernel UDP drops), printed beside a baseline measured in the same run: the same 
 handler on the same kind of ledger) behind plain Trio TCP with 4-byte length-prefixed frames, one task per
 request.
 
-    .venv/bin/python bench/rpc.py [--seconds 5] [--idle 2000] [--idle-hold 45] [--handshake-seconds 5]
-                                  [--shapes 1x16,50x16,1x64] [--profile FILE]
+    .venv/bin/python bench/rpc.py [--seconds 5] [--idle 2000] [--idle-hold 45] [--idle-processes 4]
+                                  [--handshake-seconds 5] [--shapes 1x16,50x16,1x64] [--profile FILE]
 
 --profile FILE runs the QUIC server under cProfile and writes its stats to FILE when the run ends (read them
 with `python -m pstats FILE`); the CPU figures of a profiled run are inflated by the profiler.
@@ -102,15 +102,21 @@ def serve_quic(directory: str) -> None:
                 service,
                 RpcServerSettings(max_connections=20_000),
             )
+            lag = [0.0]
             async with trio.open_nursery() as nursery:
                 await nursery.start(server.serve)
+                nursery.start_soon(_loop_lag_probe, lag)
                 print(json.dumps({"address": server.local_address, "pin": server.pin.hex()}), flush=True)
-                while await trio.to_thread.run_sync(sys.stdin.readline):  # "stats": the datagram counters
+                # Each line on stdin asks for the datagram counters and the loop lag since the last ask.
+                while await trio.to_thread.run_sync(sys.stdin.readline):
                     udp = server.udp
-                    print(
-                        json.dumps({"sent": udp.datagrams_sent, "received": udp.datagrams_received}),
-                        flush=True,
-                    )
+                    stats = {
+                        "sent": udp.datagrams_sent,
+                        "received": udp.datagrams_received,
+                        "loop_lag": lag[0],
+                    }
+                    lag[0] = 0.0
+                    print(json.dumps(stats), flush=True)
 
     trio.run(main)
 
@@ -277,8 +283,21 @@ def load_handshakes(address: list, pin: str, seconds: float, parallel: int) -> N
     trio.run(main)
 
 
-def load_idle(address: list, pin: str, connections: int, hold: float, period: float) -> None:
-    """Child mode: `connections` peers heartbeating every `period` s, held `hold` s after all connected."""
+async def _loop_lag_probe(lag: list[float], period: float = 0.01) -> None:
+    """Keep lag[0] at the largest lateness of a `period` s sleep: how long the process's event loop was busy
+    or descheduled when it should have run."""
+    import trio
+
+    while True:
+        began = trio.current_time()
+        await trio.sleep(period)
+        lag[0] = max(lag[0], trio.current_time() - began - period)
+
+
+def load_idle(address: list, pin: str, connections: int, hold: float, period: float, spacing: float) -> None:
+    """Child mode: `connections` peers heartbeating every `period` s (one connect every `spacing` s), held
+    `hold` s after "go". Pong delays are reported for the held window and, apart, for the connect phase;
+    `loop_lag` is this process's own event-loop lag while held (a pong is late by at least that much)."""
     import trio
 
     from tracker.client import connect_peer
@@ -296,25 +315,40 @@ def load_idle(address: list, pin: str, connections: int, hold: float, period: fl
 
     async def main() -> None:
         stop = trio.Event()
+        lag = [0.0]
         async with trio.open_nursery() as nursery:
             readies = []
             for _ in range(connections):
                 ready = trio.Event()
                 readies.append(ready)
                 nursery.start_soon(one, ready, stop)
-                await trio.sleep(0.002)
+                await trio.sleep(spacing)
             for ready in readies:
                 await ready.wait()
             print(json.dumps({"ready": True}), flush=True)
-            sys.stdin.readline()
+            await trio.to_thread.run_sync(sys.stdin.readline)
+            connecting_delay = max((peer.max_pong_delay for peer in peers), default=0.0)
+            pongs_before = sum(peer.pongs for peer in peers)
+            for peer in peers:
+                peer.max_pong_delay = 0.0
+            probe = trio.CancelScope()
+
+            async def probe_lag() -> None:
+                with probe:
+                    await _loop_lag_probe(lag)
+
+            nursery.start_soon(probe_lag)
             await trio.sleep(hold)
             report = {
                 "connected": len(peers),
                 "closed": sum(1 for peer in peers if peer.closed),
                 "max_pong_delay": max((peer.max_pong_delay for peer in peers), default=0.0),
-                "pongs": sum(peer.pongs for peer in peers),
+                "max_pong_delay_connecting": connecting_delay,
+                "pongs": sum(peer.pongs for peer in peers) - pongs_before,
+                "loop_lag": lag[0],
             }
             print(json.dumps(report), flush=True)
+            probe.cancel()
             stop.set()
 
     trio.run(main)
@@ -423,6 +457,48 @@ def _unary_line(label: str, report: dict, cpu: float) -> str:
     return line
 
 
+def _idle_line(quic: subprocess.Popen[str], address: str, pin: str, args: argparse.Namespace) -> str:
+    """Hold `args.idle` heartbeating connections, spread over `args.idle_processes` load processes."""
+    processes = max(1, min(args.idle_processes, args.idle))
+    shares = [args.idle // processes + (1 if i < args.idle % processes else 0) for i in range(processes)]
+    spacing = str(0.002 * processes)  # the whole wave connects one peer every 2 ms
+    rss_before, drops_at_start = _rss_kib(quic.pid), _udp_receive_errors()
+    loads = [
+        _child("load-idle", address, pin, str(share), str(args.idle_hold), str(args.heartbeat), spacing)
+        for share in shares
+    ]
+    for load in loads:
+        assert load.stdout is not None
+        json.loads(load.stdout.readline())
+    rss_connected, drops_before = _rss_kib(quic.pid), _udp_receive_errors()
+    _datagram_counters(quic)  # resets the server's loop-lag maximum
+    cpu_before, wall_before = _cpu_seconds(quic.pid), time.perf_counter()
+    for load in loads:
+        assert load.stdin is not None
+        load.stdin.write("go\n")
+        load.stdin.flush()
+    reports = [json.loads(load.stdout.readline()) for load in loads]  # type: ignore[union-attr]
+    cpu, wall = _cpu_seconds(quic.pid) - cpu_before, time.perf_counter() - wall_before
+    server_lag = _datagram_counters(quic)["loop_lag"]
+    for load in loads:
+        load.stdin.close()  # type: ignore[union-attr]
+        load.wait(timeout=120)
+    connected = sum(report["connected"] for report in reports)
+    return (
+        f"QUIC {connected} idle connections ({processes} load processes), {args.heartbeat:g} s heartbeats, "
+        f"held {wall:.0f} s: server CPU {cpu / wall * 100:.1f} % of a core, RSS "
+        f"{(rss_connected - rss_before) / max(1, connected):.0f} KiB per connection, "
+        f"max pong delay {max(report['max_pong_delay'] for report in reports) * 1000:.0f} ms "
+        f"(load processes' loop lag up to {max(report['loop_lag'] for report in reports) * 1000:.0f} ms, "
+        f"server's {server_lag * 1000:.0f} ms; while connecting "
+        f"{max(report['max_pong_delay_connecting'] for report in reports) * 1000:.0f} ms), "
+        f"{sum(report['pongs'] for report in reports)} pongs, "
+        f"{sum(report['closed'] for report in reports)} closed, "
+        f"kernel UDP receive errors {_udp_receive_errors() - drops_before} while held "
+        f"({drops_before - drops_at_start} while connecting)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -431,6 +507,9 @@ def main() -> None:
     parser.add_argument("--handshake-seconds", type=float, default=5.0)
     parser.add_argument("--idle", type=int, default=2000, help="idle connections (0 = skip)")
     parser.add_argument("--idle-hold", type=float, default=45.0)
+    parser.add_argument(
+        "--idle-processes", type=int, default=4, help="load processes the idle connections are spread over"
+    )
     parser.add_argument("--heartbeat", type=float, default=15.0)
     parser.add_argument("--shapes", default="1x16,50x16,1x64", help="unary runs: CONNECTIONSxIN_FLIGHT,...")
     parser.add_argument("--profile", help="write the QUIC server's cProfile stats to this file")
@@ -470,30 +549,7 @@ def main() -> None:
                     flush=True,
                 )
             if args.idle:
-                rss_before, drops_at_start = _rss_kib(quic.pid), _udp_receive_errors()
-                load = _child(
-                    "load-idle", address, pin, str(args.idle), str(args.idle_hold), str(args.heartbeat)
-                )
-                assert load.stdout is not None and load.stdin is not None
-                json.loads(load.stdout.readline())
-                rss_connected, drops_before = _rss_kib(quic.pid), _udp_receive_errors()
-                cpu_before, wall_before = _cpu_seconds(quic.pid), time.perf_counter()
-                load.stdin.write("go\n")
-                load.stdin.flush()
-                report = json.loads(load.stdout.readline())
-                cpu, wall = _cpu_seconds(quic.pid) - cpu_before, time.perf_counter() - wall_before
-                load.stdin.close()
-                load.wait(timeout=120)
-                print(
-                    f"QUIC {report['connected']} idle connections, {args.heartbeat:g} s heartbeats, held "
-                    f"{wall:.0f} s: server CPU {cpu / wall * 100:.1f} % of a core, RSS "
-                    f"{(rss_connected - rss_before) / max(1, report['connected']):.0f} KiB per connection, "
-                    f"max pong delay {report['max_pong_delay'] * 1000:.0f} ms, {report['pongs']} pongs, "
-                    f"{report['closed']} closed, "
-                    f"kernel UDP receive errors {_udp_receive_errors() - drops_before} while held "
-                    f"({drops_before - drops_at_start} while connecting)",
-                    flush=True,
-                )
+                print(_idle_line(quic, address, pin, args), flush=True)
         finally:
             _stop(quic)
             _stop(tcp)
@@ -512,7 +568,12 @@ if __name__ == "__main__":
         load_handshakes(json.loads(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
     elif len(sys.argv) > 1 and sys.argv[1] == "load-idle":
         load_idle(
-            json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+            json.loads(sys.argv[2]),
+            sys.argv[3],
+            int(sys.argv[4]),
+            float(sys.argv[5]),
+            float(sys.argv[6]),
+            float(sys.argv[7]),
         )
     else:
         main()

@@ -3,6 +3,9 @@ concurrency, heartbeats, supersede-on-reconnect and disconnects (handler: a reco
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 import trio
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -104,6 +107,19 @@ async def test_heartbeats_are_answered() -> None:
         await wait_until(lambda: peer.pongs >= 3)
         assert handler.heartbeats >= 3
         assert not peer.closed
+
+
+async def test_a_peer_that_disconnects_ends_its_heartbeat_stream_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler = EchoHandler()
+    async with running_server(handler) as server:
+        async with connect_peer(
+            server.local_address, pin=server.pin, identity=generate_identity(), heartbeat_period_s=0.05
+        ) as peer:
+            await wait_until(lambda: peer.pongs >= 2)
+        await wait_until(lambda: len(handler.disconnected) == 1)
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
 
 
 async def test_rpc_raced_onto_stream_zero_gets_its_real_answer() -> None:

@@ -281,10 +281,11 @@ class RpcServer:
             try:
                 next_body = await stream.receive_frame()
             except (FrameTooLarge, StreamClosed) as error:
-                logger.warning(
-                    "rpc: heartbeat ended",
-                    extra={"address": connection.peer.address, "error": str(error)},
-                )
+                if not connection.driver.closing.is_set():  # a disconnect is logged once, as such
+                    logger.warning(
+                        "rpc: heartbeat ended",
+                        extra={"address": connection.peer.address, "error": str(error)},
+                    )
                 stream.abort()
                 return
             if next_body is None:
