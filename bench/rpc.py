@@ -32,6 +32,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+HANDSHAKES_IN_PROGRESS = 8  # per idle-load process
+CONNECT_ATTEMPTS = 3
 
 
 # ---------------------------------------------------------------------------------------------- servers
@@ -84,6 +86,23 @@ def _profile_until_terminated(path: str) -> None:
     profiler.enable()
 
 
+def _watch_gc_pauses() -> list[float]:
+    """A one-item list kept at the longest garbage-collector pause (seconds) since it was last reset."""
+    import gc
+
+    longest = [0.0]
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            longest[0] = max(longest[0], time.perf_counter() - started[0])
+
+    gc.callbacks.append(callback)
+    return longest
+
+
 def serve_quic(directory: str) -> None:
     """Child mode: the RPC listener on 127.0.0.1:0; prints `{"address": [h, p], "pin": hex}`."""
     import trio
@@ -103,6 +122,7 @@ def serve_quic(directory: str) -> None:
                 RpcServerSettings(max_connections=20_000),
             )
             lag = [0.0]
+            gc_pause = _watch_gc_pauses()
             async with trio.open_nursery() as nursery:
                 await nursery.start(server.serve)
                 nursery.start_soon(_loop_lag_probe, lag)
@@ -114,8 +134,9 @@ def serve_quic(directory: str) -> None:
                         "sent": udp.datagrams_sent,
                         "received": udp.datagrams_received,
                         "loop_lag": lag[0],
+                        "gc_pause": gc_pause[0],
                     }
-                    lag[0] = 0.0
+                    lag[0] = gc_pause[0] = 0.0
                     print(json.dumps(stats), flush=True)
 
     trio.run(main)
@@ -300,18 +321,38 @@ def load_idle(address: list, pin: str, connections: int, hold: float, period: fl
     `loop_lag` is this process's own event-loop lag while held (a pong is late by at least that much)."""
     import trio
 
-    from tracker.client import connect_peer
+    from tracker.client import ConnectError, connect_peer
     from tracker.identity import generate_identity
 
     peers: list = []
 
+    handshakes = trio.Semaphore(HANDSHAKES_IN_PROGRESS)  # a wave paced by the server, not a flood
+
+    retries = 0
+
     async def one(ready: trio.Event, stop: trio.Event) -> None:
-        async with connect_peer(
-            tuple(address), pin=bytes.fromhex(pin), identity=generate_identity(), heartbeat_period_s=period
-        ) as peer:
-            peers.append(peer)
-            ready.set()
-            await stop.wait()
+        nonlocal retries
+        identity = generate_identity()
+        for attempt in range(CONNECT_ATTEMPTS):  # as a plugin does, a refused or timed-out connect is retried
+            await handshakes.acquire()
+            try:
+                async with connect_peer(
+                    tuple(address), pin=bytes.fromhex(pin), identity=identity, heartbeat_period_s=period
+                ) as peer:
+                    handshakes.release()
+                    peers.append(peer)
+                    ready.set()
+                    await stop.wait()
+                    return
+            except ConnectError:
+                handshakes.release()
+                if attempt == CONNECT_ATTEMPTS - 1:
+                    raise
+                retries += 1
+            except BaseException:
+                if not ready.is_set():
+                    handshakes.release()
+                raise
 
     async def main() -> None:
         stop = trio.Event()
@@ -346,6 +387,7 @@ def load_idle(address: list, pin: str, connections: int, hold: float, period: fl
                 "max_pong_delay_connecting": connecting_delay,
                 "pongs": sum(peer.pongs for peer in peers) - pongs_before,
                 "loop_lag": lag[0],
+                "connect_retries": retries,
             }
             print(json.dumps(report), flush=True)
             probe.cancel()
@@ -479,7 +521,7 @@ def _idle_line(quic: subprocess.Popen[str], address: str, pin: str, args: argpar
         load.stdin.flush()
     reports = [json.loads(load.stdout.readline()) for load in loads]  # type: ignore[union-attr]
     cpu, wall = _cpu_seconds(quic.pid) - cpu_before, time.perf_counter() - wall_before
-    server_lag = _datagram_counters(quic)["loop_lag"]
+    server_stats = _datagram_counters(quic)
     for load in loads:
         load.stdin.close()  # type: ignore[union-attr]
         load.wait(timeout=120)
@@ -490,10 +532,12 @@ def _idle_line(quic: subprocess.Popen[str], address: str, pin: str, args: argpar
         f"{(rss_connected - rss_before) / max(1, connected):.0f} KiB per connection, "
         f"max pong delay {max(report['max_pong_delay'] for report in reports) * 1000:.0f} ms "
         f"(load processes' loop lag up to {max(report['loop_lag'] for report in reports) * 1000:.0f} ms, "
-        f"server's {server_lag * 1000:.0f} ms; while connecting "
+        f"server's {server_stats['loop_lag'] * 1000:.0f} ms, its longest GC pause "
+        f"{server_stats['gc_pause'] * 1000:.0f} ms; while connecting "
         f"{max(report['max_pong_delay_connecting'] for report in reports) * 1000:.0f} ms), "
         f"{sum(report['pongs'] for report in reports)} pongs, "
         f"{sum(report['closed'] for report in reports)} closed, "
+        f"{sum(report['connect_retries'] for report in reports)} connects retried, "
         f"kernel UDP receive errors {_udp_receive_errors() - drops_before} while held "
         f"({drops_before - drops_at_start} while connecting)"
     )
