@@ -465,6 +465,7 @@ def _measure(
     if quic:
         after = _datagram_counters(server)
         report.update({key: after[key] - before[key] for key in ("sent", "received")})
+        report.update(server_loop_lag=after["loop_lag"], server_gc_pause=after["gc_pause"])
     load.stdin.close()
     load.wait(timeout=60)
     return report, cpu, wall
@@ -493,6 +494,8 @@ def _unary_line(label: str, report: dict, cpu: float) -> str:
     if "sent" in report:
         line += (
             f", datagrams out/in per RPC {report['sent'] / requests:.2f}/{report['received'] / requests:.2f}"
+            f", server loop lag up to {report['server_loop_lag'] * 1000:.0f} ms"
+            f" (GC pause up to {report['server_gc_pause'] * 1000:.0f} ms)"
         )
     if report.get("errors"):
         line += f", {report['errors']} errors"
