@@ -451,17 +451,19 @@ def _datagram_counters(server: subprocess.Popen[str]) -> dict[str, int]:
 def _measure(
     server: subprocess.Popen[str], load_args: list[str], *, quic: bool = True
 ) -> tuple[dict, float, float]:
-    """Run one load child against `server`; returns its report (with the QUIC server's datagrams sent and
-    received while it ran), server CPU seconds, wall seconds."""
+    """Run one load child against `server`; returns its report (with its own CPU seconds and the QUIC
+    server's datagrams sent and received while it ran), server CPU seconds, wall seconds."""
     load = _child(*load_args)
     assert load.stdout is not None and load.stdin is not None
     json.loads(load.stdout.readline())  # ready
     before = _datagram_counters(server) if quic else {}
     cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
+    load_cpu_before = _cpu_seconds(load.pid)
     load.stdin.write("go\n")
     load.stdin.flush()
     report = json.loads(load.stdout.readline())
     cpu, wall = _cpu_seconds(server.pid) - cpu_before, time.perf_counter() - wall_before
+    report["load_cpu"] = _cpu_seconds(load.pid) - load_cpu_before
     if quic:
         after = _datagram_counters(server)
         report.update({key: after[key] - before[key] for key in ("sent", "received")})
@@ -488,6 +490,7 @@ def _unary_line(label: str, report: dict, cpu: float) -> str:
         f"{label}: {report['requests'] / report['seconds']:,.0f} RPC/s, "
         f"server CPU {cpu / requests * 1e6:.0f} µs/RPC"
         f" ({report['requests'] / max(cpu, 1e-9):,.0f} RPC/s per core-second)"
+        f", load generator CPU {report['load_cpu'] / requests * 1e6:.0f} µs/RPC"
     )
     if "p99_ms" in report:
         line += f", p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms"
