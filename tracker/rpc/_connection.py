@@ -374,7 +374,9 @@ class QuicConnectionDriver:
         scope = self._timer_scope
         if scope is not None:
             deadline = self.quic.get_timer()
-            scope.deadline = math.inf if deadline is None else deadline
+            deadline = math.inf if deadline is None else deadline
+            if scope.deadline != deadline:  # moving a deadline re-registers it with the run loop
+                scope.deadline = deadline
 
     async def _wait_for_wake(self) -> None:
         if self._wake_pending or self.terminated.is_set():
@@ -398,4 +400,9 @@ class QuicConnectionDriver:
             # Only the deadline ends the sleep (a cancellation of run() propagates out of the scope).
             self.quic.handle_timer(now=trio.current_time())
             self._process_events()
-            self._wake()
+            if self.terminated.is_set():
+                self._wake()  # run() returns
+            else:
+                # What the timer makes due (an ACK, a probe, a retransmission) leaves from here, without a
+                # hop through run(); the next deadline is read as the loop comes round.
+                self._transmit()

@@ -122,6 +122,14 @@ class QuicServerEndpoint:
 
     def _datagram_received(self, data: bytes, address: NetworkAddress) -> None:
         settings = self._settings
+        if data and not data[0] & 0x80:
+            # A short-header (1-RTT) packet: its destination connection id is the `connection_id_length`
+            # bytes after the first (RFC 9000 §17.3), so it is routed without parsing the header. One with
+            # no connection here is dropped, as the full parse below would drop it.
+            driver = self._routes.get(data[1 : 1 + settings.configuration.connection_id_length])
+            if driver is not None:
+                driver.datagram_received(data, address)
+            return
         try:
             header = pull_quic_header(
                 Buffer(data=data), host_cid_length=settings.configuration.connection_id_length
