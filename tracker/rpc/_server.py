@@ -277,7 +277,8 @@ class RpcServer:
             connection.last_heartbeat = time.time()
             self.metrics.heartbeats.inc()
             self.handler.heartbeat(connection.peer)
-            stream.send_frame(HeartbeatPong(seq=ping.seq).SerializeToString(deterministic=True))
+            # Not urgent: the pong waits (at most the ACK delay) to carry the acknowledgement of the ping.
+            stream.send_frame(HeartbeatPong(seq=ping.seq).SerializeToString(deterministic=True), urgent=False)
             try:
                 next_body = await stream.receive_frame()
             except (FrameTooLarge, StreamClosed) as error:
