@@ -36,6 +36,16 @@ async def test_three_missed_pongs_tear_the_connection_down(monkeypatch: pytest.M
         assert peer.pongs == 0
 
 
+async def test_a_connection_closed_before_the_first_heartbeat_ends_quietly() -> None:
+    async with server_and_peer(EchoHandler(), heartbeat_period_s=1.0) as (server, peer):
+        await wait_until(lambda: server.peers.get(peer.canonical_id) is not None)
+        server.peers.get(peer.canonical_id).driver.close("server says bye")  # type: ignore[union-attr]
+        with trio.fail_after(5):
+            assert await peer.wait_closed() == "server says bye"
+        await trio.sleep(1.0)  # past the first heartbeat tick: the heartbeat task must not raise
+    assert peer.closed
+
+
 async def test_answered_heartbeats_keep_the_connection() -> None:
     async with server_and_peer(EchoHandler(), heartbeat_period_s=0.02) as (_, peer):
         await wait_until(lambda: peer.pongs >= 10)

@@ -289,6 +289,8 @@ class PeerClient:
         async with trio.open_nursery() as nursery:
             while True:
                 await trio.sleep(period_s)
+                if self._driver.closing.is_set():
+                    return  # closed by either side: `closed` and `close_reason` tell the owner
                 if stream is None:
                     stream = self._driver.open_stream()
                     nursery.start_soon(self._read_pongs, stream)
