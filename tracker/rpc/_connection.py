@@ -424,9 +424,6 @@ class QuicConnectionDriver:
             # Only the deadline ends the sleep (a cancellation of run() propagates out of the scope).
             self.quic.handle_timer(now=trio.current_time())
             self._process_events()
-            if self.terminated.is_set():
-                self._wake()  # run() returns
-            else:
-                # What the timer makes due (an ACK, a probe, a retransmission) leaves from here, without a
-                # hop through run(); the next deadline is read as the loop comes round.
-                self._transmit()
+            # run() transmits what the timer made due (an ACK, a probe, a retransmission, a held pong) after
+            # a checkpoint, so writes of tasks runnable now leave in the same packets.
+            self._wake()
