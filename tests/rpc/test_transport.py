@@ -109,24 +109,6 @@ async def test_heartbeats_are_answered() -> None:
         assert not peer.closed
 
 
-async def test_a_pong_carries_the_acknowledgement_of_its_ping() -> None:
-    # Each ping is answered by one datagram (the pong with the ACK it owes), not a pong and then, after the
-    # library's ACK delay, an ACK-only datagram. A probe or retransmission under a loaded machine may add a
-    # few, hence the slack; two datagrams per ping would exceed it.
-    async with (
-        running_server(EchoHandler()) as server,
-        connect_peer(
-            server.local_address, pin=server.pin, identity=generate_identity(), heartbeat_period_s=0.05
-        ) as peer,
-    ):
-        await wait_until(lambda: peer.pongs >= 2)
-        sent, pongs = server.udp.datagrams_sent, peer.pongs
-        await wait_until(lambda: peer.pongs >= pongs + 20)
-        await trio.sleep(0.01)
-        per_pong = (server.udp.datagrams_sent - sent) / (peer.pongs - pongs)
-        assert per_pong < 1.5
-
-
 async def test_a_peer_that_disconnects_ends_its_heartbeat_stream_without_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

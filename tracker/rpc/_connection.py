@@ -29,7 +29,6 @@ logger = logging.getLogger("tracker.rpc")
 
 SendDatagram = Callable[[bytes, NetworkAddress], None]
 CLOSE_CODE = 0  # every application close uses code 0 and a reason (rpc-broker §1.1)
-ACK_HOLD_S = 0.002  # > aioquic's ACK delay (K_GRANULARITY, 1 ms): a non-urgent write waits at most this
 
 
 class StreamClosed(Exception):
@@ -133,23 +132,19 @@ class QuicStream:
 
     # ---- writes -------------------------------------------------------------------------------------------
 
-    def send(self, data: bytes, *, end_stream: bool = False, urgent: bool = True) -> None:
-        """Queue `data` (and a FIN) for sending; a no-op after our FIN, an abort or connection close. A write
-        that is not `urgent` (a heartbeat pong) may wait up to the library's ACK delay, to leave in the
-        same packet as the acknowledgement it owes the peer."""
+    def send(self, data: bytes, *, end_stream: bool = False) -> None:
+        """Queue `data` (and a FIN) for sending; a no-op after our FIN, an abort or connection close."""
         if self.sent_fin or self._connection.terminated.is_set():
             return
         self.sent_fin = end_stream
         connection = self._connection
         connection.quic.send_stream_data(self.stream_id, data, end_stream)
-        connection._wake(urgent)  # a write queues no event: only the sender has work
+        connection._wake()  # a write queues no event: only the sender has work
         connection._forget_if_finished(self)
 
-    def send_frame(self, body: bytes, *, end_stream: bool = False, urgent: bool = True) -> None:
+    def send_frame(self, body: bytes, *, end_stream: bool = False) -> None:
         """Send one frame. Raises FrameTooLarge (sending nothing) when `body` exceeds the frame limit."""
-        self.send(
-            encode_frame(body, self._connection.limits.max_frame_size), end_stream=end_stream, urgent=urgent
-        )
+        self.send(encode_frame(body, self._connection.limits.max_frame_size), end_stream=end_stream)
 
     def finish(self) -> None:
         self.send(b"", end_stream=True)
@@ -215,7 +210,6 @@ class QuicConnectionDriver:
         # transmit: no Event and no cancel scope are built per wakeup.
         self._sender: trio.lowlevel.Task | None = None
         self._wake_pending = False
-        self._urgent = False  # an urgent write or operation is waiting for the next transmit
         self._timer_scope: trio.CancelScope | None = None
         self.handshake_complete = trio.Event()
         self.terminated = trio.Event()
@@ -247,13 +241,7 @@ class QuicConnectionDriver:
     def datagram_received(self, data: bytes, address: NetworkAddress) -> None:
         if self.remote_address is None:
             self.remote_address = address
-        if self.terminated.is_set():
-            return
-        self.quic.receive_datagram(data, address, trio.current_time())
-        self._process_events()
-        # What a datagram makes due by itself (its acknowledgement) can wait for the ACK delay; replies
-        # written by the tasks it wakes say whether they are urgent.
-        self._wake(urgent=False)
+        self._call(lambda quic: quic.receive_datagram(data, address, trio.current_time()))
 
     def _call(self, operation: Callable[[QuicConnection], object]) -> None:
         if self.terminated.is_set():
@@ -267,9 +255,7 @@ class QuicConnectionDriver:
         self._process_events()
         self._wake()
 
-    def _wake(self, urgent: bool = True) -> None:
-        if urgent:
-            self._urgent = True
+    def _wake(self) -> None:
         sender = self._sender
         if sender is not None:
             self._sender = None
@@ -278,7 +264,6 @@ class QuicConnectionDriver:
             self._wake_pending = True
 
     def _transmit(self) -> None:
-        self._urgent = False
         for data, address in self.quic.datagrams_to_send(now=trio.current_time()):
             self._send_datagram(data, address)
 
@@ -376,8 +361,7 @@ class QuicConnectionDriver:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._run_timer)
             while not self.terminated.is_set():
-                if self._urgent or not self._acknowledgement_due_soon():
-                    self._transmit()
+                self._transmit()
                 self._arm_timer()
                 await self._wait_for_wake()
                 # Let the tasks woken with us (stream readers about to answer) write first: their replies
@@ -385,14 +369,6 @@ class QuicConnectionDriver:
                 await trio.lowlevel.checkpoint()
             nursery.cancel_scope.cancel()
         self._transmit()
-
-    def _acknowledgement_due_soon(self) -> bool:
-        """Whether the library's timer (an ACK it delays by K_GRANULARITY, a probe) fires within
-        ACK_HOLD_S: then the timer task transmits what is queued, with the acknowledgement, in one packet."""
-        if not self.handshake_complete.is_set():
-            return False
-        deadline = self.quic.get_timer()
-        return deadline is not None and deadline <= trio.current_time() + ACK_HOLD_S
 
     def _arm_timer(self) -> None:
         scope = self._timer_scope

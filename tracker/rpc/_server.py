@@ -277,8 +277,7 @@ class RpcServer:
             connection.last_heartbeat = time.time()
             self.metrics.heartbeats.inc()
             self.handler.heartbeat(connection.peer)
-            # Not urgent: the pong waits (at most the ACK delay) to carry the acknowledgement of the ping.
-            stream.send_frame(HeartbeatPong(seq=ping.seq).SerializeToString(deterministic=True), urgent=False)
+            stream.send_frame(HeartbeatPong(seq=ping.seq).SerializeToString(deterministic=True))
             try:
                 next_body = await stream.receive_frame()
             except (FrameTooLarge, StreamClosed) as error:
