@@ -13,7 +13,7 @@ from google.protobuf.message import DecodeError, Message
 
 from tracker.rpc._errors import InvalidArgument, RpcFailure
 from tracker.rpc._peers import Peer
-from tracker.rpc._wire import RpcMethod, RpcStatus, error_response, ok_response_bytes
+from tracker.rpc._wire import RpcMethod, RpcStatus, error_response, ok_response
 
 logger = logging.getLogger("tracker.rpc")
 
@@ -69,4 +69,5 @@ class Router:
                 "rpc: method failed", extra={"method": method, "peer_id": peer.canonical_id.hex()}
             )
             return _INTERNAL
-        return ok_response_bytes(b"" if result is None else result.SerializeToString(deterministic=True))
+        body = b"" if result is None else result.SerializeToString(deterministic=True)
+        return ok_response(body).SerializeToString(deterministic=True)

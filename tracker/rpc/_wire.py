@@ -207,27 +207,6 @@ def ok_response(payload: bytes) -> RpcResponse:
     return RpcResponse(status=_wire_status(RpcStatus.OK), payload=payload)
 
 
-_OK_STATUS_FIELD = b"\x08\x01"  # RpcResponse field 1 (status), varint OK
-_PAYLOAD_KEY = 0x12  # RpcResponse field 2 (payload), length-delimited
-
-
-def ok_response_bytes(payload: bytes) -> bytes:
-    """`ok_response(payload)` serialized deterministically, written directly (once per RPC: no message is
-    built and the payload is copied once). proto3 omits an empty payload."""
-    if not payload:
-        return _OK_STATUS_FIELD
-    return b"".join((_OK_STATUS_FIELD, bytes((_PAYLOAD_KEY,)), _varint(len(payload)), payload))
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def frame_error_response(detail: str) -> RpcResponse:
     """The transport's reply to a frame it cannot take: INVALID / FRAME / "server: <detail>"."""
     return error_response(RpcStatus.INVALID, "FRAME", f"server: {detail}")
