@@ -11,11 +11,18 @@ charges, no lost entries) and `ledger verify` exits 0.
 Each run also prints the p50 of its three phases (broker_request → assignment; usage_report; settlement push →
 SETTLE recorded) and the CPU (user + system, from /proc and os.times) that the tracker and the load generator
 spent per completed request inside the measured window: on a shared machine throughput is noisy, CPU per
-request much less so.
+request much less so. The same window also shows how busy the whole machine was (other processes included),
+and, per completed request, where the Trio thread of the tracker and of the load generator spent its time: on
+a CPU, runnable but waiting for a CPU (another thread or process had it), or asleep (waiting for I/O, for the
+next datagram, or for the GIL: a GIL convoy shows up here); and the tracker's worker threads (ledger writer,
+tlog fsync, reads) likewise (/proc/<pid>/task/*/schedstat and status).
 
 BROKER_BENCH_PROFILE=/tmp/tracker.prof runs the tracker under cProfile (the profile is written when it stops).
 BROKER_BENCH_PYSPY=/tmp/dir samples the tracker and the load generator with py-spy (if installed in the venv)
-during each measured window: raw stacks in /tmp/dir/{tracker,loadgen}-<consumers>.txt.
+during each measured window: raw stacks in /tmp/dir/{tracker,loadgen}-<consumers>.txt. Extra py-spy flags in
+BROKER_BENCH_PYSPY_FLAGS (e.g. `--gil`: only samples holding the GIL; py-spy counts a thread that is runnable
+but waiting for a CPU as active, so without it, the lines after a syscall that woke another thread collect the
+time spent preempted).
 
 Targets (issue "broker and settlement"): ≥ 300 completed brokered requests/s on a 2-core machine with the load
 generator included; p99 ≤ 100 ms at 10 concurrent consumers.
@@ -55,6 +62,51 @@ def _cpu_split(pid: int) -> tuple[float, float]:
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds every process on the machine spent so far, over all cores (Linux /proc/stat: user, nice,
+    system, irq, softirq, steal)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(field) for field in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _thread_stats(pid: int) -> dict[int, tuple[float, float, int, int]]:
+    """Per thread of `pid` so far (Linux /proc): (seconds on a CPU, seconds runnable but waiting for a CPU,
+    voluntary context switches, involuntary ones). A voluntary switch is the thread going to sleep: waiting
+    for I/O, for work, or for the GIL."""
+    stats: dict[int, tuple[float, float, int, int]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            on_cpu_ns, run_delay_ns, _ = (task / "schedstat").read_text().split()
+            status = (task / "status").read_text()
+        except OSError:
+            continue  # the thread exited meanwhile
+        switches = dict(line.split(":\t") for line in status.splitlines() if "ctxt_switches" in line)
+        stats[int(task.name)] = (
+            int(on_cpu_ns) / 1e9,
+            int(run_delay_ns) / 1e9,
+            int(switches["voluntary_ctxt_switches"]),
+            int(switches["nonvoluntary_ctxt_switches"]),
+        )
+    return stats
+
+
+def _thread_deltas(
+    pid: int,
+    before: dict[int, tuple[float, float, int, int]],
+    after: dict[int, tuple[float, float, int, int]],
+) -> dict[str, list[float]]:
+    """{"trio": [...], "workers": [...]} (fields as `_thread_stats`) over a window: the main (Trio) thread and
+    the sum of every other thread alive at its end (a thread started meanwhile counts from zero)."""
+    totals = {"trio": [0.0, 0.0, 0.0, 0.0], "workers": [0.0, 0.0, 0.0, 0.0]}
+    for tid, end in after.items():
+        start = before.get(tid, (0.0, 0.0, 0, 0))
+        total = totals["trio" if tid == pid else "workers"]
+        for index in range(4):
+            total[index] += end[index] - start[index]
+    return totals
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -79,6 +131,7 @@ def _start_sampler(pid: int, seconds: float, name: str) -> None:
                 "200",
                 "--nonblocking",
                 "--threads",
+                *os.environ.get("BROKER_BENCH_PYSPY_FLAGS", "").split(),
                 "--format",
                 "raw",
                 "--output",
@@ -166,6 +219,9 @@ async def _loadgen(
             _start_sampler(tracker_pid, seconds, f"tracker-{consumers}")
             _start_sampler(os.getpid(), seconds, f"loadgen-{consumers}")
             tracker_cpu = _cpu_split(tracker_pid)
+            tracker_threads = _thread_stats(tracker_pid)
+            own_threads = _thread_stats(os.getpid())
+            machine_busy = _machine_busy_s()
             own_cpu = os.times()
             start.set()
             began = time.perf_counter()
@@ -173,6 +229,9 @@ async def _loadgen(
             stop.set()
             elapsed = time.perf_counter() - began
             tracker_after, own_after = _cpu_split(tracker_pid), os.times()
+            threads = _thread_deltas(tracker_pid, tracker_threads, _thread_stats(tracker_pid))
+            own_trio = _thread_deltas(os.getpid(), own_threads, _thread_stats(os.getpid()))["trio"]
+            machine_busy = _machine_busy_s() - machine_busy
             tracker_cpu = (tracker_after[0] - tracker_cpu[0], tracker_after[1] - tracker_cpu[1])
             own_cpu = (own_after.user - own_cpu.user, own_after.system - own_cpu.system)
         consumers_done.set()
@@ -185,6 +244,9 @@ async def _loadgen(
         "tokens": tokens,
         "window_tracker_cpu_s": tracker_cpu,
         "window_loadgen_cpu_s": own_cpu,
+        "window_tracker_threads": threads,
+        "window_loadgen_trio_thread": own_trio,
+        "window_machine_busy_s": machine_busy,
     }
 
 
@@ -410,7 +472,27 @@ def main() -> None:
                 f"{(tracker_user + tracker_system) * 1e6 / window:.0f} µs "
                 f"({tracker_system * 1e6 / window:.0f} µs system), load generator "
                 f"{(loadgen_user + loadgen_system) * 1e6 / window:.0f} µs "
-                f"({loadgen_system * 1e6 / window:.0f} µs system)"
+                f"({loadgen_system * 1e6 / window:.0f} µs system); the whole machine was busy "
+                f"{result['window_machine_busy_s'] / result['elapsed']:.2f} of {os.cpu_count()} CPUs, "
+                f"tracker + load generator "
+                f"{(tracker_user + tracker_system + loadgen_user + loadgen_system) / result['elapsed']:.2f}"
+            )
+            trio_thread, workers = (result["window_tracker_threads"][name] for name in ("trio", "workers"))
+            asleep = max(0.0, result["elapsed"] - trio_thread[0] - trio_thread[1])
+            print(
+                f"  tracker's Trio thread per completed request: {trio_thread[0] * 1e6 / window:.0f} µs on a "
+                "CPU, "
+                f"{trio_thread[1] * 1e6 / window:.0f} µs waiting for one, {asleep * 1e6 / window:.0f} µs "
+                f"asleep ({trio_thread[2] / window:.1f} sleeps); its worker threads: "
+                f"{workers[0] * 1e6 / window:.0f} µs on a CPU, {workers[1] * 1e6 / window:.0f} µs waiting, "
+                f"{workers[2] / window:.1f} sleeps"
+            )
+            own_trio = result["window_loadgen_trio_thread"]
+            print(
+                f"  load generator's Trio thread per completed request: {own_trio[0] * 1e6 / window:.0f} µs "
+                "on a "
+                f"CPU, {own_trio[1] * 1e6 / window:.0f} µs waiting for one, "
+                f"{max(0.0, result['elapsed'] - own_trio[0] - own_trio[1]) * 1e6 / window:.0f} µs asleep"
             )
         ledger_path = Path(directory) / "data" / "ledger.sqlite"
         connection = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
