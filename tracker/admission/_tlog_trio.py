@@ -11,10 +11,12 @@ Used only by `_service.py`.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import trio
 
+from tracker._worker_thread import run_in_worker_thread
 from tracker.admission._errors import TLogClosedError, TLogWriteError
 from tracker.admission.persistence._tlog_writer import TLogWriter
 
@@ -43,7 +45,9 @@ class AsyncTLogWriter(TLogWriter):
             return
         batch = self.take_pending()
         try:
-            await trio.to_thread.run_sync(self.write_batch, batch, fsync)
+            # Started at once, not cancellable: the batch is out of the buffer, so it must reach the file (or
+            # go back on failure) whatever cancellation arrives meanwhile.
+            await run_in_worker_thread(partial(self.write_batch, batch, fsync))
         except TLogWriteError:
             self.restore_pending(batch, drop_last_on_failure)
             raise

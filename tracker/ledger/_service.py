@@ -22,12 +22,14 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 import trio
 
 from tracker._proto.balance_pb2 import SignedBalanceSnapshot
 from tracker._ticks import ticks
+from tracker._worker_thread import run_in_worker_thread
 from tracker.ledger._balance_view import BalanceView
 from tracker.ledger._errors import LedgerClosed, LedgerError
 from tracker.ledger._ledger import Ledger
@@ -48,14 +50,10 @@ from tracker.ledger._records import (
 )
 from tracker.ledger._store import DEFAULT_SYNCHRONOUS, BalanceRow
 
-if TYPE_CHECKING:
-    import outcome
-
 logger = logging.getLogger("tracker.ledger")
 
 DEFAULT_MAX_BATCH_SIZE = 512
 _T = TypeVar("_T")
-_A = TypeVar("_A")
 
 Subscriber = Callable[[CommittedEntry], object]
 """Called on the Trio thread with each committed entry, in commit order; its return value is ignored."""
@@ -79,24 +77,6 @@ class _PendingAppend:
         self.done = done
         self.result: CommittedEntry | CountersignatureRecorded | BaseException | None = None
         self.taken = False
-
-
-def _not_abortable(_: object) -> trio.lowlevel.Abort:
-    return trio.lowlevel.Abort.FAILED
-
-
-async def _run_in_worker_thread(function: Callable[[_A], _T], argument: _A) -> _T:
-    """`function(argument)` on one of Trio's cached worker threads; cannot be cancelled once started (like a
-    shielded `trio.to_thread.run_sync`), at about half its hand-off cost: no limiter, no cancel scope, no
-    context copy. The caller guarantees that at most one such call runs at a time."""
-    task = trio.lowlevel.current_task()
-    token = trio.lowlevel.current_trio_token()
-
-    def deliver(result: outcome.Outcome[_T]) -> None:
-        token.run_sync_soon(trio.lowlevel.reschedule, task, result)
-
-    trio.lowlevel.start_thread_soon(lambda: function(argument), deliver)
-    return await trio.lowlevel.wait_task_rescheduled(_not_abortable)  # type: ignore[no-any-return]
 
 
 class AsyncLedger:
@@ -223,8 +203,8 @@ class AsyncLedger:
             try:
                 results: Sequence[
                     CommittedEntry | CountersignatureRecorded | BaseException
-                ] = await _run_in_worker_thread(
-                    self._core.append_batch, [pending.request for pending in batch]
+                ] = await run_in_worker_thread(
+                    partial(self._core.append_batch, [pending.request for pending in batch])
                 )
             except Exception as error:
                 logger.exception("ledger: append batch failed")

@@ -42,6 +42,24 @@ async def test_appends_are_buffered_until_flush(tmp_path: Path) -> None:
     await writer.aclose()
 
 
+async def test_a_flush_cancelled_as_it_starts_still_writes_what_it_took(tmp_path: Path) -> None:
+    # The flush takes the buffered frames before its worker thread starts: a cancellation that is already
+    # pending then (a shutdown cancelling the fsync ticker, an admin request whose client went away) must not
+    # make those frames disappear from both the buffer and the file.
+    path = tmp_path / "admission.tlog"
+    writer = await trio.to_thread.run_sync(AsyncTLogWriter.open, path)
+    writer.append(1, 100, 0, b"a" * 76)
+    with trio.CancelScope() as scope:
+        async with writer.flush_lock:
+            scope.cancel()
+            await writer.flush_locked(fsync=True)
+    assert _records(path) == [(1, 100, 0, b"a" * 76)]
+    assert writer.durable == writer.last_ticket
+    assert not writer.needs_flush
+    await writer.aclose()
+    assert _records(path) == [(1, 100, 0, b"a" * 76)]
+
+
 async def test_durable_append_is_readable_immediately(tmp_path: Path) -> None:
     path = tmp_path / "admission.tlog"
     metrics = PersistenceMetrics()
