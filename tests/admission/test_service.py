@@ -387,6 +387,36 @@ async def test_settlement_visible_within_one_fsync_window(tmp_path: Path) -> Non
     await persistent.aclose()
 
 
+async def test_fsync_ticker_touches_the_disk_only_when_something_is_not_yet_durable(tmp_path: Path) -> None:
+    # Real clock, 5 ms window: an idle region costs no write, no fsync (and no worker thread) per tick; a
+    # record is written and fsynced within a window; a record written without fsync is fsynced by the next
+    # tick.
+    persistent = await open_persistent(tmp_path, fsync_batch_window_ms=5)
+    metrics = persistent.persistence_metrics
+    await persistent.flush(fsync=True)  # what start-up left buffered
+    fsyncs = metric_value(metrics, "tlog_fsyncs")
+    tlog = tmp_path / "admission.tlog"
+    size = tlog.stat().st_size
+    async with trio.open_nursery() as nursery:
+        await nursery.start(persistent.run_fsync_ticker)
+        await trio.sleep(0.2)  # about 40 ticks
+        assert metric_value(metrics, "tlog_fsyncs") == fsyncs
+        assert tlog.stat().st_size == size
+        persistent.on_ledger_event(settlement(make_id(1)))
+        await _eventually(lambda: metric_value(metrics, "tlog_fsyncs") == fsyncs + 1)
+        assert [kind for _, _, kind, _ in _tlog_records(tmp_path)] == [TLogKind.SETTLEMENT]
+        await trio.sleep(0.2)
+        assert metric_value(metrics, "tlog_fsyncs") == fsyncs + 1
+        persistent.on_ledger_event(settlement(make_id(2)))
+        await persistent.flush(fsync=False)  # written, not yet durable
+        assert len(_tlog_records(tmp_path)) == 2
+        await _eventually(lambda: metric_value(metrics, "tlog_fsyncs") == fsyncs + 2)
+        await trio.sleep(0.2)
+        assert metric_value(metrics, "tlog_fsyncs") == fsyncs + 2
+        nursery.cancel_scope.cancel()
+    await persistent.aclose()
+
+
 async def test_snapshot_ticker_emits_every_interval(tmp_path: Path, autojump_clock: object) -> None:
     persistent = await open_persistent(tmp_path, snapshot_interval_s=600)
     async with trio.open_nursery() as nursery:
