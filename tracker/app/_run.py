@@ -20,6 +20,7 @@ from hypercorn.typing import ASGIFramework
 
 from tracker.app import _services
 from tracker.app._context import ServiceContext, ServicesOpener
+from tracker.app._gc import settle_heap_after_startup
 from tracker.app._listeners import bind_listeners, bind_udp_listener, format_address
 from tracker.app._shutdown import ShutdownController, watch_signals
 from tracker.app._supervisor import HttpServer, ServedAddresses, supervise
@@ -55,11 +56,13 @@ async def run_tracker(
     task_status: trio.TaskStatus[TrackerReady] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the tracker until a shutdown request (SIGINT/SIGTERM, POST /maintenance, `controller.request`)
-    has drained; returns normally after a clean shutdown.
+    has drained; returns normally after a clean shutdown. Once start-up is done the process's garbage
+    collector is tuned (`tracker/app/_gc.py`).
 
     Raises `ListenerBindError` (port in use, …) before opening anything, the subsystems' own errors during
     start-up, and an ExceptionGroup with the failing task's error if a supervised task crashes (after the
-    tlog has been flushed). `handle_signals=False` leaves SIGINT/SIGTERM alone (in-process tests)."""
+    tlog has been flushed). `handle_signals=False` leaves SIGINT/SIGTERM and the garbage collector alone
+    (in-process tests: the process is not the tracker's)."""
     started_at = time.perf_counter()
     logger = logger or logging.getLogger("tracker")
     controller = controller or ShutdownController(logger)
@@ -72,7 +75,16 @@ async def run_tracker(
             await signal_nursery.start(watch_signals, controller)
         try:
             await _run(
-                config, identity, admin_token, logger, clock, opener, controller, started_at, task_status
+                config,
+                identity,
+                admin_token,
+                logger,
+                clock,
+                opener,
+                controller,
+                started_at,
+                task_status,
+                owns_process=handle_signals,
             )
         except BaseException as error:  # re-raised below, outside the nursery, so it is not wrapped
             failure = error
@@ -93,6 +105,8 @@ async def _run(
     controller: ShutdownController,
     started_at: float,
     task_status: trio.TaskStatus[TrackerReady],
+    *,
+    owns_process: bool,
 ) -> None:
     listeners = bind_listeners({"admin": config.admin.listen_addr, "metrics": config.metrics.listen_addr})
     try:
@@ -117,6 +131,8 @@ async def _run(
             if controller.requested:
                 logger.info("tracker: shutdown requested during start-up; not serving")
                 return
+            if owns_process:
+                settle_heap_after_startup()  # before serving: its one full collection delays no request
 
             def on_ready(addresses: ServedAddresses) -> None:
                 ready = TrackerReady(
