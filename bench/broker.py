@@ -15,7 +15,8 @@ request much less so. The same window also shows how busy the whole machine was 
 and, per completed request, where the Trio thread of the tracker and of the load generator spent its time: on
 a CPU, runnable but waiting for a CPU (another thread or process had it), or asleep (waiting for I/O, for the
 next datagram, or for the GIL: a GIL convoy shows up here); and the tracker's worker threads (ledger writer,
-tlog fsync, reads) likewise (/proc/<pid>/task/*/schedstat and status).
+tlog fsync, reads) likewise (/proc/<pid>/task/*/schedstat and status), and the tracker's garbage collections
+by generation (its /metrics).
 
 BROKER_BENCH_PROFILE=/tmp/tracker.prof runs the tracker under cProfile (the profile is written when it stops).
 BROKER_BENCH_PYSPY=/tmp/dir samples the tracker and the load generator with py-spy (if installed in the venv)
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,14 @@ def _cpu_split(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def _gc_collections(metrics_addr: str) -> list[float]:
+    """The tracker's garbage collections so far, per generation (python_gc_collections_total)."""
+    with urllib.request.urlopen(f"http://{metrics_addr}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found = re.findall(r'^python_gc_collections_total\{generation="(\d)"\} (\S+)$', text, re.MULTILINE)
+    return [float(value) for _, value in sorted(found)]
 
 
 def _machine_busy_s() -> float:
@@ -428,9 +438,16 @@ def main() -> None:
             runs = []
             for consumers in [int(text) for text in args.consumers.split(",")]:
                 cpu_before = _cpu_seconds(process.pid)
+                gc_before = _gc_collections(str(ready["metrics_addr"]))
                 result = _run_loadgen(ready, "broker", consumers, args.seeders, args.seconds)
                 assert isinstance(result, dict)
                 result["tracker_cpu_s"] = _cpu_seconds(process.pid) - cpu_before
+                result["tracker_gc"] = [
+                    after - before
+                    for before, after in zip(
+                        gc_before, _gc_collections(str(ready["metrics_addr"])), strict=True
+                    )
+                ]
                 all_tokens.extend(result["tokens"])
                 runs.append((consumers, result))
         finally:
@@ -485,7 +502,8 @@ def main() -> None:
                 f"{trio_thread[1] * 1e6 / window:.0f} µs waiting for one, {asleep * 1e6 / window:.0f} µs "
                 f"asleep ({trio_thread[2] / window:.1f} sleeps); its worker threads: "
                 f"{workers[0] * 1e6 / window:.0f} µs on a CPU, {workers[1] * 1e6 / window:.0f} µs waiting, "
-                f"{workers[2] / window:.1f} sleeps"
+                f"{workers[2] / window:.1f} sleeps; tracker garbage collections in the whole run, by "
+                f"generation: {', '.join(f'{count:.0f}' for count in result['tracker_gc'])}"
             )
             own_trio = result["window_loadgen_trio_thread"]
             print(
