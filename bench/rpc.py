@@ -110,6 +110,7 @@ def serve_quic(directory: str) -> None:
     if os.environ.get("RPC_BENCH_PROFILE"):
         _profile_until_terminated(os.environ["RPC_BENCH_PROFILE"])
 
+    from tracker.app import settle_heap_after_startup
     from tracker.rpc import RpcServer, RpcServerSettings, bind_udp, tracker_certificate, x509_private_key
 
     async def main() -> None:
@@ -125,6 +126,7 @@ def serve_quic(directory: str) -> None:
             gc_pause = _watch_gc_pauses()
             async with trio.open_nursery() as nursery:
                 await nursery.start(server.serve)
+                settle_heap_after_startup()  # as `trio-tracker run` does before serving
                 nursery.start_soon(_loop_lag_probe, lag)
                 print(json.dumps({"address": server.local_address, "pin": server.pin.hex()}), flush=True)
                 # Each line on stdin asks for the datagram counters and the loop lag since the last ask.
@@ -147,6 +149,7 @@ def serve_tcp(directory: str) -> None:
     import trio
 
     from tracker._proto.rpc_pb2 import RpcRequest
+    from tracker.app import settle_heap_after_startup
     from tracker.rpc import FrameReader, Peer, encode_frame
 
     peer = Peer(b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, "127.0.0.1", 1, 0.0)
@@ -174,6 +177,7 @@ def serve_tcp(directory: str) -> None:
                     pass  # the load client went away with requests in flight
 
             listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+            settle_heap_after_startup()  # the same collector settings as the QUIC server
             address = listeners[0].socket.getsockname()[:2]
             print(json.dumps({"address": address}), flush=True)
             await trio.serve_listeners(handle, listeners)

@@ -11,6 +11,7 @@ Layout:
     _shutdown.py    the shutdown latches and signal watching
     _tickers.py     the registry sweep (every other ticker belongs to its subsystem)
     _errors.py      start-up errors and crash summaries
+    _gc.py          the garbage-collector settings of a serving tracker process (also used by bench/)
 
 Rules: the only package that imports every subsystem, always through their faces; `_run` reaches
 `_services` only through its module attribute (tests replace the opener); nothing here holds subsystem
@@ -19,6 +20,7 @@ internals (admission is `AdmissionService`, the ledger `AsyncLedger`).
 
 from tracker.app._context import ServiceContext
 from tracker.app._errors import StartupError, describe_failure, leaf_errors
+from tracker.app._gc import settle_heap_after_startup
 from tracker.app._listeners import ListenerBindError
 from tracker.app._run import TrackerReady, run_tracker
 from tracker.app._shutdown import ShutdownController
@@ -35,4 +37,5 @@ __all__ = [
     "describe_failure",
     "leaf_errors",
     "run_tracker",
+    "settle_heap_after_startup",
 ]
