@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from tests.ledger.conftest import FakeClock
 from tests.ledger.helpers import NOW, identity_id, party, usage_record
 from tracker.ledger import (
+    AsyncLedger,
     CommittedEntry,
     Countersignature,
     CountersignatureConflict,
@@ -37,6 +40,27 @@ SEEDER = party("seeder")
 def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
     value = registry.get_sample_value(name, labels)
     return 0.0 if value is None else value
+
+
+@contextmanager
+def stalled_writer(ledger: AsyncLedger) -> Iterator[Callable[[], None]]:
+    """Hold the ledger's write lock: a batch handed to the worker thread waits inside it, and every later
+    write queues. Yields `release`, which the test calls once it has set the scene (inside its nursery, so
+    the waiting writes can finish); released on the way out if the test did not get that far."""
+    lock = ledger.core._write_lock
+    lock.acquire()
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        released = True
+        lock.release()
+
+    try:
+        yield release
+    finally:
+        if not released:
+            lock.release()
 
 
 async def test_100_concurrent_grants_are_group_committed_gap_free(ledger_path: Path, identity, clock) -> None:
@@ -140,10 +164,7 @@ async def test_errors_reach_the_caller_of_an_async_append(ledger_path: Path, ide
 
 async def test_a_cancelled_append_still_queued_is_withdrawn(ledger_path: Path, identity, clock) -> None:
     async with open_ledger(ledger_path, identity, clock=clock) as ledger:
-        write_lock = ledger.core._write_lock
-        write_lock.acquire()  # stall the worker so the next append stays queued
-        released = False
-        try:
+        with stalled_writer(ledger) as release:  # stall the worker so the next append stays queued
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(ledger.issue_starter_grant, identity_id("a"), 1)
                 await trio.testing.wait_all_tasks_blocked()  # "a" is in the worker, waiting for the lock
@@ -157,11 +178,7 @@ async def test_a_cancelled_append_still_queued_is_withdrawn(ledger_path: Path, i
                 await trio.testing.wait_all_tasks_blocked()
                 cancel_scope.cancel()
                 await trio.testing.wait_all_tasks_blocked()
-                write_lock.release()
-                released = True
-        finally:
-            if not released:
-                write_lock.release()
+                release()
         assert (await ledger.tip()).seq == 1
         assert await ledger.balance(identity_id("c")) is None
         assert (await ledger.balance(identity_id("a"))).credits == 1
@@ -230,11 +247,9 @@ async def test_a_lone_append_handed_to_the_worker_is_committed_even_when_cancell
     ledger_path: Path, identity, clock
 ) -> None:
     async with open_ledger(ledger_path, identity, clock=clock) as ledger:
-        write_lock = ledger.core._write_lock
-        write_lock.acquire()  # hold the lone append inside the worker thread
         cancel_scope = trio.CancelScope()
         returned: list[CommittedEntry] = []
-        try:
+        with stalled_writer(ledger) as release:  # hold the lone append inside the worker thread
             async with trio.open_nursery() as nursery:
 
                 async def lone() -> None:
@@ -245,10 +260,7 @@ async def test_a_lone_append_handed_to_the_worker_is_committed_even_when_cancell
                 await trio.testing.wait_all_tasks_blocked()
                 cancel_scope.cancel()
                 await trio.testing.wait_all_tasks_blocked()
-                write_lock.release()
-        finally:
-            if write_lock.locked():
-                write_lock.release()
+                release()
         assert [committed.seq for committed in returned] == [1]
         assert (await ledger.balance(identity_id("lone"))).credits == 3
 
@@ -260,19 +272,14 @@ async def test_appends_arriving_during_a_lone_append_share_the_next_transaction(
     seen: list[int] = []
     async with open_ledger(ledger_path, identity, clock=clock, metrics=LedgerMetrics(registry)) as ledger:
         ledger.subscribe(lambda committed: seen.append(committed.seq))
-        write_lock = ledger.core._write_lock
-        write_lock.acquire()
-        try:
+        with stalled_writer(ledger) as release:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(ledger.issue_starter_grant, identity_id("first"), 1)
                 await trio.testing.wait_all_tasks_blocked()  # the lone append holds the worker
                 for index in range(10):
                     nursery.start_soon(ledger.issue_starter_grant, identity_id(f"queued-{index}"), 1)
                 await trio.testing.wait_all_tasks_blocked()
-                write_lock.release()
-        finally:
-            if write_lock.locked():
-                write_lock.release()
+                release()
         assert await ledger.assert_chain_integrity() == 11
     assert seen == list(range(1, 12))
     assert _sample(registry, "ledger_group_commit_batch_size_count") == 2  # the lone one, then the ten
@@ -320,9 +327,7 @@ async def test_countersignatures_share_the_group_commit_and_are_on_disk_when_ack
         async def countersign(seq: int) -> None:
             recorded[seq] = await ledger.record_countersignature(seq, bytes([seq]) * 64, 1_700_000_000)
 
-        write_lock = ledger.core._write_lock
-        write_lock.acquire()
-        try:
+        with stalled_writer(ledger) as release:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(ledger.issue_starter_grant, identity_id("lone"), 1)
                 await trio.testing.wait_all_tasks_blocked()  # the lone append holds the worker
@@ -330,10 +335,7 @@ async def test_countersignatures_share_the_group_commit_and_are_on_disk_when_ack
                     nursery.start_soon(countersign, seq)
                 nursery.start_soon(ledger.issue_starter_grant, identity_id("queued"), 1)
                 await trio.testing.wait_all_tasks_blocked()
-                write_lock.release()
-        finally:
-            if write_lock.locked():
-                write_lock.release()
+                release()
         assert recorded == dict.fromkeys(range(1, 11), True)
         # one transaction (one fsync) for the lone append, one for the ten countersignatures and the append
         assert _sample(registry, "ledger_group_commit_batch_size_count") - before == 2
