@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import trio
+from _samples import percentile
 
 TRIO_TRACKER = str(Path(sys.executable).parent / "trio-tracker")
 ADMIN_TOKEN = "bench-token"
@@ -132,10 +133,6 @@ async def _load(admin: str, seconds: float, clients: int, first: int) -> tuple[i
     return len(latencies), errors, [elapsed, *sorted(latencies)]
 
 
-def _percentile(ordered: list[float], fraction: float) -> float:
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
-
-
 def _child(admin: str, seconds: float, clients: int, first: int) -> None:
     acks, errors, timings = trio.run(_load, admin, seconds, clients, first)
     print(json.dumps({"acks": acks, "errors": errors, "elapsed": timings[0], "latencies": timings[1:]}))
@@ -170,8 +167,8 @@ def measure(config: Path, seconds: float, clients: int, procs: int) -> dict[str,
     ordered = sorted(latency for output in outputs for latency in output["latencies"])
     return {
         "acks_per_s": acks / elapsed,
-        "p50_ms": _percentile(ordered, 0.50) * 1000,
-        "p99_ms": _percentile(ordered, 0.99) * 1000,
+        "p50_ms": percentile(ordered, 0.50) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
         "errors": errors,
         "fsyncs": fsyncs,
         "acks": acks,

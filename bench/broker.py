@@ -46,22 +46,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _samples import cpu_seconds, cpu_split, percentile
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIO_TRACKER = [sys.executable, "-m", "tracker"]
 RUN_PREFIX = os.environ.get("BROKER_BENCH_PROFILE")  # a path: run the tracker under cProfile
 SONNET = "claude-sonnet-4-6"
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc)."""
-    return sum(_cpu_split(pid))
-
-
-def _cpu_split(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def _gc_collections(metrics_addr: str) -> list[float]:
@@ -115,13 +105,6 @@ def _thread_deltas(
         for index in range(4):
             total[index] += end[index] - start[index]
     return totals
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # ------------------------------------------------------------------------------------------- load generator
@@ -228,7 +211,7 @@ async def _loadgen(
                 await ready.acquire()
             _start_sampler(tracker_pid, seconds, f"tracker-{consumers}")
             _start_sampler(os.getpid(), seconds, f"loadgen-{consumers}")
-            tracker_cpu = _cpu_split(tracker_pid)
+            tracker_cpu = cpu_split(tracker_pid)
             tracker_threads = _thread_stats(tracker_pid)
             own_threads = _thread_stats(os.getpid())
             machine_busy = _machine_busy_s()
@@ -238,7 +221,7 @@ async def _loadgen(
             await trio.sleep(seconds)
             stop.set()
             elapsed = time.perf_counter() - began
-            tracker_after, own_after = _cpu_split(tracker_pid), os.times()
+            tracker_after, own_after = cpu_split(tracker_pid), os.times()
             threads = _thread_deltas(tracker_pid, tracker_threads, _thread_stats(tracker_pid))
             own_trio = _thread_deltas(os.getpid(), own_threads, _thread_stats(os.getpid()))["trio"]
             machine_busy = _machine_busy_s() - machine_busy
@@ -268,13 +251,13 @@ async def _balance_floor(address: tuple[str, int], pin: bytes, seconds: float, t
 
     samples: list[float] = []
     async with connect_peer(address, pin=pin, identity=generate_identity()) as client:
-        tracker_cpu = _cpu_seconds(tracker_pid)
+        tracker_cpu = cpu_seconds(tracker_pid)
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             await client.balance()
             samples.append(time.perf_counter() - started)
-        tracker_cpu = _cpu_seconds(tracker_pid) - tracker_cpu
+        tracker_cpu = cpu_seconds(tracker_pid) - tracker_cpu
     await trio.lowlevel.checkpoint()
     return {"samples": samples, "tracker_cpu_s": tracker_cpu}
 
@@ -432,16 +415,16 @@ def main() -> None:
             balance_cpu_us = floor["tracker_cpu_s"] * 1e6 / len(balance)
             print(
                 f"floor: BALANCE round trip p50 {balance_p50 * 1e3:.2f} ms, "
-                f"p99 {_percentile(balance, 0.99) * 1e3:.2f} ms ({len(balance)} calls); tracker CPU "
+                f"p99 {percentile(balance, 0.99) * 1e3:.2f} ms ({len(balance)} calls); tracker CPU "
                 f"{balance_cpu_us:.0f} µs per call (one request, one response, sequential)"
             )
             runs = []
             for consumers in [int(text) for text in args.consumers.split(",")]:
-                cpu_before = _cpu_seconds(process.pid)
+                cpu_before = cpu_seconds(process.pid)
                 gc_before = _gc_collections(str(ready["metrics_addr"]))
                 result = _run_loadgen(ready, "broker", consumers, args.seeders, args.seconds)
                 assert isinstance(result, dict)
-                result["tracker_cpu_s"] = _cpu_seconds(process.pid) - cpu_before
+                result["tracker_cpu_s"] = cpu_seconds(process.pid) - cpu_before
                 result["tracker_gc"] = [
                     after - before
                     for before, after in zip(
@@ -457,16 +440,16 @@ def main() -> None:
         append_p50 = statistics.median(append)
         print(
             f"floor: one group-committed ledger append p50 {append_p50 * 1e3:.2f} ms, "
-            f"p99 {_percentile(append, 0.99) * 1e3:.2f} ms ({len(append)} appends, fsync per commit)"
+            f"p99 {percentile(append, 0.99) * 1e3:.2f} ms ({len(append)} appends, fsync per commit)"
         )
         for consumers, result in runs:
             latencies = result["latencies"]
             rate = result["completed"] / result["elapsed"]
-            p50 = _percentile(latencies, 0.5)
+            p50 = percentile(latencies, 0.5)
             cpu_ms = result["tracker_cpu_s"] * 1e3 / max(1, len(result["tokens"]))
             print(
                 f"brokered: {consumers} consumers / {args.seeders} seeders: {rate:.0f} completed/s, "
-                f"p50 {p50 * 1e3:.1f} ms, p99 {_percentile(latencies, 0.99) * 1e3:.1f} ms; "
+                f"p50 {p50 * 1e3:.1f} ms, p99 {percentile(latencies, 0.99) * 1e3:.1f} ms; "
                 f"p50 / (BALANCE + append) floor = {p50 / (balance_p50 + append_p50):.1f}x; "
                 f"not assigned: {result['failures'] or 'none'}; tracker CPU "
                 f"{cpu_ms:.1f} ms per request (whole run)"
@@ -475,7 +458,7 @@ def main() -> None:
             print(
                 "  p50 per phase: "
                 + ", ".join(
-                    f"{name} {_percentile([phase[index] for phase in phases], 0.5) * 1e3:.1f} ms"
+                    f"{name} {percentile([phase[index] for phase in phases], 0.5) * 1e3:.1f} ms"
                     for index, name in enumerate(
                         ("broker_request → assignment", "usage_report", "settlement push → SETTLE done")
                     )

@@ -30,8 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _samples import cpu_seconds
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 HANDSHAKES_IN_PROGRESS = 8  # per idle-load process
 CONNECT_ATTEMPTS = 3
 
@@ -424,11 +425,6 @@ def _child(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -461,13 +457,13 @@ def _measure(
     assert load.stdout is not None and load.stdin is not None
     json.loads(load.stdout.readline())  # ready
     before = _datagram_counters(server) if quic else {}
-    cpu_before, wall_before = _cpu_seconds(server.pid), time.perf_counter()
-    load_cpu_before = _cpu_seconds(load.pid)
+    cpu_before, wall_before = cpu_seconds(server.pid), time.perf_counter()
+    load_cpu_before = cpu_seconds(load.pid)
     load.stdin.write("go\n")
     load.stdin.flush()
     report = json.loads(load.stdout.readline())
-    cpu, wall = _cpu_seconds(server.pid) - cpu_before, time.perf_counter() - wall_before
-    report["load_cpu"] = _cpu_seconds(load.pid) - load_cpu_before
+    cpu, wall = cpu_seconds(server.pid) - cpu_before, time.perf_counter() - wall_before
+    report["load_cpu"] = cpu_seconds(load.pid) - load_cpu_before
     if quic:
         after = _datagram_counters(server)
         report.update({key: after[key] - before[key] for key in ("sent", "received")})
@@ -524,13 +520,13 @@ def _idle_line(quic: subprocess.Popen[str], address: str, pin: str, args: argpar
         json.loads(load.stdout.readline())
     rss_connected, drops_before = _rss_kib(quic.pid), _udp_receive_errors()
     _datagram_counters(quic)  # resets the server's loop-lag maximum
-    cpu_before, wall_before = _cpu_seconds(quic.pid), time.perf_counter()
+    cpu_before, wall_before = cpu_seconds(quic.pid), time.perf_counter()
     for load in loads:
         assert load.stdin is not None
         load.stdin.write("go\n")
         load.stdin.flush()
     reports = [json.loads(load.stdout.readline()) for load in loads]  # type: ignore[union-attr]
-    cpu, wall = _cpu_seconds(quic.pid) - cpu_before, time.perf_counter() - wall_before
+    cpu, wall = cpu_seconds(quic.pid) - cpu_before, time.perf_counter() - wall_before
     server_stats = _datagram_counters(quic)
     for load in loads:
         load.stdin.close()  # type: ignore[union-attr]

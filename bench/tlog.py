@@ -27,6 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import trio
+from _samples import percentile
 
 from tracker.admission._service import AdmissionService
 from tracker.admission._tlog_trio import AsyncTLogWriter
@@ -131,11 +132,6 @@ def _raw_fsync_latencies(path: Path, count: int) -> list[float]:
         latencies.append(time.perf_counter() - started)
     os.close(fd)
     return latencies
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def _admission_core(directory: Path) -> object:
@@ -292,12 +288,12 @@ def main() -> int:
         dispute = trio.run(_dispute_latencies, root / "dispute.tlog", args.disputes)
         raw_sync = _raw_fsync_latencies(root / "raw_sync.tlog", args.disputes)
         print(
-            f"dispute append (write+fsync before return): p50 {_percentile(dispute, 0.5) * 1e3:.3f} ms, "
-            f"p99 {_percentile(dispute, 0.99) * 1e3:.3f} ms ({args.disputes} appends)"
+            f"dispute append (write+fsync before return): p50 {percentile(dispute, 0.5) * 1e3:.3f} ms, "
+            f"p99 {percentile(dispute, 0.99) * 1e3:.3f} ms ({args.disputes} appends)"
         )
         print(
-            f"raw os.write+os.fsync loop: p50 {_percentile(raw_sync, 0.5) * 1e3:.3f} ms, "
-            f"p99 {_percentile(raw_sync, 0.99) * 1e3:.3f} ms "
+            f"raw os.write+os.fsync loop: p50 {percentile(raw_sync, 0.5) * 1e3:.3f} ms, "
+            f"p99 {percentile(raw_sync, 0.99) * 1e3:.3f} ms "
             f"(dispute p50 overhead {(statistics.median(dispute) - statistics.median(raw_sync)) * 1e3:+.3f} "
             "ms)"
         )
