@@ -106,6 +106,13 @@ def _check_cost(cost: object) -> None:
         raise EntryValidationError(f"ledger: amount {cost} exceeds int64 range")
 
 
+def _check_distinct_parties(body: EntryBody) -> None:
+    if body.consumer_id == body.seeder_id:
+        raise EntryValidationError(
+            "ledger: usage consumer_id equals seeder_id (an identity cannot pay itself)"
+        )
+
+
 def _with_prefix(prefix: str, build: Callable[[], EntryBody]) -> EntryBody:
     try:
         return build()
@@ -181,10 +188,7 @@ class EntryPreparer:
                 consumer_sig_missing=record.consumer_sig_missing,
             ),
         )
-        if body.consumer_id == body.seeder_id:
-            raise EntryValidationError(
-                "ledger: usage consumer_id equals seeder_id (an identity cannot pay itself)"
-            )
+        _check_distinct_parties(body)
         self._check_timestamp(body, now)
         self._check_tip(body, tip_seq, tip_hash)
         canonical = canonical_bytes(body)
@@ -227,10 +231,7 @@ class EntryPreparer:
                 consumer_sig_missing=True,
             ),
         )
-        if body.consumer_id == body.seeder_id:
-            raise EntryValidationError(
-                "ledger: usage consumer_id equals seeder_id (an identity cannot pay itself)"
-            )
+        _check_distinct_parties(body)
         existing = self._store.usage_report_seq_in_transaction(body.seeder_id, record.seeder_report_id)
         if existing is not None:
             raise UsageReportExists(existing)
